@@ -1,0 +1,55 @@
+"""The `fbn-bench` command line. Thin: every command parses, calls the library, prints.
+
+Command modules keep heavy imports (torch, pandas) inside their functions so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import FbnError
+
+
+class FbnGroup(click.Group):
+    """Turns FbnError into `Error: <one line>` on stderr and exit status 2 (a traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FbnError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=FbnGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="fbn-bench")
+@click.option("--debug", is_flag=True, envvar="FBN_BENCH_DEBUG", help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Benchmark holistic facial behaviour analysis: valence-arousal, expressions and action units."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+def _add_commands() -> None:
+    from .datasets import datasets
+    from .leaderboard import leaderboard
+    from .plugins import plugins
+    from .relatedness import relatedness
+    from .run import evaluate, run
+    from .sweep import sweep
+
+    for command in (run, evaluate, sweep, datasets, relatedness, leaderboard, plugins):
+        cli.add_command(command)
+
+
+_add_commands()
+
+
+def main() -> None:
+    cli(prog_name="fbn-bench", obj={"debug": bool(os.environ.get("FBN_BENCH_DEBUG"))})

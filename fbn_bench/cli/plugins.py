@@ -1,0 +1,47 @@
+"""`fbn-bench plugins`: what is registered, and by whom."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..registry import KINDS, get_registry
+
+
+def plugins_listing() -> dict[str, list[dict]]:
+    """Every registered name with the module and distribution that registered it."""
+    registry = get_registry()
+    listing: dict[str, list[dict]] = {}
+    for kind in KINDS:
+        rows = []
+        for name in registry.names(kind):
+            entry = registry.entries[kind][name]
+            row = {"name": name, "plugin": entry.plugin, "distribution": entry.distribution,
+                   "description": getattr(entry.spec, "description", "")}
+            if kind == "datasets":
+                row["tasks"] = sorted(entry.spec.tasks)
+                row["aus"] = list(entry.spec.aus)
+            rows.append(row)
+        listing[kind] = rows
+    listing["failures"] = [{"plugin": p, "error": e} for p, e in registry.failures]
+    return listing
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of tables.")
+def plugins(as_json: bool) -> None:
+    """List registered datasets, backbones, couplings and metrics, and the plugin behind each."""
+    from tabulate import tabulate
+
+    listing = plugins_listing()
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    for kind in KINDS:
+        click.echo(click.style(f"{kind} ({len(listing[kind])})", bold=True))
+        rows = [[r["name"], r["plugin"], r["distribution"] or "(FBN_BENCH_PLUGINS)"] for r in listing[kind]]
+        click.echo(tabulate(rows, headers=["name", "plugin", "distribution"]) if rows else "  (none)")
+        click.echo()
+    for failure in listing["failures"]:
+        click.echo(f"failed to load: {failure['plugin']}: {failure['error']}", err=True)

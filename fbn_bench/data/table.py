@@ -1,0 +1,89 @@
+"""The annotation-table contract between dataset plugins and the core.
+
+A loader returns one row per face image; `normalize_table` checks it and brings it to the canonical
+shape: identity columns, then `valence`, `arousal`, `expression` (a canonical name or None) and the 17
+`AU<n>` columns (1.0 / 0.0 / NaN). Labels a database does not annotate are NaN, never 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FbnError
+from ..specs import DatasetSpec
+from ..tasks import AU_COLUMNS, AUS, EXPRESSIONS, VA_COLUMNS
+
+ID_COLUMNS = ("image", "subject", "video", "frame")
+BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
+LABEL_COLUMNS = (*VA_COLUMNS, "expression", *AU_COLUMNS)
+
+
+def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
+    """Validate a loader's table and return it in canonical form (a new DataFrame)."""
+    where = f"dataset {spec.name!r} split {split!r}"
+    if not isinstance(table, pd.DataFrame):
+        raise FbnError(f"{where}: the loader returned {type(table).__name__}, expected a pandas DataFrame")
+    if "image" not in table.columns:
+        raise FbnError(f"{where}: the annotation table has no 'image' column (columns: {', '.join(map(str, table.columns))})")
+    df = table.reset_index(drop=True).copy()
+    df["image"] = df["image"].astype(str)
+    for column in ("subject", "video"):
+        if column in df.columns:
+            df[column] = df[column].astype("string")
+
+    for column in VA_COLUMNS:
+        values = pd.to_numeric(df[column], errors="coerce") if column in df.columns else pd.Series(np.nan, index=df.index)
+        bad = values.notna() & ((values < -1) | (values > 1))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise FbnError(f"{where}: {column} {values.iloc[i]} at row {i} ({df['image'].iloc[i]}) is outside [-1, 1]")
+        df[column] = values.astype(np.float64)
+
+    if "expression" in df.columns:
+        expr = df["expression"].astype(object).where(df["expression"].notna(), None)
+        bad = expr.map(lambda e: e is not None and e not in EXPRESSIONS)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise FbnError(f"{where}: expression {expr.iloc[i]!r} at row {i} is not a canonical name ({', '.join(EXPRESSIONS)}); map the database's codes in its loader")
+        df["expression"] = expr
+    else:
+        df["expression"] = None
+
+    annotated = {f"AU{a}" for a in spec.aus}
+    for column in AU_COLUMNS:
+        if column in df.columns and column in annotated:
+            values = pd.to_numeric(df[column], errors="coerce").astype(np.float64)
+            bad = values.notna() & ~values.isin((0.0, 1.0))
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise FbnError(f"{where}: {column} = {values.iloc[i]} at row {i} is not 0, 1 or missing (NaN)")
+            df[column] = values
+        else:  # not annotated by this database: unlabelled, whatever the loader put there
+            df[column] = np.nan
+
+    if "va" not in spec.tasks:
+        df[list(VA_COLUMNS)] = np.nan
+    if "expr" not in spec.tasks:
+        df["expression"] = None
+
+    first = [c for c in (*ID_COLUMNS, *BBOX_COLUMNS) if c in df.columns]
+    extra = [c for c in df.columns if c not in first and c not in LABEL_COLUMNS and not str(c).startswith("AU")]
+    return df[[*first, *LABEL_COLUMNS, *extra]]
+
+
+def label_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Canonical label arrays: `va` (N, 2) float with NaN, `expr` (N,) int64 with -1 for missing,
+    `au` (N, 17) float with NaN for unannotated."""
+    codes = {name: i for i, name in enumerate(EXPRESSIONS)}
+    expr = df["expression"].map(lambda e: codes.get(e, -1) if isinstance(e, str) else -1).to_numpy(np.int64)
+    return {
+        "va": df[list(VA_COLUMNS)].to_numpy(np.float64),
+        "expr": expr,
+        "au": df[list(AU_COLUMNS)].to_numpy(np.float64),
+    }
+
+
+def annotated_aus(df: pd.DataFrame) -> list[int]:
+    """AU numbers with at least one label in the table."""
+    return [a for a, c in zip(AUS, AU_COLUMNS) if df[c].notna().any()]

@@ -1,0 +1,157 @@
+"""The plugin manager: finds plugins (entry points of the `fbn_bench` group, then the modules named in
+`FBN_BENCH_PLUGINS`), asks each what it registers, and answers lookups by name.
+
+Built-in plugins go through exactly this path; the core never imports `fbn_plugins`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import FbnError, unknown_name_error
+from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, parse_named
+
+ENTRY_POINT_GROUP = "fbn_bench"
+PLUGINS_ENV = "FBN_BENCH_PLUGINS"
+
+# kind -> (hook name, spec type, singular noun for messages)
+KINDS: dict[str, tuple[str, type, str]] = {
+    "datasets": ("register_datasets", DatasetSpec, "dataset"),
+    "backbones": ("register_backbones", BackboneSpec, "backbone"),
+    "couplings": ("register_couplings", CouplingSpec, "coupling"),
+    "metrics": ("register_metrics", MetricSpec, "metric"),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered spec and where it came from."""
+
+    spec: Any
+    plugin: str  # module name
+    distribution: str | None  # the installed distribution, None for FBN_BENCH_PLUGINS modules
+
+
+@dataclass
+class Registry:
+    pm: pluggy.PluginManager
+    entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    # (plugin name, one-line error) for plugins that failed to import or to register.
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def get(self, kind: str, name: str) -> Any:
+        """The spec registered under `name`, or a one-line error listing what is available."""
+        try:
+            return self.entries[kind][name].spec
+        except KeyError:
+            raise unknown_name_error(KINDS[kind][2], name, self.entries[kind]) from None
+
+    def dataset(self, name: str) -> DatasetSpec:
+        return self.get("datasets", name)
+
+    def backbone(self, name: str) -> BackboneSpec:
+        return self.get("backbones", name)
+
+    def coupling(self, name: str) -> CouplingSpec:
+        return self.get("couplings", name)
+
+    def metric(self, name: str) -> MetricSpec:
+        return self.get("metrics", name)
+
+    def resolve(self, kind: str, text: str) -> tuple[Any, dict[str, Any]]:
+        """`"disfa:fold=2"` -> (the disfa spec, {"fold": 2})."""
+        name, _ = parse_named(text)
+        spec = self.get(kind, name)
+        return spec, parse_named(text, getattr(spec, "positional_option", None))[1]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.entries[kind])
+
+    def specs(self, kind: str) -> list[Any]:
+        return [self.entries[kind][n].spec for n in self.names(kind)]
+
+    def hook(self):
+        """The observer hooks (`on_run_start`, `on_epoch_end`, `on_run_end`)."""
+        return self.pm.hook
+
+
+def _distribution_of(ep: metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def build_registry(extra_modules: list[str] | None = None, use_entry_points: bool = True) -> Registry:
+    """Load every plugin and collect what it registers. Broken plugins are recorded, not fatal."""
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(pm)
+    origins: dict[str, str | None] = {}
+
+    if use_entry_points:
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                module = ep.load()
+                if pm.get_plugin(module.__name__) is None:
+                    pm.register(module, name=module.__name__)
+                origins[module.__name__] = _distribution_of(ep)
+            except Exception as exc:  # a broken third-party plugin must not take the tool down
+                registry.failures.append((ep.value, _one_line(exc)))
+
+    env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+    for module_name in [*env_modules, *(extra_modules or [])]:
+        try:
+            module = importlib.import_module(module_name)
+            if pm.get_plugin(module.__name__) is None:
+                pm.register(module, name=module.__name__)
+                origins.setdefault(module.__name__, None)
+        except Exception as exc:
+            registry.failures.append((module_name, _one_line(exc)))
+
+    for kind, (hook_name, spec_type, noun) in KINDS.items():
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
+            plugin = impl.plugin_name
+            found: list[Any] = []
+            try:
+                impl.function(register=found.append)
+            except Exception as exc:
+                registry.failures.append((plugin, f"{hook_name} raised {_one_line(exc)}"))
+                continue
+            for spec in found:
+                if not isinstance(spec, spec_type):
+                    registry.failures.append((plugin, f"{hook_name} registered a {type(spec).__name__}, expected {spec_type.__name__}"))
+                    continue
+                clash = registry.entries[kind].get(spec.name)
+                if clash is not None:
+                    raise FbnError(
+                        f"{noun} {spec.name!r} is registered twice: by {clash.plugin} "
+                        f"({clash.distribution or PLUGINS_ENV}) and by {plugin} "
+                        f"({origins.get(plugin) or PLUGINS_ENV}); uninstall or rename one"
+                    )
+                registry.entries[kind][spec.name] = Entry(spec, plugin, origins.get(plugin))
+    return registry
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry(reload: bool = False) -> Registry:
+    """The process-wide registry, built on first use. Import failures are warned about once, on stderr."""
+    global _REGISTRY
+    if _REGISTRY is None or reload:
+        _REGISTRY = build_registry()
+        for plugin, error in _REGISTRY.failures:
+            print(f"Warning: plugin {plugin} failed to load and was skipped: {error}", file=sys.stderr)
+    return _REGISTRY

@@ -1,0 +1,107 @@
+"""Result records: one JSON object per database x metric, the source of truth for leaderboards.
+
+A run folder (`runs/<run-id>/`) holds `config.json` (the resolved configuration), `checkpoint.pt`,
+`train_log.csv`, `predictions/<dataset>.csv.gz` (per-sample targets and outputs, see
+`fbn_bench.scoring`) and `results.jsonl` (the records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import FbnError
+
+RESULTS_FILE = "results.jsonl"
+CONFIG_FILE = "config.json"
+PREDICTIONS_DIR = "predictions"
+
+# Every record carries these keys (values may be null where not applicable).
+RECORD_FIELDS = (
+    "run_id", "dataset", "split", "task", "metric", "value", "n_samples", "n_skipped",
+    "backbone", "tasks", "coupling", "preset", "image_size", "seed",
+    "config_hash", "config", "versions", "git_commit", "device", "wall_time_s", "created",
+)
+
+# The keys of a configuration that do not change what is learned, left out of its hash.
+_UNHASHED = {"seed", "out", "data_root", "run_id", "num_processes", "progress"}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short stable hash of the configuration, ignoring seed and paths (so seeds group together)."""
+    stable = {k: v for k, v in config.items() if k not in _UNHASHED}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version()}
+    for dist in ("fbn-bench", "torch", "accelerate", "numpy", "pandas"):
+        try:
+            found[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            pass
+    return found
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """The commit of the source tree fbn-bench runs from, when it is a git checkout."""
+    here = path or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def write_records(run_dir: Path, records: Iterable[dict[str, Any]]) -> Path:
+    path = Path(run_dir) / RESULTS_FILE
+    with path.open("w") as fh:
+        for record in records:
+            missing = [k for k in RECORD_FIELDS if k not in record]
+            if missing:
+                raise ValueError(f"result record lacks {missing}")  # a bug, not a user error
+            fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def read_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Records from a results.jsonl file, a run folder, or a folder tree of run folders."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob(RESULTS_FILE))
+    if not path.exists():
+        raise FbnError(f"no results at {path}: give a run folder, a folder of runs, or a {RESULTS_FILE} file")
+    for file in files:
+        for number, line in enumerate(file.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FbnError(f"{file}:{number}: not a JSON record ({exc.msg}); remove or fix the line") from None
+
+
+def predictions_path(run_dir: Path, dataset: str) -> Path:
+    return Path(run_dir) / PREDICTIONS_DIR / f"{dataset}.csv.gz"
+
+
+def write_predictions(run_dir: Path, dataset: str, frame: pd.DataFrame) -> Path:
+    path = predictions_path(run_dir, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def read_predictions(run_dir: Path, dataset: str) -> pd.DataFrame:
+    path = predictions_path(run_dir, dataset)
+    if not path.is_file():
+        raise FbnError(f"{path} does not exist: the run did not store predictions for {dataset!r}")
+    return pd.read_csv(path, dtype={"subject": "string", "video": "string"})

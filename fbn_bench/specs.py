@@ -1,0 +1,156 @@
+"""What a plugin registers. Plain frozen dataclasses: the registry checks them, the rest reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FbnError
+from .tasks import AUS, TASKS
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not name or any(c in name for c in ":,= \t"):
+        raise FbnError(f"{kind} name {name!r} is invalid: use letters, digits, '-', '_' or '.'")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A database: which tasks and AUs it labels, and how to read its annotations.
+
+    `load(root, split, **options)` returns the annotation table (see docs/writing-plugins.md): one row
+    per face image with `image` (path relative to `root`, or absolute), optional `subject`, `video`,
+    `frame`, `bbox_x/y/w/h`, then `valence`, `arousal`, `expression` (canonical name) and `AU1`..`AU26`,
+    missing labels as NaN. Loaders parse annotations only; the core decodes images.
+    """
+
+    name: str
+    tasks: frozenset[str]
+    load: Callable[..., Any]
+    aus: tuple[int, ...] = ()
+    splits: tuple[str, ...] = ("train", "test")
+    description: str = ""
+    citation: str = ""
+    homepage: str = ""
+    license: str = ""
+    # Bumped by the plugin when its parsing changes; part of the image-cache key.
+    loader_version: str = "1"
+    # Synthetic databases are generated on first use and are the default data of `fbn-bench run`.
+    synthetic: bool = False
+    # prepare(root, **options): generate (synthetic) or index (real) ahead of a run. Optional.
+    prepare: Callable[..., Any] | None = None
+    # Documented options, `NAME:key=value` on the command line: option -> one-line help.
+    options: Mapping[str, str] = field(default_factory=dict)
+    # The unit that bootstrap intervals resample (people or videos, not frames); None: rows.
+    group_column: str | None = "subject"
+
+    def __post_init__(self) -> None:
+        _check_name("dataset", self.name)
+        object.__setattr__(self, "tasks", frozenset(self.tasks))
+        object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
+        object.__setattr__(self, "splits", tuple(self.splits))
+        bad = sorted(set(self.tasks) - set(TASKS))
+        if bad or not self.tasks:
+            raise FbnError(f"dataset {self.name!r}: tasks must be a non-empty subset of {TASKS}, got {sorted(self.tasks)}")
+        outside = [a for a in self.aus if a not in AUS]
+        if outside:
+            raise FbnError(f"dataset {self.name!r}: AUs {outside} are outside the 17 fbn-bench models ({AUS})")
+        if ("au" in self.tasks) != bool(self.aus):
+            raise FbnError(f"dataset {self.name!r}: list the annotated AUs exactly when 'au' is among its tasks")
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A feature extractor. `build(image_size=..., **options)` returns an `nn.Module` that maps a float
+    batch (B, 3, H, W) in [-1, 1] to features (B, F) and has an integer attribute `out_features`."""
+
+    name: str
+    build: Callable[..., Any]
+    description: str = ""
+    default_image_size: int = 64
+    options: Mapping[str, str] = field(default_factory=dict)
+    # `timm:resnet18` passes "resnet18" as this option.
+    positional_option: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_name("backbone", self.name)
+
+
+@dataclass(frozen=True)
+class CouplingSpec:
+    """A loss that ties the expression and AU heads together through the relatedness table.
+
+    `build(relatedness, **options)` gets R = P(AU | expression) as a float tensor (7, 17) in the
+    canonical order and returns a callable `(outputs, batch) -> {term_name: scalar tensor}`. `outputs`
+    holds the heads' raw outputs (`"expr"`: logits (B, 7), `"au"`: logits (B, 17), `"va"`: (B, 2));
+    `batch` holds the targets and masks (see `fbn_bench.data.batches`). Terms come back already
+    weighted; the trainer adds them to the task losses and logs each under its own name.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    description: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+    # Tasks whose heads the coupling needs.
+    requires: frozenset[str] = frozenset({"expr", "au"})
+
+    def __post_init__(self) -> None:
+        _check_name("coupling", self.name)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric: `fn(y_true, y_pred) -> float`, for one task (or None when task-agnostic)."""
+
+    name: str
+    fn: Callable[..., float]
+    task: str | None = None
+    higher_is_better: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("metric", self.name)
+
+
+@dataclass
+class RunInfo:
+    """Handed to the observer hooks."""
+
+    run_id: str
+    out_dir: Path
+    config: dict[str, Any]
+
+
+def parse_option_value(text: str) -> Any:
+    """`1` -> 1, `0.5` -> 0.5, `true` -> True, anything else stays a string."""
+    low = text.strip().lower()
+    if low in ("true", "yes"):
+        return True
+    if low in ("false", "no"):
+        return False
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+def parse_named(text: str, positional: str | None = None) -> tuple[str, dict[str, Any]]:
+    """`"disfa:fold=2,threshold=1"` -> ("disfa", {"fold": 2, "threshold": 1}).
+
+    A bare value after the colon (`timm:resnet18`) goes to the `positional` option, when there is one.
+    """
+    name, _, rest = text.strip().partition(":")
+    options: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        if eq:
+            options[key.strip()] = parse_option_value(value)
+        elif positional and positional not in options:
+            options[positional] = part
+        else:
+            raise FbnError(f"option {part!r} in {text!r} has no value; write {name}:key=value,key=value")
+    return name.strip(), options

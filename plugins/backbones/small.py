@@ -1,0 +1,1 @@
+"""Backbone plugin: small (not written yet)."""

@@ -1,0 +1,1 @@
+"""Backbone plugin: timm_backbone (not written yet)."""

@@ -1,0 +1,1 @@
+"""Backbone plugin: vggface (not written yet)."""

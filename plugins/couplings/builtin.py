@@ -1,0 +1,1 @@
+"""Coupling plugins (not written yet)."""

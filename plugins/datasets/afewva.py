@@ -1,0 +1,1 @@
+"""Dataset plugin: afewva (not written yet)."""

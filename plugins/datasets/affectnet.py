@@ -1,0 +1,1 @@
+"""Dataset plugin: affectnet (not written yet)."""

@@ -1,0 +1,1 @@
+"""Dataset plugin: affwild (not written yet)."""

@@ -1,0 +1,1 @@
+"""Dataset plugin: affwild2 (not written yet)."""

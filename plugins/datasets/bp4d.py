@@ -1,0 +1,1 @@
+"""Dataset plugin: bp4d (not written yet)."""

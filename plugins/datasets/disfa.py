@@ -1,0 +1,1 @@
+"""Dataset plugin: disfa (not written yet)."""

@@ -1,0 +1,1 @@
+"""Dataset plugin: emotionet (not written yet)."""

@@ -1,0 +1,1 @@
+"""Dataset plugin: rafdb (not written yet)."""

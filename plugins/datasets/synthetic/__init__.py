@@ -1,0 +1,1 @@
+"""Synthetic facial-behaviour databases (not written yet)."""

@@ -1,0 +1,1 @@
+"""CSV logger (not written yet)."""

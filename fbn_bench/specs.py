@@ -52,8 +52,8 @@ class DatasetSpec:
         object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
         object.__setattr__(self, "splits", tuple(self.splits))
         bad = sorted(set(self.tasks) - set(TASKS))
-        if bad or not self.tasks:
-            raise FbnError(f"dataset {self.name!r}: tasks must be a non-empty subset of {TASKS}, got {sorted(self.tasks)}")
+        if bad:  # empty is allowed: e.g. a compound-expression set used only for zero-shot evaluation
+            raise FbnError(f"dataset {self.name!r}: tasks must be a subset of {TASKS}, got {sorted(self.tasks)}")
         outside = [a for a in self.aus if a not in AUS]
         if outside:
             raise FbnError(f"dataset {self.name!r}: AUs {outside} are outside the 17 fbn-bench models ({AUS})")

@@ -1,0 +1,1 @@
+"""Coupling the expression and AU tasks through the relatedness table."""

@@ -1,0 +1,97 @@
+"""Run configuration: defaults < preset < config file (TOML) < command-line options."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import FbnError
+from .tasks import parse_tasks
+
+
+@dataclass
+class RunConfig:
+    tasks: tuple[str, ...] = ("va", "expr", "au")
+    coupling: str = "none"
+    relatedness: str = "du2014"
+    # Dataset texts (`name` or `name:key=value`); empty: every synthetic database serving the tasks.
+    datasets: tuple[str, ...] = ()
+    backbone: str = "small"
+    weights: str | None = None
+    image_size: int = 64
+    hidden: int = 256
+    dropout: float = 0.2
+    batch_size: int = 96
+    # Share of each batch per task stream (normalised); empty: equal shares.
+    shares: dict[str, float] = field(default_factory=dict)
+    task_weights: dict[str, float] = field(default_factory=dict)
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    # Training length: `steps` wins when set; else `epochs` passes over the largest task stream.
+    steps: int | None = 400
+    epochs: float | None = None
+    augment: bool = True
+    eval_batch_size: int = 256
+    seed: int = 0
+    mixed_precision: str = "no"
+    preset: str = "quick"
+    data_root: str | None = None
+    out: str | None = None
+
+    def __post_init__(self) -> None:
+        self.tasks = parse_tasks(self.tasks)
+        self.datasets = tuple(self.datasets)
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise FbnError(f"mixed precision {self.mixed_precision!r} is not one of no, bf16, fp16")
+        if self.batch_size < len(self.tasks):
+            raise FbnError(f"batch size {self.batch_size} is smaller than the number of task streams ({len(self.tasks)})")
+        if self.steps is None and self.epochs is None:
+            raise FbnError("set a training length: --steps N or --epochs E")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tasks"], d["datasets"] = list(self.tasks), list(self.datasets)
+        return d
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The CPU default: a compact CNN on 64 x 64 faces, a couple of minutes on a laptop.
+    "quick": {},
+    # The paper's setting (reconstructed): VGG-16 layout at 96 x 96, Adam 1e-4, batches split equally.
+    "paper": {"backbone": "vggface", "image_size": 96, "lr": 1e-4, "weight_decay": 0.0, "batch_size": 192,
+              "hidden": 4096, "dropout": 0.5, "steps": None, "epochs": 10.0},
+}
+
+FIELD_NAMES = {f.name for f in fields(RunConfig)}
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise FbnError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FbnError(f"{path}: not valid TOML ({exc})") from None
+    data = data.get("run", data)  # either top-level keys or a [run] table
+    unknown = sorted(set(data) - FIELD_NAMES)
+    if unknown:
+        raise FbnError(f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(FIELD_NAMES))}")
+    return data
+
+
+def resolve_config(preset: str = "quick", file: str | Path | None = None, **overrides: Any) -> RunConfig:
+    """Merge the layers; `overrides` holds only the options the user actually gave."""
+    if preset not in PRESETS:
+        raise FbnError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
+    merged: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
+    if file is not None:
+        merged.update(load_config_file(file))
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    if "steps" in overrides and overrides.get("steps") is not None and "epochs" not in overrides:
+        merged["epochs"] = None
+    if overrides.get("epochs") is not None and "steps" not in overrides:
+        merged["steps"] = None
+    return RunConfig(**merged)

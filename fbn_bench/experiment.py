@@ -1,0 +1,205 @@
+"""One run, start to finish: resolve datasets -> prepare splits -> train -> evaluate -> result records."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import results
+from .config import RunConfig
+from .data.cache import PreparedSplit, prepare_split
+from .errors import FbnError
+from .registry import Registry, get_registry
+from .specs import RunInfo
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    records: list[dict[str, Any]]
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # dataset -> reason -> count
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def default_datasets(registry: Registry, tasks: tuple[str, ...]) -> tuple[str, ...]:
+    """Every synthetic database that labels at least one of the tasks."""
+    return tuple(s.name for s in registry.specs("datasets") if s.synthetic and s.tasks & set(tasks))
+
+
+def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, Any, dict]]:
+    """[(display name, spec, options)] for the run; each must label at least one chosen task."""
+    texts = config.datasets or default_datasets(registry, config.tasks)
+    if not texts:
+        raise FbnError(f"no dataset labels the tasks {', '.join(config.tasks)}; name some with --datasets")
+    chosen = []
+    for text in texts:
+        spec, options = registry.resolve("datasets", text)
+        if not spec.tasks & set(config.tasks):
+            raise FbnError(f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
+                           f"none of the chosen tasks ({', '.join(config.tasks)}); drop it or change --tasks")
+        chosen.append((text, spec, options))
+    return chosen
+
+
+def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bool) -> list[PreparedSplit]:
+    """Decode (or reuse) every database's split; the main process first, so others reuse its cache."""
+    prepared = []
+    with accelerator.main_process_first():
+        for text, spec, options in chosen:
+            p = prepare_split(spec, split, options, image_size=config.image_size, data_root=config.data_root,
+                              progress=progress and accelerator.is_main_process)
+            p.name = text
+            prepared.append(p)
+    return prepared
+
+
+def new_run_id(config: RunConfig) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    tasks = "all" if len(config.tasks) == 3 else "+".join(config.tasks)
+    return f"{stamp}-{tasks}-{config.coupling.replace(':', '_')}-s{config.seed}"
+
+
+def make_accelerator(config: RunConfig, cpu: bool = False):
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
+
+
+def run_experiment(config: RunConfig, registry: Registry | None = None, progress: bool = True,
+                   cpu: bool = False, echo=print) -> RunOutcome:
+    from accelerate.utils import set_seed
+
+    from .coupling.compose import build_coupling
+    from .coupling.relatedness import relatedness, relatedness_tensor
+    from .model import build_model
+    from .train import fit
+    from .data.streams import TaskStreams
+
+    registry = registry or get_registry()
+    started = time.perf_counter()
+    accelerator = make_accelerator(config, cpu)
+    chosen = resolve_datasets(config, registry)
+    # Build everything that can fail on a user's input before the slow work starts.
+    R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root))
+    coupling = build_coupling(config.coupling, registry, R, config.tasks)
+    set_seed(config.seed)
+    model = build_model(config, registry)
+
+    run_id = Path(config.out).name if config.out else new_run_id(config)
+    run_dir = Path(config.out) if config.out else Path("runs") / run_id
+    if accelerator.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / results.CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
+    info = RunInfo(run_id, run_dir, config.to_dict())
+    hook = registry.hook()
+    if accelerator.is_main_process:
+        hook.on_run_start(run=info)
+
+    train_splits = prepare_all(chosen, "train", config, accelerator, progress)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress)
+    streams = TaskStreams(train_splits, config.tasks, config.batch_size, config.shares or None, seed=config.seed,
+                          rank=accelerator.process_index, world_size=accelerator.num_processes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
+        if accelerator.is_main_process:
+            hook.on_epoch_end(run=info, epoch=epoch, logs=row)
+
+    history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
+
+    records = score_test_splits(model, test_splits, accelerator, config, run_dir, progress)
+    skipped = skipped_counts(train_splits + test_splits)
+    if accelerator.is_main_process:
+        unwrapped = accelerator.unwrap_model(model)
+        torch.save({"model": unwrapped.state_dict(), "config": config.to_dict()}, run_dir / CHECKPOINT_FILE)
+        records = complete_records(records, config, run_id, accelerator, time.perf_counter() - started)
+        results.write_records(run_dir, records)
+        hook.on_run_end(run=info, records=records)
+    accelerator.wait_for_everyone()
+    return RunOutcome(run_dir, records, skipped, history)
+
+
+def complete_records(partial: list[dict], config: RunConfig, run_id: str, accelerator, wall: float) -> list[dict]:
+    """Add the run's identity, configuration and provenance to each (dataset, metric) record."""
+    common = {
+        "run_id": run_id, "backbone": config.backbone, "tasks": list(config.tasks), "coupling": config.coupling,
+        "preset": config.preset, "image_size": config.image_size, "seed": config.seed,
+        "config_hash": results.config_hash(config.to_dict()), "config": config.to_dict(),
+        "versions": results.versions(), "git_commit": results.git_commit(),
+        "device": f"{accelerator.device.type} x{accelerator.num_processes}", "wall_time_s": round(wall, 2),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return [{**common, **r} for r in partial]
+
+
+def skipped_counts(splits: list[PreparedSplit]) -> dict[str, dict[str, int]]:
+    return {f"{s.name}/{s.split}": dict(s.skipped) for s in splits if s.n_skipped}
+
+
+def score_test_splits(model, test_splits, accelerator, config: RunConfig, run_dir: Path, progress: bool) -> list[dict]:
+    """Predict every test split, store per-sample predictions, return partial records (main process)."""
+    from .evaluate import predict, predictions_frame, score_split
+
+    records: list[dict[str, Any]] = []
+    for split in test_splits:
+        outputs = predict(model, split, accelerator, config.eval_batch_size, progress)
+        if accelerator.is_main_process:
+            frame = predictions_frame(split, outputs)
+            results.write_predictions(run_dir, split.name, frame)
+            records += score_split(split, frame, config.tasks)
+    return records
+
+
+def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
+    """(state dict, config, run folder) from a run folder or a checkpoint file."""
+    path = Path(path)
+    file = path / CHECKPOINT_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise FbnError(f"no checkpoint at {file}; give a run folder (runs/<id>) or its {CHECKPOINT_FILE}")
+    try:
+        saved = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise FbnError(f"{file}: not a fbn-bench checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:
+        raise FbnError(f"{file}: not a fbn-bench checkpoint (expected keys 'model' and 'config')")
+    return saved["model"], RunConfig(**saved["config"]), file.parent
+
+
+def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: str | Path | None = None,
+                        registry: Registry | None = None, progress: bool = True, cpu: bool = False,
+                        data_root: str | None = None) -> RunOutcome:
+    """Re-score a trained model on the test splits of its datasets (or of `datasets`)."""
+    from .model import build_model
+
+    registry = registry or get_registry()
+    started = time.perf_counter()
+    state, config, run_dir = load_checkpoint(path)
+    if datasets:
+        config.datasets = tuple(datasets)
+    if data_root:
+        config.data_root = data_root
+    out_dir = Path(out) if out else run_dir
+    accelerator = make_accelerator(config, cpu)
+    chosen = resolve_datasets(config, registry)
+    config.weights = None  # the checkpoint carries the trained weights
+    model = build_model(config, registry)
+    model.load_state_dict(state)
+    model = accelerator.prepare(model)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress)
+    if accelerator.is_main_process:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    records = score_test_splits(model, test_splits, accelerator, config, out_dir, progress)
+    if accelerator.is_main_process:
+        records = complete_records(records, config, run_dir.name, accelerator, time.perf_counter() - started)
+        results.write_records(out_dir, records)
+    accelerator.wait_for_everyone()
+    return RunOutcome(out_dir, records, skipped_counts(test_splits))

@@ -1,0 +1,53 @@
+"""The task losses, masked per sample (and per AU). Each returns a scalar; a batch with no labels for a
+task gives an exact zero that still carries a graph, so the step's arithmetic never special-cases it."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def ccc_torch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """CCC along dim 0 with population statistics (as fbn_bench.metrics.ccc)."""
+    mx, my = x.mean(0), y.mean(0)
+    vx, vy = x.var(0, unbiased=False), y.var(0, unbiased=False)
+    cov = ((x - mx) * (y - my)).mean(0)
+    return 2 * cov / (vx + vy + (mx - my) ** 2 + 1e-8)
+
+
+def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """1 - mean of CCC(valence) and CCC(arousal) over the labelled samples (needs at least two)."""
+    if int(mask.sum()) < 2:
+        return pred.sum() * 0.0
+    p, t = pred[mask].float(), target[mask].float()
+    return 1.0 - ccc_torch(p, t).mean()
+
+
+def expr_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the samples with an expression label (target >= 0)."""
+    labelled = target >= 0
+    if not labelled.any():
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits[labelled].float(), target[labelled])
+
+
+def au_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy averaged over the annotated (sample, AU) entries only."""
+    if not mask.any():
+        return logits.sum() * 0.0
+    per_entry = F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="none")
+    return (per_entry * mask).sum() / mask.sum()
+
+
+def task_losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                weights: dict[str, float] | None = None) -> dict[str, torch.Tensor]:
+    """{task: weighted loss} for the heads the model has."""
+    weights = weights or {}
+    terms: dict[str, torch.Tensor] = {}
+    if "va" in outputs:
+        terms["va"] = weights.get("va", 1.0) * va_loss(outputs["va"], batch["va"], batch["va_mask"])
+    if "expr" in outputs:
+        terms["expr"] = weights.get("expr", 1.0) * expr_loss(outputs["expr"], batch["expr"])
+    if "au" in outputs:
+        terms["au"] = weights.get("au", 1.0) * au_loss(outputs["au"], batch["au"], batch["au_mask"])
+    return terms

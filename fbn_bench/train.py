@@ -1,0 +1,62 @@
+"""The training loop: task streams -> augmentation -> FaceBehaviorNet -> task losses + coupling terms.
+
+Accelerate owns the device, mixed precision and multi-process runs; each process draws its own share
+of every batch from the streams (seeded by rank), so nothing here changes between a laptop and a node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from .data.augment import augment, normalize
+from .data.batches import to_device
+from .data.streams import TaskStreams
+from .losses import task_losses
+
+
+def total_steps(config, streams: TaskStreams) -> int:
+    if config.steps is not None:
+        return int(config.steps)
+    return max(1, math.ceil(config.epochs * streams.steps_per_epoch))
+
+
+def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: Callable,
+        on_epoch_end: Callable[[int, dict[str, float]], None], progress: bool = True) -> list[dict[str, float]]:
+    """Train for the configured number of steps. Returns one log row per epoch (mean of each term)."""
+    steps = total_steps(config, streams)
+    generator = torch.Generator(device="cpu").manual_seed(config.seed * 1000 + accelerator.process_index)
+    sums: dict[str, float] = defaultdict(float)
+    count, epoch, history = 0, 0, []
+    model.train()
+    bar = tqdm(total=steps, desc="train", disable=not (progress and accelerator.is_main_process), dynamic_ncols=True)
+    for step, batch in enumerate(streams.batches(steps), start=1):
+        batch = to_device(batch, accelerator.device)
+        images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])
+        with accelerator.autocast():
+            outputs = model(images)
+        terms = {**task_losses(outputs, batch, config.task_weights), **coupling(outputs, batch)}
+        loss = sum(terms.values())
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        optimizer.step()
+
+        for name, value in terms.items():
+            sums[name] += float(value.detach())
+        sums["loss"] += float(loss.detach())
+        count += 1
+        bar.update()
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{sums['loss'] / count:.3f}")
+        if step % streams.steps_per_epoch == 0 or step == steps:
+            epoch += 1
+            row = {"epoch": epoch, "step": step, **{k: v / count for k, v in sums.items()}}
+            history.append(row)
+            on_epoch_end(epoch, row)
+            sums, count = defaultdict(float), 0
+    bar.close()
+    return history

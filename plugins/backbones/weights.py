@@ -1,0 +1,35 @@
+"""Loading a local state dict into a backbone. Nothing is ever downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fbn_bench.errors import FbnError
+
+
+def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = ("", "backbone.", "module.")) -> None:
+    """Load `path` (a state dict saved with torch.save) into `model`, tolerating common key prefixes.
+
+    Every parameter of the model must be found; extra keys (e.g. a classifier) are ignored.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FbnError(f"weights file {path} does not exist; pass a local state dict (nothing is downloaded)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise FbnError(f"{path}: cannot be read as a torch state dict ({type(exc).__name__}: {exc})") from None
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    wanted = model.state_dict()
+    for prefix in prefix_candidates:
+        picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted}
+        if len(picked) == len(wanted):
+            bad = [k for k, v in picked.items() if v.shape != wanted[k].shape]
+            if bad:
+                raise FbnError(f"{path}: {bad[0]} has shape {tuple(picked[bad[0]].shape)}, the model expects {tuple(wanted[bad[0]].shape)}")
+            model.load_state_dict(picked)
+            return
+    missing = sorted(set(wanted) - {k for k in state})[:3]
+    raise FbnError(f"{path}: does not match the backbone's layers (missing e.g. {', '.join(missing)}); see docs for the expected key names")

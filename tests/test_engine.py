@@ -1,0 +1,101 @@
+"""The training engine end to end on a toy database: records, predictions, heads, determinism, evaluate."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from engine_toy_plugin import write_toy
+from fbn_bench import FbnError
+from fbn_bench.config import resolve_config
+from fbn_bench.experiment import evaluate_checkpoint, run_experiment
+from fbn_bench.model import FaceBehaviorNet
+from fbn_bench.registry import build_registry
+from fbn_bench.results import RECORD_FIELDS, read_predictions
+
+
+@pytest.fixture(scope="module")
+def toy_root(tmp_path_factory):
+    return write_toy(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return build_registry(extra_modules=["engine_toy_plugin"])
+
+
+def toy_config(toy_root, out, **overrides):
+    settings = dict(datasets=(f"toy:root={toy_root}",), image_size=16, steps=12, batch_size=24, seed=3,
+                    out=str(out), hidden=32, eval_batch_size=16)
+    settings.update(overrides)
+    return resolve_config("quick", **settings)
+
+
+@pytest.fixture(scope="module")
+def multitask_run(toy_root, registry, tmp_path_factory):
+    config = toy_config(toy_root, tmp_path_factory.mktemp("runs") / "mt")
+    return run_experiment(config, registry, progress=False)
+
+
+def test_run_writes_records_predictions_checkpoint_and_log(multitask_run):
+    run_dir = multitask_run.run_dir
+    for name in ("config.json", "checkpoint.pt", "results.jsonl", "train_log.csv"):
+        assert (run_dir / name).is_file(), name
+    records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert {(r["task"], r["metric"]) for r in records} >= {
+        ("va", "ccc_mean"), ("va", "ccc_valence"), ("va", "ccc_arousal"), ("expr", "accuracy"),
+        ("expr", "macro_f1"), ("au", "f1_mean"), ("au", "f1_AU4"), ("au", "f1_AU12")}
+    for r in records:
+        assert set(RECORD_FIELDS) <= set(r)
+        assert r["n_samples"] == 40 and r["n_skipped"] == 0 and r["seed"] == 3
+        assert r["versions"]["torch"] == torch.__version__
+    log = pd.read_csv(run_dir / "train_log.csv")
+    assert {"epoch", "step", "loss", "va", "expr", "au"} <= set(log.columns)
+    assert log["step"].iloc[-1] == 12
+
+
+def test_scores_recomputed_from_stored_predictions(multitask_run):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    frame = read_predictions(multitask_run.run_dir, multitask_run.records[0]["dataset"])
+    assert len(frame) == 40
+    by_metric = {r["metric"]: r["value"] for r in multitask_run.records}
+    assert by_metric["accuracy"] == pytest.approx(accuracy_score(frame["expression"], frame["pred_expression"]))
+    assert by_metric["f1_AU12"] == pytest.approx(f1_score(frame["AU12"], frame["prob_AU12"] >= 0.5, zero_division=0))
+
+
+def test_cpu_runs_are_deterministic(toy_root, registry, tmp_path, multitask_run):
+    again = run_experiment(toy_config(toy_root, tmp_path / "again"), registry, progress=False)
+    first = {(r["task"], r["metric"]): r["value"] for r in multitask_run.records}
+    second = {(r["task"], r["metric"]): r["value"] for r in again.records}
+    assert first == second
+    assert again.records[0]["config_hash"] == multitask_run.records[0]["config_hash"]
+
+
+def test_single_task_run_has_one_head_and_scores_one_task(toy_root, registry, tmp_path):
+    outcome = run_experiment(toy_config(toy_root, tmp_path / "st", tasks="expr"), registry, progress=False)
+    assert {r["task"] for r in outcome.records} == {"expr"}
+    state = torch.load(outcome.run_dir / "checkpoint.pt", weights_only=True)["model"]
+    assert {k.split(".")[1] for k in state if k.startswith("heads.")} == {"expr"}
+
+
+def test_model_heads_follow_tasks():
+    backbone = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 5))
+    backbone.out_features = 5
+    out = FaceBehaviorNet(backbone, ("va", "au"), hidden=4)(torch.zeros(2, 3, 8, 8))
+    assert set(out) == {"va", "au"} and out["va"].shape == (2, 2) and out["au"].shape == (2, 17)
+    assert out["va"].abs().max() <= 1
+
+
+def test_evaluate_rescoring_matches_the_run(multitask_run, registry, tmp_path):
+    outcome = evaluate_checkpoint(multitask_run.run_dir, out=tmp_path / "eval", registry=registry, progress=False)
+    assert {(r["metric"], r["value"]) for r in outcome.records} == {(r["metric"], r["value"]) for r in multitask_run.records}
+
+
+def test_dataset_without_the_chosen_task_is_a_clear_error(toy_root, registry, tmp_path):
+    config = toy_config(toy_root, tmp_path / "x", tasks="va", datasets=(f"toy-expr:root={toy_root}",))
+    with pytest.raises(FbnError, match="dataset 'toy-expr' labels expr, none of the chosen tasks"):
+        run_experiment(config, registry, progress=False)

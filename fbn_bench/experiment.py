@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -74,7 +75,8 @@ def make_accelerator(config: RunConfig, cpu: bool = False):
 
 
 def run_experiment(config: RunConfig, registry: Registry | None = None, progress: bool = True,
-                   cpu: bool = False, echo=print) -> RunOutcome:
+                   cpu: bool = False, echo=print, run_id: str | None = None) -> RunOutcome:
+    """`run_id` names the run in its records (default: the --out folder's name, or a timestamped id)."""
     from accelerate.utils import set_seed
 
     from .coupling.compose import build_coupling
@@ -84,6 +86,7 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     from .data.streams import TaskStreams
 
     registry = registry or get_registry()
+    echo = echo or (lambda text: print(text, file=sys.stderr))
     started = time.perf_counter()
     accelerator = make_accelerator(config, cpu)
     chosen = resolve_datasets(config, registry)
@@ -93,7 +96,7 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     set_seed(config.seed)
     model = build_model(config, registry)
 
-    run_id = Path(config.out).name if config.out else new_run_id(config)
+    run_id = run_id or (Path(config.out).name if config.out else new_run_id(config))
     run_dir = Path(config.out) if config.out else Path("runs") / run_id
     if accelerator.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -109,6 +112,12 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
                           rank=accelerator.process_index, world_size=accelerator.num_processes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
+    if accelerator.is_main_process and progress:
+        from .train import total_steps
+
+        echo(f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
+             f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
+             f" x{accelerator.num_processes}; {streams.summary()}")
 
     def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
         if accelerator.is_main_process:

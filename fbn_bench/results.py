@@ -49,6 +49,9 @@ def versions() -> dict[str, str]:
             found[dist] = md.version(dist)
         except md.PackageNotFoundError:
             pass
+    import torch  # its own string names the build (e.g. 2.13.0+cpu), which the metadata may not
+
+    found["torch"] = torch.__version__
     return found
 
 

@@ -2,9 +2,119 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 
 @click.group()
 def datasets() -> None:
     """List, prepare, inspect and check databases."""
+
+
+def datasets_listing() -> list[dict]:
+    from ..registry import get_registry
+
+    registry = get_registry()
+    rows = []
+    for name in registry.names("datasets"):
+        spec = registry.dataset(name)
+        rows.append({"name": name, "tasks": [t for t in ("va", "expr", "au") if t in spec.tasks],
+                     "aus": list(spec.aus), "splits": list(spec.splits), "synthetic": spec.synthetic,
+                     "description": spec.description, "plugin": registry.entries["datasets"][name].plugin})
+    return rows
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(as_json: bool) -> None:
+    """Every registered database: tasks, AUs, splits and description."""
+    rows = datasets_listing()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from tabulate import tabulate
+
+    table = [[r["name"], ",".join(r["tasks"]) or "-", ",".join(map(str, r["aus"])) or "-", ",".join(r["splits"]),
+              r["description"]] for r in rows]
+    click.echo(tabulate(table, headers=["name", "tasks", "AUs", "splits", "description"]))
+
+
+def _resolve(text: str, root: str | None = None):
+    from ..registry import get_registry
+
+    spec, options = get_registry().resolve("datasets", text)
+    if root:
+        options["root"] = root
+    return spec, options
+
+
+@datasets.command()
+@click.argument("names", nargs=-1, required=True)
+@click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
+def prepare(names: tuple[str, ...], data_root: str | None) -> None:
+    """Generate (synthetic) or index (real) databases ahead of a run. NAME may carry options: NAME:key=value."""
+    from ..data.roots import dataset_root, load_split, loader_options
+
+    for text in names:
+        spec, options = _resolve(text)
+        root = dataset_root(spec, options, data_root)
+        if spec.prepare is not None:
+            spec.prepare(root, **loader_options(options))
+        else:
+            for split in spec.splits:
+                load_split(spec, split, options, data_root)
+        counts = {split: len(load_split(spec, split, options, data_root)[0]) for split in spec.splits}
+        click.echo(f"{spec.name}: ready in {root} ({', '.join(f'{s} {n}' for s, n in counts.items())})")
+
+
+@datasets.command()
+@click.argument("name")
+@click.option("--root", type=click.Path(file_okay=False), help="This database's folder (overrides --data-root).")
+@click.option("--split", default="train", show_default=True)
+@click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+def stats(name: str, root: str | None, split: str, data_root: str | None, as_json: bool) -> None:
+    """Label counts of one split: samples, subjects, VA, expressions, AU positives."""
+    from ..data.roots import load_split
+    from ..data.stats import table_stats
+
+    spec, options = _resolve(name, root)
+    df, where = load_split(spec, split, options, data_root)
+    result = table_stats(df, spec, split, where)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['dataset']} / {result['split']}: {result['n_samples']} samples, "
+               f"{result['n_subjects'] if result['n_subjects'] is not None else 'unknown'} subjects, "
+               f"{result['missing_images']} missing images")
+    if "va" in result:
+        click.echo(f"valence-arousal labels: {result['va']['n']}")
+    if "expr" in result:
+        n = max(result["expr"]["n"], 1)
+        click.echo(f"expression labels: {result['expr']['n']}")
+        for cls, count in result["expr"]["counts"].items():
+            click.echo(f"  {cls:<10} {count:>7}  {100 * count / n:5.1f}%")
+    if "au" in result:
+        click.echo("AU labels (n, positive):")
+        for au, row in result["au"].items():
+            share = 100 * row["positive"] / max(row["n"], 1)
+            click.echo(f"  {au:<5} {row['n']:>7} {row['positive']:>7}  {share:5.1f}%")
+
+
+@datasets.command()
+@click.argument("name")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--split", default="train", show_default=True)
+@click.option("--samples", default=24, show_default=True, help="How many labelled samples to show.")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
+def gallery(name: str, out_path: str, split: str, samples: int, data_root: str | None) -> None:
+    """A PNG grid of samples with their labels (and, for synthetic data, each AU at intensity 0-5)."""
+    from .datasets_gallery import make_gallery
+
+    spec, options = _resolve(name)
+    click.echo(f"Wrote {make_gallery(spec, options, split, samples, out_path, data_root)}")
+
+
+from .datasets_check import check  # noqa: E402
+datasets.add_command(check)

@@ -1,10 +1,87 @@
-"""`fbn-bench sweep`: many runs from a preset or a grid file."""
+"""`fbn-bench sweep`: many runs from the ablation preset or a grid file, resumable."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
+from ..errors import FbnError
+from .run import _split_list
 
-@click.group(invoke_without_command=True)
-def sweep() -> None:
-    """Run a grid of configurations (arrives with the couplings)."""
+
+@click.command()
+@click.option("--preset", type=click.Choice(["ablation"]), default=None,
+              help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm.")
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A TOML grid file (see docs/sweeps.md).")
+@click.option("--seeds", type=int, default=None, help="Seeds 0..N-1 per configuration (default: the grid's, else 3).")
+@click.option("--datasets", default=None, help="Comma-separated databases for every run (each run keeps those serving its tasks).")
+@click.option("--steps", type=int, default=None, help="Optimiser steps for every run.")
+@click.option("--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Sweep folder: <out>/<configuration>/seed-<s>/ (default runs/sweep-<preset or grid name>).")
+@click.option("--dry-run", is_flag=True, help="List the runs and whether each is finished; run nothing.")
+@click.option("--force", is_flag=True, help="Replace run folders that hold a different configuration.")
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed run.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
+def sweep(preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu) -> None:
+    """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
+    from ..registry import get_registry
+    from ..sweep import ablation_grid, load_grid
+    from ..sweep_run import default_out, plan_sweep
+
+    if (preset is None) == (grid_file is None):
+        raise FbnError("give exactly one of --preset ablation or --grid FILE.toml")
+    overrides = {"datasets": _split_list(datasets), "steps": steps, "data_root": data_root}
+    if preset:
+        grid = ablation_grid(seeds if seeds is not None else 3, **overrides)
+    else:
+        grid = load_grid(grid_file).with_overrides(**overrides).with_seeds(seeds)
+    out = out or default_out(grid)
+    registry = get_registry()
+    plan = plan_sweep(grid, out, registry, force=force)
+    _describe(grid, plan, out)
+    if dry_run:
+        for run in plan:
+            click.echo(f"{run.label(len(plan))}: {run.status}  {run.run_dir}")
+        return
+    _execute(grid, plan, out, registry, fail_fast, progress=not no_progress and sys.stderr.isatty(), cpu=cpu)
+
+
+def _describe(grid, plan, out: Path) -> None:
+    from ..sweep_run import DONE
+
+    left = sum(r.status != DONE for r in plan)
+    click.echo(f"sweep {grid.name}: {len(grid.entries)} configuration(s) x {len(grid.seeds)} seed(s) = {len(plan)} runs "
+               f"in {out} ({len(plan) - left} finished, {left} to run)")
+    first = plan[0].config
+    click.echo(f"  budget: {first.steps if first.steps is not None else f'{first.epochs} epochs'} steps, batch "
+               f"{first.batch_size}, {first.image_size} px, backbone {first.backbone}, preset {first.preset}")
+    for entry in grid.entries:
+        own = {k: v for k, v in entry.overrides.items() if k not in grid.base or grid.base[k] != v}
+        settings = ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in own.items())
+        click.echo(f"  {entry.name}: {settings or 'the base settings'}")
+
+
+def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, cpu: bool) -> None:
+    from tabulate import tabulate
+
+    from ..experiment import run_experiment
+    from ..sweep_run import execute, summary_rows
+
+    outcome = execute(plan, grid.name, run_experiment, echo=click.echo, fail_fast=fail_fast,
+                      registry=registry, progress=progress, cpu=cpu)
+    headers, rows = summary_rows(plan)
+    if rows:
+        click.echo("\nHeadline metric per database, mean ± sd over finished seeds:")
+        click.echo(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    click.echo(f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
+               f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}")
+    click.echo(f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>")
+    if outcome.failed:
+        for run, message in outcome.failed:
+            click.echo(f"failed: {run.name} seed {run.seed}: {message} (traceback in {run.run_dir}/error.log)", err=True)
+        sys.exit(1)

@@ -1,1 +1,1 @@
-"""Built-in fbn-bench plugins, found through the `fbn_bench` entry-point group like any third-party plugin."""
+"""The built-in couplings (co, soft, dm); `builtin` registers them."""

@@ -1,0 +1,88 @@
+"""What every coupling reads from the model outputs and the batch, and its common option checks.
+
+Third-party coupling plugins can use these too (see docs/coupling.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..errors import FbnError
+from ..tasks import AUS, EXPRESSIONS
+
+STOP_GRADIENT_CHOICES = ("none", "expr", "au")
+
+COMMON_OPTIONS = {
+    "weight": "multiplies every term of this coupling (default 1.0)",
+    "stop_gradient": "none (default), expr or au: this coupling sends no gradient into that head",
+}
+
+
+@dataclass(frozen=True)
+class CouplingInputs:
+    expr_logits: torch.Tensor  # (B, 7) float32
+    au_logits: torch.Tensor  # (B, 17) float32
+    expr: torch.Tensor  # (B,) int64, -1 where missing
+    au: torch.Tensor  # (B, 17) float32, 0 where missing
+    au_mask: torch.Tensor  # (B, 17) bool, True where annotated
+    R: torch.Tensor  # (7, 17) float32 on the logits' device
+
+
+def coupling_inputs(outputs: dict[str, torch.Tensor], batch: dict[str, Any], relatedness: torch.Tensor,
+                    stop_gradient: str = "none") -> CouplingInputs:
+    """Heads as float32 (detached where `stop_gradient` says), labels on the same device.
+
+    Missing label keys count as "nothing labelled" (a batch drawn from VA-only data, say).
+    """
+    expr_logits = outputs["expr"].float()
+    au_logits = outputs["au"].float()
+    if stop_gradient == "expr":
+        expr_logits = expr_logits.detach()
+    elif stop_gradient == "au":
+        au_logits = au_logits.detach()
+    device, n = au_logits.device, au_logits.shape[0]
+    expr = batch.get("expr")
+    expr = torch.full((n,), -1, dtype=torch.int64, device=device) if expr is None else expr.to(device, torch.int64)
+    au = batch.get("au")
+    au = torch.zeros((n, len(AUS)), device=device) if au is None else au.to(device, torch.float32)
+    au_mask = batch.get("au_mask")
+    au_mask = torch.zeros((n, len(AUS)), dtype=torch.bool, device=device) if au_mask is None else au_mask.to(device, torch.bool)
+    return CouplingInputs(expr_logits, au_logits, expr, au, au_mask, relatedness.to(device, torch.float32))
+
+
+def check_relatedness(relatedness: Any, coupling: str) -> torch.Tensor:
+    table = torch.as_tensor(relatedness, dtype=torch.float32)
+    if table.shape != (len(EXPRESSIONS), len(AUS)):
+        raise FbnError(f"coupling {coupling!r}: the relatedness table must be 7 x 17, got {tuple(table.shape)}")
+    if not bool(((table >= 0) & (table <= 1)).all()):
+        raise FbnError(f"coupling {coupling!r}: relatedness values must lie in [0, 1]")
+    return table
+
+
+def check_number(coupling: str, option: str, value: Any, *, positive: bool = False,
+                 low: float | None = None, high: float | None = None) -> float:
+    """A float option, with a one-line error naming the coupling and option when it is out of range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} is not a number") from None
+    if (positive and not number > 0) or (low is not None and number < low) or (high is not None and number > high):
+        bounds = "> 0" if positive else f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be {bounds}")
+    return number
+
+
+def check_choice(coupling: str, option: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be one of {', '.join(choices)}")
+    return text
+
+
+def check_flag(coupling: str, option: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return check_choice(coupling, option, value, ("true", "false", "1", "0")) in ("true", "1")

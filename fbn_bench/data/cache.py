@@ -1,0 +1,224 @@
+"""The decoded image cache: each split's faces decoded once, resized, and kept as a uint8 memmap.
+
+Files in the cache folder (`$FBN_BENCH_CACHE`, see `roots.default_cache_dir`), per split:
+`<dataset>-<split>-<size>px-<key>.npy` (N_ok, size, size, 3) uint8, and `.json` beside it with the
+rows that were skipped and why. The key hashes what decides the pixels: the table's image paths and
+bounding boxes in loader order, the image size, the dataset name, its loader_version, the resolved
+root and the decoder's own version. Labels are not part of it (they are read from the table on every
+run), so fixing an annotation does not re-decode anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FbnError
+from ..specs import DatasetSpec
+from .decode import decode_rows
+from .images import BadImageError, decode_face
+from .roots import default_cache_dir, load_split, resolve_image
+from .table import BBOX_COLUMNS, label_arrays
+
+# Bump when decode_face or the file layout changes: old caches then stop matching.
+DECODER_VERSION = "1"
+N_EXAMPLES = 5
+
+
+@dataclass
+class PreparedSplit:
+    """One split of one database, ready for training: its table, its decoded faces and their labels."""
+
+    name: str
+    spec: DatasetSpec
+    split: str
+    root: Path
+    table: pd.DataFrame  # the canonical table: all rows, loader order
+    images: np.ndarray  # uint8 (N_ok, H, W, 3), read-only memmap; only the rows that decoded
+    rows: np.ndarray  # int64 (N_ok,): each image's row in `table`
+    labels: dict[str, np.ndarray]  # label_arrays(table.iloc[rows])
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    skipped_examples: list[tuple[str, str]] = field(default_factory=list)  # first few (path, reason)
+    cache_path: Path | None = None
+
+    @property
+    def n_skipped(self) -> int:
+        return int(sum(self.skipped.values()))
+
+    @property
+    def image_size(self) -> int:
+        return int(self.images.shape[1])
+
+    def __len__(self) -> int:
+        return int(len(self.rows))
+
+
+def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: int) -> str:
+    """Hex digest of everything that decides the decoded pixels (see the module docstring)."""
+    h = hashlib.sha256()
+    header = {"decoder": DECODER_VERSION, "dataset": spec.name, "loader_version": str(spec.loader_version),
+              "root": str(Path(root).expanduser().resolve()), "image_size": int(image_size), "n": len(table)}
+    h.update(json.dumps(header, sort_keys=True).encode())
+    h.update("\0".join(table["image"].astype(str)).encode())
+    h.update(_bboxes(table).tobytes() if _has_bbox(table) else b"no-bbox")
+    return h.hexdigest()
+
+
+def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, *, image_size: int,
+                  data_root: str | Path | None = None, cache_dir: str | Path | None = None,
+                  progress: bool = True, workers: int | None = None) -> PreparedSplit:
+    """Load a split's table and return it with its decoded faces, building the cache on first use.
+
+    Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
+    line on stderr per split; they never stop the run. A reused cache re-tries only its skipped
+    images, and is rebuilt if one of them decodes now. `workers`: decoding threads (default: the
+    CPUs this process may use). With several processes, let one build first (e.g. Accelerate's
+    `main_process_first()`); concurrent builders are safe but duplicate the work.
+    """
+    table, root = load_split(spec, split, options, data_root)
+    present = [c for c in BBOX_COLUMNS if c in table.columns]
+    if present and len(present) < len(BBOX_COLUMNS):
+        raise FbnError(f"dataset {spec.name!r} split {split!r}: the table has {', '.join(present)} but not all of "
+                       f"{', '.join(BBOX_COLUMNS)}; give all four bounding-box columns or none")
+    folder = Path(cache_dir or default_cache_dir()).expanduser()
+    key = cache_key(table, spec, root, image_size)
+    stem = f"{_safe(spec.name)}-{_safe(split)}-{image_size}px-{key[:24]}"
+    npy, meta_path = folder / f"{stem}.npy", folder / f"{stem}.json"
+
+    loaded = _load(npy, meta_path, key, len(table), image_size)
+    if loaded is not None and _any_recovered(table, root, image_size, loaded[1]["skipped"]):
+        loaded = None  # a bad file was fixed or put in place since: decode again
+    if loaded is None:
+        _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+        loaded = _load(npy, meta_path, key, len(table), image_size)
+        if loaded is None:  # only if someone deletes the files between our write and read
+            raise RuntimeError(f"the image cache {npy} vanished right after it was written")
+    images, meta = loaded
+
+    bad_rows = np.array([r for r, _ in meta["skipped"]], dtype=np.int64)
+    rows = np.setdiff1d(np.arange(len(table), dtype=np.int64), bad_rows)
+    skipped: dict[str, int] = {}
+    for _, reason in meta["skipped"]:
+        skipped[reason] = skipped.get(reason, 0) + 1
+    examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
+    prepared = PreparedSplit(name=spec.name, spec=spec, split=split, root=root, table=table, images=images,
+                             rows=rows, labels=label_arrays(table.iloc[rows]), skipped=skipped,
+                             skipped_examples=examples, cache_path=npy)
+    if prepared.n_skipped:
+        print(skip_warning(prepared), file=sys.stderr)
+    return prepared
+
+
+def skip_warning(p: PreparedSplit) -> str:
+    """The one line printed per split that lost images."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(p.skipped.items()))
+    path, reason = p.skipped_examples[0]
+    return (f"warning: {p.name}/{p.split}: skipped {p.n_skipped} of {len(p.table)} images ({reasons}), "
+            f"e.g. {path} ({reason}); they are left out and counted in the result records")
+
+
+def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):
+    """(images, meta) when a complete cache for `key` is there, else None."""
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("key") != key or meta.get("n_rows") != n_rows:
+        return None
+    shape = (n_rows - len(meta["skipped"]), image_size, image_size, 3)
+    if shape[0] == 0:  # an empty file cannot be memory-mapped
+        return np.zeros(shape, dtype=np.uint8), meta
+    try:
+        images = np.load(npy, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    if images.shape != shape or images.dtype != np.uint8:
+        return None
+    return images, meta
+
+
+def _any_recovered(table: pd.DataFrame, root: Path, image_size: int, skipped: list) -> bool:
+    """Whether any previously skipped image decodes now. Cheap: bad files are few, and a missing
+    file costs one stat."""
+    bboxes = _bboxes(table) if _has_bbox(table) else None
+    for row, _ in skipped:
+        try:
+            decode_face(resolve_image(root, table["image"].iat[row]), image_size, None if bboxes is None else bboxes[row])
+            return True
+        except BadImageError:
+            continue
+    return False
+
+
+def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers) -> None:
+    """Decode every row into a temporary file, then move the files into place (data first, meta last),
+    so that a reader never sees a half-written cache; concurrent builders just overwrite each other
+    with identical files."""
+    npy.parent.mkdir(parents=True, exist_ok=True)
+    paths = [str(resolve_image(root, p)) for p in table["image"]]
+    bboxes = _bboxes(table) if _has_bbox(table) else None
+    tmp_files: list[Path] = []
+    try:
+        tmp_full = _tmp(npy.parent, tmp_files)
+        n = len(paths)
+        full = np.lib.format.open_memmap(tmp_full, mode="w+", dtype=np.uint8,
+                                         shape=(max(n, 1), image_size, image_size, 3))
+        skipped = decode_rows(paths, bboxes, image_size, full, workers=workers,
+                              progress=progress, desc=f"decoding {spec.name}/{split}")
+        n_ok = n - len(skipped)
+        full.flush()
+        if n_ok == len(full):
+            final = tmp_full
+        else:  # skipped rows left a tail: copy the decoded prefix into a file of the exact size
+            final = _tmp(npy.parent, tmp_files)
+            if n_ok:
+                exact = np.lib.format.open_memmap(final, mode="w+", dtype=np.uint8,
+                                                  shape=(n_ok, image_size, image_size, 3))
+                for start in range(0, n_ok, 4096):
+                    stop = min(start + 4096, n_ok)
+                    exact[start:stop] = full[start:stop]
+                exact.flush()
+                del exact
+        del full
+        meta = {"key": key, "decoder": DECODER_VERSION, "dataset": spec.name, "split": split,
+                "loader_version": str(spec.loader_version), "root": str(root), "image_size": image_size,
+                "n_rows": n, "n_images": n_ok, "skipped": [[int(r), reason] for r, reason in skipped]}
+        if n_ok:
+            os.replace(final, npy)
+        tmp_meta = _tmp(npy.parent, tmp_files, suffix=".json")
+        tmp_meta.write_text(json.dumps(meta, indent=1))
+        os.replace(tmp_meta, meta_path)
+    finally:
+        for f in tmp_files:
+            f.unlink(missing_ok=True)
+
+
+def _tmp(folder: Path, registry: list[Path], suffix: str = ".npy") -> Path:
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    os.close(fd)
+    os.chmod(name, 0o644)  # mkstemp makes 0600; a shared cache folder should stay readable by others
+    registry.append(Path(name))
+    return Path(name)
+
+
+def _has_bbox(table: pd.DataFrame) -> bool:
+    return all(c in table.columns for c in BBOX_COLUMNS)
+
+
+def _bboxes(table: pd.DataFrame) -> np.ndarray:
+    """(N, 4) float64; a non-numeric entry becomes NaN (and that row a "bad bbox")."""
+    return np.stack([pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64) for c in BBOX_COLUMNS], axis=1)
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))

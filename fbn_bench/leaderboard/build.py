@@ -1,0 +1,148 @@
+"""Records in, `leaderboards/<database>.md` and `leaderboards/README.md` out; and the staleness check."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+from ..errors import FbnError
+from ..tasks import TASK_NAMES
+from .bootstrap import single_threaded_blas
+from .records import Entry, load_entries
+from .references import REFERENCES_FILE, Reference, read_references
+from .render import GENERATED, cell_text, to_markdown
+from .tables import Settings, Table, build_table
+
+SETTINGS_FILE = "leaderboards.toml"
+RECORDS_DIR = "records"
+INDEX_FILE = "README.md"
+
+
+def read_settings(out: Path) -> Settings:
+    """`<out>/leaderboards.toml`: the settings the committed tables were built with (all optional)."""
+    path = Path(out) / SETTINGS_FILE
+    if not path.is_file():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise FbnError(f"{path}: not valid TOML ({exc}); fix the file") from None
+    unknown = sorted(set(data) - {"resamples", "seed", "confidence", "baseline"})
+    if unknown:
+        raise FbnError(f"{path}: unknown setting(s) {unknown}; allowed: resamples, seed, confidence, baseline")
+    settings = Settings(**data)
+    return check_settings(settings, str(path))
+
+
+def check_settings(settings: Settings, where: str = "leaderboard settings") -> Settings:
+    if not isinstance(settings.resamples, int) or settings.resamples < 10:
+        raise FbnError(f"{where}: resamples must be an integer >= 10, got {settings.resamples!r}")
+    if not isinstance(settings.seed, int) or settings.seed < 0:
+        raise FbnError(f"{where}: seed must be a non-negative integer, got {settings.seed!r}")
+    if not 0 < settings.confidence < 1:
+        raise FbnError(f"{where}: confidence must be between 0 and 1, got {settings.confidence!r}")
+    return settings
+
+
+def _spec(database: str):
+    """The registered DatasetSpec, or None for a database no installed plugin registers."""
+    from ..registry import get_registry
+
+    registry = get_registry()
+    return registry.entries["datasets"][database].spec if database in registry.entries["datasets"] else None
+
+
+def build_tables(sources: list[Path], settings: Settings, references: list[Reference],
+                 only: str | None = None) -> list[Table]:
+    entries = load_entries(sources)
+    by_db: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_db.setdefault(entry.database, []).append(entry)
+    refs: dict[str, list[Reference]] = {}
+    for ref in references:
+        refs.setdefault(ref.database, []).append(ref)
+    databases = sorted(set(by_db) | set(refs))
+    if only is not None:
+        if only not in databases:
+            listing = ", ".join(databases) or "none (no results yet)"
+            raise FbnError(f"no leaderboard for {only!r}; databases with results: {listing}")
+        databases = [only]
+    if settings.baseline and entries:
+        from .tables import matches_baseline
+
+        if not any(matches_baseline(e.key, settings.baseline) for e in entries):
+            known = ", ".join(sorted({f"{e.key.config_hash} ({e.key.label()})" for e in entries}))
+            raise FbnError(f"baseline {settings.baseline!r} matches no configuration; known: {known}")
+    with single_threaded_blas():
+        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db)) for db in databases]
+
+
+def render_index(tables: list[Table]) -> str:
+    out = [GENERATED, "", "# Leaderboards", "",
+           "One table per database, built from the result records in `records/` by `fbn-bench leaderboard build`. "
+           "How the tables and their intervals are made, and how to add results: [docs/leaderboards.md](../docs/leaderboards.md).", ""]
+    if not any(t.rows for t in tables):
+        out.append("No results yet: `records/` holds no result records. Add runs with `fbn-bench leaderboard add RUN_DIR`.")
+    if tables:
+        out += ["| database | tasks | metrics (headline first) | configurations | best entry |",
+                "|---|---|---|---|---|"]
+        for t in tables:
+            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not m.startswith("f1_AU")]
+            if any(m.startswith("f1_AU") for m in t.metrics):
+                metrics.append("F1 per AU")
+            best = DASH = "–"
+            if t.rows and t.headline in t.rows[0].cells:
+                top = t.rows[0]
+                best = f"{top.key.label()}: {t.headline} {cell_text(top.cells[t.headline]).replace('**', '')}"
+            tasks = ", ".join(TASK_NAMES.get(x, x) for x in t.tasks) or DASH
+            out.append(f"| [{t.database}]({t.database}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |")
+    return "\n".join(out) + "\n"
+
+
+def render_all(out: Path, sources: list[Path] | None = None, settings: Settings | None = None) -> dict[str, str]:
+    """{file name: content} of everything `build` writes into `out`."""
+    out = Path(out)
+    settings = check_settings(settings or read_settings(out))
+    sources = sources or [out / RECORDS_DIR]
+    sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
+    tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE))
+    files = {f"{t.database}.md": to_markdown(t) for t in tables}
+    files[INDEX_FILE] = render_index(tables)
+    return files
+
+
+def _generated_files(out: Path) -> set[str]:
+    """The Markdown files in `out` that an earlier build wrote (they start with the marker)."""
+    if not out.is_dir():
+        return set()
+    return {p.name for p in out.glob("*.md") if p.read_text().startswith(GENERATED)}
+
+
+def write_all(out: Path, files: dict[str, str]) -> list[str]:
+    """Write the tables, remove generated tables no longer built; returns the names written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in _generated_files(out) - set(files):
+        (out / name).unlink()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    return sorted(files)
+
+
+def stale_files(out: Path, files: dict[str, str]) -> list[str]:
+    """Problems of the committed tables against what the committed records build ([] when current)."""
+    out = Path(out)
+    problems = []
+    for name, text in sorted(files.items()):
+        path = out / name
+        if not path.is_file():
+            problems.append(f"{path} is missing")
+        elif path.read_text() != text:
+            problems.append(f"{path} is stale")
+    problems += [f"{out / name} is no longer built" for name in sorted(_generated_files(out) - set(files))]
+    return problems
+
+
+def with_overrides(settings: Settings, **overrides) -> Settings:
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,70 @@
+"""Reported results from papers: `leaderboards/references.toml`, one `[[reference]]` table per row.
+
+```toml
+[[reference]]
+database = "rafdb"                       # the leaderboard it belongs to
+method = "Some method (Author et al. 2020)"
+citation = "arXiv:0000.00000, Table 3"   # required: where the numbers come from
+metrics = { macro_f1 = 0.0, accuracy = 0.0 }
+note = "optional: protocol differences"
+```
+
+They are shown below the measured table, never ranked with it nor marked best.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import FbnError
+
+REFERENCES_FILE = "references.toml"
+_KEYS = {"database", "method", "citation", "metrics", "note"}
+_METRICS = ("ccc_mean", "ccc_valence", "ccc_arousal", "macro_f1", "accuracy", "f1_mean")
+
+
+@dataclass(frozen=True)
+class Reference:
+    database: str
+    method: str
+    citation: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+def read_references(path: Path) -> list[Reference]:
+    """The reference rows of a TOML file; a missing file means none."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise FbnError(f"{path}: not valid TOML ({exc}); fix the file") from None
+    rows = data.get("reference", [])
+    if not isinstance(rows, list):
+        raise FbnError(f"{path}: write each reference row as a [[reference]] table")
+    out = []
+    for number, row in enumerate(rows, start=1):
+        where = f"{path}: [[reference]] #{number}"
+        unknown = sorted(set(row) - _KEYS)
+        if unknown:
+            raise FbnError(f"{where} has unknown key(s) {unknown}; allowed: {sorted(_KEYS)}")
+        for key in ("database", "method", "citation"):
+            if not isinstance(row.get(key), str) or not row[key].strip():
+                raise FbnError(f"{where} needs a non-empty {key!r} (every reported number needs its source)")
+        metrics = row.get("metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            raise FbnError(f"{where} needs metrics = {{ name = value, ... }}")
+        for name, value in metrics.items():
+            if name not in _METRICS and not re.fullmatch(r"f1_AU\d+", name):
+                raise FbnError(f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or f1_AU<n>")
+            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+                raise FbnError(f"{where}: metric {name!r} must be a number, got {value!r}")
+        out.append(Reference(row["database"].strip(), row["method"].strip(), row["citation"].strip(),
+                             {k: float(v) for k, v in metrics.items()}, str(row.get("note", "")).strip()))
+    return out

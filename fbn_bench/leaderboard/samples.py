@@ -1,0 +1,83 @@
+"""Per-sample predictions of the runs behind a table: loading, the resampling unit, and pairing.
+
+The resampling unit of a database is its registered `DatasetSpec.group_column` (people or videos);
+for a database no installed plugin registers, `video` when the predictions have it, else `subject`,
+else single rows. Rows are identified across runs by `image`, so every configuration and seed of a
+database is resampled with the same clusters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..results import predictions_path
+from .records import Entry
+
+ROWS = "rows"
+
+
+def load_predictions(entry: Entry) -> dict[str, pd.DataFrame]:
+    """run_id -> predictions frame, for the seeds that stored predictions."""
+    frames = {}
+    for run in entry.runs:
+        path = predictions_path(run.folder, entry.database)
+        if path.is_file():
+            frames[run.run_id] = pd.read_csv(path, dtype={"subject": "string", "video": "string", "image": "string"})
+    return frames
+
+
+def group_column(registered: str | None, is_registered: bool, frames: list[pd.DataFrame]) -> str:
+    """The column whose values are the bootstrap's clusters, or ROWS."""
+    def everywhere(column: str) -> bool:
+        return bool(frames) and all(column in f.columns and f[column].notna().any() for f in frames)
+
+    if is_registered:
+        return registered if registered and everywhere(registered) else ROWS
+    for column in ("video", "subject"):
+        if everywhere(column):
+            return column
+    return ROWS
+
+
+def row_identity(frame: pd.DataFrame) -> np.ndarray:
+    """What makes a row the same sample in two runs: its image, else its position."""
+    if "image" in frame.columns and frame["image"].notna().all():
+        return frame["image"].astype(str).to_numpy()
+    return np.array([f"#row{i}" for i in range(len(frame))], dtype=object)
+
+
+def cluster_ids(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Each row's cluster; a row whose group value is missing is a cluster of its own."""
+    ids = row_identity(frame).astype(object)
+    if column == ROWS:
+        return ids
+    values = frame[column]
+    return np.where(values.notna().to_numpy(), "g:" + values.astype(str).to_numpy(dtype=object), "r:" + ids)
+
+
+@dataclass
+class Clusters:
+    """The sorted cluster universe of one database (the union over every run's predictions)."""
+
+    column: str
+    names: np.ndarray
+
+    @classmethod
+    def of(cls, column: str, frames: list[pd.DataFrame]) -> Clusters:
+        ids = [cluster_ids(f, column) for f in frames]
+        names = np.unique(np.concatenate(ids)) if ids else np.array([], dtype=object)
+        return cls(column, names)
+
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.searchsorted(self.names, cluster_ids(frame, self.column))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def restrict(frame: pd.DataFrame, identities: set[str]) -> pd.DataFrame:
+    """The rows of `frame` whose identity is in `identities` (for paired comparisons)."""
+    return frame[pd.Series(row_identity(frame)).isin(identities).to_numpy()]

@@ -1,0 +1,94 @@
+"""The committed record store: `leaderboards/records/<run_id>/` with the run's `results.jsonl` and a
+compact copy of `predictions/<dataset>.csv.gz` (only what scoring and resampling need, rounded).
+
+The store has the layout of a run folder, so everything that reads runs reads the store too.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FbnError
+from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
+from ..scoring import AU_THRESHOLD
+
+DEFAULT_STORE = Path("leaderboards") / "records"
+
+IDENTITY_COLUMNS = ("image", "subject", "video")
+_TARGETS = re.compile(r"^(valence|arousal|expression|AU\d+)$")
+_OUTPUTS = re.compile(r"^(pred_valence|pred_arousal|pred_expression|prob_AU\d+)$")
+DIGITS = 4
+
+
+def compact_predictions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Identity, target and output columns only; floats rounded to 4 digits.
+
+    AU probabilities are rounded without crossing the decision threshold, so every stored sample
+    scores exactly as it did in the run.
+    """
+    keep = [c for c in frame.columns if c in IDENTITY_COLUMNS or _TARGETS.match(c) or _OUTPUTS.match(c)]
+    out = frame[keep].copy()
+    for column in keep:
+        if column.startswith("prob_AU"):
+            p = out[column].to_numpy(float)
+            r = np.round(p, DIGITS)
+            crossed = (p >= AU_THRESHOLD) != (r >= AU_THRESHOLD)
+            r[crossed] = np.where(p[crossed] >= AU_THRESHOLD, AU_THRESHOLD, AU_THRESHOLD - 10.0**-DIGITS)
+            out[column] = r
+        elif column in ("valence", "arousal", "pred_valence", "pred_arousal"):
+            out[column] = out[column].astype(float).round(DIGITS)
+    return out
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Run folders: each path is one (it holds results.jsonl) or a folder of them, such as a sweep's."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if (path / RESULTS_FILE).is_file():
+            found.append(path)
+            continue
+        inside = sorted(p.parent for p in path.rglob(RESULTS_FILE)) if path.is_dir() else []
+        if not inside:
+            raise FbnError(f"{path} holds no {RESULTS_FILE}: give run folders written by `fbn-bench run`, `evaluate` or `sweep`")
+        found += inside
+    return found
+
+
+def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
+    """Copy run folders (or every run under a folder) into the store: records as they are, predictions
+    compacted. Returns the run ids. A run already in the store is replaced; checkpoints, logs and
+    configs stay behind.
+    """
+    added = []
+    for run_dir in find_runs(paths):
+        results = run_dir / RESULTS_FILE
+        records = list(read_records(results))
+        run_ids = {r.get("run_id") for r in records}
+        if len(run_ids) != 1 or None in run_ids:
+            raise FbnError(f"{results} holds records of {len(run_ids)} runs; the store keeps one run per folder")
+        run_id = str(run_ids.pop())
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", run_id):
+            raise FbnError(f"{results}: run id {run_id!r} cannot name a folder; use letters, digits, '.', '_' or '-'")
+        target = Path(store) / run_id
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        shutil.copyfile(results, target / RESULTS_FILE)
+        for dataset in sorted({r["dataset"] for r in records}):
+            source = predictions_path(run_dir, dataset)
+            if source.is_file():
+                frame = pd.read_csv(source, dtype={"subject": "string", "video": "string", "image": "string"})
+                write_predictions(target, dataset, compact_predictions(frame))
+        added.append(run_id)
+    return added
+
+
+def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:
+    store = Path(store)
+    return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file()) if store.is_dir() else []
+

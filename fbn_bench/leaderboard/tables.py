@@ -1,0 +1,246 @@
+"""One database's leaderboard: rows of configurations with seed means and intervals, sorted and marked."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FbnError
+from ..scoring import HEADLINE, metric_names
+from ..tasks import TASKS
+from . import bootstrap
+from .records import ConfigKey, Entry
+from .references import Reference
+from .samples import Clusters, group_column, load_predictions, restrict, row_identity
+from .sums import Layout, cluster_sums, layout_for, metrics_from_sums, row_features
+
+_TASK_OF = {"ccc_mean": "va", "ccc_valence": "va", "ccc_arousal": "va", "macro_f1": "expr", "accuracy": "expr", "f1_mean": "au"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    resamples: int = bootstrap.DEFAULT_RESAMPLES
+    seed: int = bootstrap.DEFAULT_SEED
+    confidence: float = bootstrap.CONFIDENCE
+    baseline: str | None = None
+
+
+@dataclass
+class Cell:
+    mean: float
+    n_seeds: int
+    seed_ci: tuple[float, float] | None = None
+    boot_ci: tuple[float, float] | None = None
+    best: bool = False
+
+
+@dataclass
+class Comparison:
+    metric: str
+    difference: float
+    p_value: float
+    n_matched: int
+
+
+@dataclass
+class Row:
+    key: ConfigKey
+    n_seeds: int
+    cells: dict[str, Cell]
+    comparisons: dict[str, Comparison] = field(default_factory=dict)  # headline metric -> vs the baseline
+    is_baseline: bool = False
+
+
+@dataclass
+class Table:
+    database: str
+    split: str
+    tasks: tuple[str, ...]
+    metrics: list[str]
+    headline: str
+    rows: list[Row]
+    settings: Settings
+    unit: str = "rows"
+    n_clusters: int = 0
+    n_samples: int | None = None
+    references: list[Reference] = field(default_factory=list)
+    baseline: ConfigKey | None = None
+    compared: list[str] = field(default_factory=list)  # the metrics compared with the baseline
+    notes: list[str] = field(default_factory=list)
+
+
+def task_of(metric: str) -> str | None:
+    return "au" if metric.startswith("f1_AU") else _TASK_OF.get(metric)
+
+
+def database_metrics(metrics_seen: set[str], spec) -> list[str]:
+    """Display order: the registered database's metrics when known, else the canonical order of what
+    the records hold; metrics fbn-bench does not know (from third-party plugins) come last."""
+    if spec is not None and spec.tasks:
+        known = [m for _, m in metric_names(spec.tasks, spec.aus)]
+    else:
+        tasks = {task_of(m) for m in metrics_seen} - {None}
+        aus = sorted(int(m[5:]) for m in metrics_seen if re.fullmatch(r"f1_AU\d+", m))
+        known = [m for _, m in metric_names(tasks, aus)]
+    ordered = [m for m in known if m in metrics_seen or spec is not None]
+    return ordered + sorted(metrics_seen - set(ordered))
+
+
+def headline_of(metrics: list[str]) -> str | None:
+    for task in TASKS:
+        if HEADLINE[task] in metrics:
+            return HEADLINE[task]
+    return metrics[0] if metrics else None
+
+
+def matches_baseline(key: ConfigKey, text: str) -> bool:
+    """`text` is a config-hash prefix, or `field=value` pairs joined by commas (tasks as `va+expr`)."""
+    text = text.strip()
+    if "=" not in text:
+        return key.config_hash.startswith(text)
+    fields = {k: "" if v is None else str(v) for k, v in key.fields().items()}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in fields:
+            raise FbnError(f"baseline {text!r}: unknown field {name!r}; use {', '.join(fields)}")
+        if fields[name] != value.strip():
+            return False
+    return True
+
+
+def _seed_distributions(frames, clusters: Clusters, weights: np.ndarray, tasks, aus) -> dict[str, np.ndarray]:
+    """{metric: (B,)}: each seed scored on every resample, then averaged over seeds."""
+    per_seed = []
+    for frame in frames:
+        layout = layout_for(frame, tasks, aus)
+        if not layout.tasks:
+            continue
+        sums = cluster_sums(row_features(frame, layout), clusters.codes(frame), len(clusters))
+        per_seed.append(metrics_from_sums(weights @ sums, layout))
+    if not per_seed:
+        return {}
+    common = set.intersection(*(set(s) for s in per_seed))
+    return {m: np.mean([s[m] for s in per_seed], axis=0) for m in common}
+
+
+def _observed(frames, tasks, aus) -> dict[str, float]:
+    """The seed-mean score of each metric on exactly these frames (no resampling)."""
+    per_seed = []
+    for frame in frames:
+        layout: Layout = layout_for(frame, tasks, aus)
+        if layout.tasks:
+            per_seed.append(metrics_from_sums(row_features(frame, layout).sum(axis=0), layout))
+    common = set.intersection(*(set(s) for s in per_seed)) if per_seed else set()
+    return {m: float(np.mean([s[m] for s in per_seed])) for m in common}
+
+
+def compare(frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric: str,
+            known: tuple[dict, dict] | None = None) -> Comparison | None:
+    """Paired bootstrap of mean(a) - mean(b) on `metric`, over the samples both sides scored.
+
+    `known`: the two sides' resampled scores on all their samples, reused when every run scored the
+    same samples (the usual case) instead of being computed again.
+    """
+    ids = [set(row_identity(f)) for f in [*frames_a, *frames_b]]
+    if not ids:
+        return None
+    shared = set.intersection(*ids)
+    if not shared:
+        return None
+    if all(len(i) == len(shared) for i in ids) and known is not None:
+        a, b = known
+    else:
+        frames_a = [restrict(f, shared) for f in frames_a]
+        frames_b = [restrict(f, shared) for f in frames_b]
+        a = _seed_distributions(frames_a, clusters, weights, tasks, aus)
+        b = _seed_distributions(frames_b, clusters, weights, tasks, aus)
+    if metric not in a or metric not in b:
+        return None
+    difference = _observed(frames_a, tasks, aus)[metric] - _observed(frames_b, tasks, aus)[metric]
+    return Comparison(metric, difference, bootstrap.paired_p_value(a[metric] - b[metric]), len(shared))
+
+
+def build_table(database: str, entries: list[Entry], settings: Settings, spec=None,
+                references: list[Reference] | None = None) -> Table:
+    """The table of one database from its entries (all configurations evaluated on it)."""
+    seen = {m for e in entries for r in e.runs for m in r.values}
+    # Reported numbers never add measured columns; a database with only reported rows uses theirs.
+    metrics = database_metrics(seen, spec) or database_metrics({m for ref in references or [] for m in ref.metrics}, None)
+    headline = headline_of(metrics)
+    tasks = tuple(t for t in TASKS if any(task_of(m) == t for m in metrics))
+    aus = tuple(int(m[5:]) for m in metrics if re.fullmatch(r"f1_AU\d+", m))
+    split = entries[0].split if entries else "test"
+    table = Table(database, split, tasks, metrics, headline or "", [], settings, references=list(references or []))
+
+    frames = {id(e): load_predictions(e) for e in entries}
+    every = [f for fs in frames.values() for f in fs.values()]
+    column = group_column(getattr(spec, "group_column", None), spec is not None, every)
+    clusters = Clusters.of(column, every)
+    table.unit, table.n_clusters = column, len(clusters)
+    table.n_samples = max((max(r.n_samples.values(), default=0) for e in entries for r in e.runs), default=None)
+    weights = None
+    if len(clusters):
+        rng = bootstrap.database_rng(settings.seed, database)
+        weights = bootstrap.resample_weights(len(clusters), settings.resamples, rng)
+
+    by_key: dict[str, Entry] = {e.key.config_hash: e for e in entries}
+    dists: dict[str, dict[str, np.ndarray]] = {}
+    for entry in entries:
+        entry_frames = [frames[id(entry)][r.run_id] for r in entry.runs if r.run_id in frames[id(entry)]]
+        dist = _seed_distributions(entry_frames, clusters, weights, tasks, aus) if weights is not None else {}
+        dists[entry.key.config_hash] = dist
+        cells = {}
+        for metric in metrics:
+            values = entry.values(metric)
+            if not values:
+                continue
+            cells[metric] = Cell(float(np.mean(values)), len(values), bootstrap.seed_interval(values, settings.confidence),
+                                 bootstrap.percentile_interval(dist[metric], settings.confidence) if metric in dist else None)
+        table.rows.append(Row(entry.key, len(entry.runs), cells))
+
+    if settings.baseline:
+        chosen = [k for k, e in by_key.items() if matches_baseline(e.key, settings.baseline)]
+        if len(chosen) > 1:
+            raise FbnError(f"baseline {settings.baseline!r} matches {len(chosen)} configurations on {database} "
+                           f"({', '.join(sorted(chosen))}); give a config hash or more fields")
+        if not chosen:
+            table.notes.append(f"The baseline ({settings.baseline}) was not evaluated on {database}: no paired comparison.")
+        else:
+            base = by_key[chosen[0]]
+            table.baseline = base.key
+            # Each task's headline metric the baseline was scored on: a multi-task database gets one
+            # comparison per task, so "multi-task beats single-task" is measured task by task.
+            table.compared = [HEADLINE[t] for t in tasks if base.values(HEADLINE[t])]
+            base_frames = list(frames[id(base)].values())
+            for row in table.rows:
+                row.is_baseline = row.key == base.key
+                mine = list(frames[id(by_key[row.key.config_hash])].values())
+                if weights is None or row.is_baseline or not mine or not base_frames:
+                    continue
+                known = (dists[row.key.config_hash], dists[base.key.config_hash])
+                for metric in table.compared:
+                    if metric in row.cells:
+                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known)
+                        if found is not None:
+                            row.comparisons[metric] = found
+
+    _rank(table)
+    return table
+
+
+def _rank(table: Table) -> None:
+    """Sort by the headline mean (best first), then mark the best measured mean of every column."""
+    def order(row: Row):
+        cell = row.cells.get(table.headline)
+        return (cell is None, -(cell.mean if cell else 0.0), row.key.label(), row.key.config_hash)
+
+    table.rows.sort(key=order)
+    for metric in table.metrics:
+        cells = [r.cells[metric] for r in table.rows if metric in r.cells]
+        if cells:
+            top = round(max(c.mean for c in cells), 6)
+            for cell in cells:
+                cell.best = round(cell.mean, 6) == top

@@ -1,0 +1,273 @@
+"""Conformance checks for dataset plugins: what `fbn-bench datasets check` runs, reusable in a plugin's tests.
+
+    from fbn_bench.testing import check_dataset_plugin
+
+    def test_mydb_conforms(tmp_path):
+        write_tiny_mydb(tmp_path)               # a few rows in the database's real on-disk format
+        check_dataset_plugin("mydb", tmp_path)  # AssertionError listing every problem found
+
+Loaders that drop rows on purpose say so in `table.attrs["fbn_skipped"]` ({reason in plain words: count});
+the report shows those counts per split.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FbnError
+from .specs import DatasetSpec
+from .tasks import AUS, EXPRESSIONS, TASKS
+
+SKIPPED_ATTR = "fbn_skipped"
+AU_COLUMN = re.compile(r"^AU(\d+)$")
+_SHOWN = 3  # examples per problem
+
+
+@dataclass
+class SplitReport:
+    """One split: `stats` is fbn_bench.data.stats.table_stats; the rest is what the checker adds."""
+
+    split: str
+    stats: dict[str, Any]
+    skipped: dict[str, int] = field(default_factory=dict)
+    unreadable_images: int | None = None
+    extra: dict[str, dict[str, int]] = field(default_factory=dict)  # counts of small categorical extra columns
+
+
+@dataclass
+class CheckReport:
+    dataset: str
+    root: str
+    options: dict[str, Any]
+    splits: dict[str, SplitReport]
+    problems: list[str]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    def to_text(self) -> str:
+        options = ", ".join(f"{k}={v}" for k, v in self.options.items()) or "defaults"
+        lines = [f"Dataset {self.dataset} at {self.root} (options: {options})"]
+        for report in self.splits.values():
+            lines += _split_lines(report)
+        lines += [f"Note: {n}" for n in self.notes]
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s):")
+            lines += [f"  - {p}" for p in self.problems]
+        else:
+            lines.append("OK: no problems found.")
+        return "\n".join(lines)
+
+
+def _split_lines(report: SplitReport) -> list[str]:
+    s = report.stats
+    n = s.get("n_subjects")
+    people = "" if n is None else f", {n} subject{'' if n == 1 else 's'}"
+    unreadable = "" if report.unreadable_images is None else f", {report.unreadable_images} unreadable"
+    lines = [f"  {report.split}: {s['n_samples']} rows{people}; {s['missing_images']} missing images{unreadable}"]
+    if "va" in s:
+        lines.append(f"    valence-arousal: {s['va']['n']} labelled")
+    if "expr" in s:
+        counts = ", ".join(f"{k} {v}" for k, v in s["expr"]["counts"].items())
+        lines.append(f"    expression ({s['expr']['n']} labelled): {counts}")
+    if "au" in s:
+        counts = ", ".join(f"{k} {v['positive']}/{v['n']}" for k, v in s["au"].items())
+        lines.append(f"    AUs (positive/labelled): {counts}")
+    for column, counts in report.extra.items():
+        lines.append(f"    {column}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for reason, count in report.skipped.items():
+        lines.append(f"    skipped {count}: {reason}")
+    return lines
+
+
+def _metadata_problems(spec: DatasetSpec) -> list[str]:
+    problems = []
+    required = ("description",) if spec.synthetic else ("description", "citation", "homepage", "license")
+    problems += [f"spec.{name} is empty; fill it (shown by `fbn-bench datasets list`)" for name in required
+                 if not str(getattr(spec, name) or "").strip()]
+    params = inspect.signature(spec.load).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for option, help_text in spec.options.items():
+        if not str(help_text).strip():
+            problems.append(f"option {option!r} has no help text in spec.options")
+        if option not in params and not takes_any:
+            problems.append(f"option {option!r} is documented but load() has no parameter of that name")
+    return problems
+
+
+def _raw_label_problems(raw, spec: DatasetSpec, split: str) -> list[str]:
+    """Labels the loader put in columns its spec does not declare (normalize_table would drop them silently)."""
+    problems = []
+    for column in raw.columns:
+        match = AU_COLUMN.match(str(column))
+        if not match or not raw[column].notna().any():
+            continue
+        au = int(match.group(1))
+        if au not in AUS:
+            problems.append(f"{split}: column {column} holds labels but AU{au} is not one of fbn-bench's 17; drop it")
+        elif au not in spec.aus:
+            problems.append(f"{split}: column {column} holds labels but AU{au} is not in spec.aus {spec.aus}")
+    for column, task in (("valence", "va"), ("arousal", "va"), ("expression", "expr")):
+        if column in raw.columns and raw[column].notna().any() and task not in spec.tasks:
+            problems.append(f"{split}: column {column} holds labels but {task!r} is not in spec.tasks")
+    return problems
+
+
+def _unreadable(df, root: Path) -> tuple[int, list[str]]:
+    """Existing images that PIL cannot open (missing ones are counted by table_stats)."""
+    from PIL import Image
+    from tqdm import tqdm
+
+    from .data.roots import resolve_image
+
+    bad: list[str] = []
+    paths = [p for p in dict.fromkeys(df["image"]) if resolve_image(root, p).is_file()]
+    for image in tqdm(paths, desc="opening images", unit="img", disable=None, leave=False):
+        try:
+            with Image.open(resolve_image(root, image)) as handle:
+                handle.verify()
+        except Exception:  # any decoder error is what we are counting
+            bad.append(image)
+    return len(bad), bad[:_SHOWN]
+
+
+def _extra_counts(df) -> dict[str, dict[str, int]]:
+    from .data.table import BBOX_COLUMNS, ID_COLUMNS, LABEL_COLUMNS
+
+    canonical = {*ID_COLUMNS, *BBOX_COLUMNS, *LABEL_COLUMNS}
+    out = {}
+    for column in df.columns:
+        if column in canonical or df[column].dtype.kind in "biufc":
+            continue
+        counts = df[column].dropna().astype(str).value_counts()
+        if 0 < len(counts) <= 30:
+            out[str(column)] = {str(k): int(v) for k, v in counts.sort_index().items()}
+    return out
+
+
+def _load_raw(spec: DatasetSpec, root: Path, split: str, options: dict[str, Any], problems: list[str]):
+    try:
+        return spec.load(root, split, **options)
+    except FbnError:
+        raise  # a layout error the user can fix: one line, as the CLI prints it
+    except Exception as exc:
+        if not Path(root).exists():
+            raise FbnError(f"{spec.name} root {root} does not exist; pass --root DIR or --data-root DIR "
+                           f"(then DIR/{spec.name})") from None
+        first = (str(exc).strip().splitlines() or [""])[0]
+        problems.append(f"{split}: load() raised {type(exc).__name__}: {first} (loaders must raise FbnError with "
+                        "one line naming the file and what to do)")
+        return None
+
+
+def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, splits=None, options=None,
+                         check_images: bool = True, strict: bool = True) -> CheckReport:
+    """Load every split of a dataset plugin from `root` and check it against the table contract.
+
+    Checks: metadata filled; documented options accepted by load(); the table passes normalize_table,
+    is not empty and labels only the spec's tasks and AUs; every task and AU of the spec is labelled
+    somewhere; the subject column is filled and no subject is in two splits; with `check_images`, every
+    image exists and opens. A layout error raised by the loader (FbnError) propagates unchanged.
+    With `strict` (the default), any problem raises AssertionError listing them all.
+    """
+    from .data.roots import loader_options
+    from .data.stats import table_stats
+    from .data.table import normalize_table
+
+    if isinstance(spec_or_name, str):
+        from .registry import get_registry
+
+        spec, named = get_registry().resolve("datasets", spec_or_name)
+        options = {**named, **(options or {})}
+    else:
+        spec = spec_or_name
+    options = loader_options(dict(options or {}))
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        raise FbnError(f"dataset {spec.name!r} has no option {unknown[0]!r}; its options: "
+                       f"{', '.join(sorted(spec.options)) or 'none'}")
+    for split in splits or ():
+        if split not in spec.splits:
+            raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
+    root = Path(root).expanduser()
+
+    problems = _metadata_problems(spec)
+    notes: list[str] = []
+    reports: dict[str, SplitReport] = {}
+    tables = {}
+    for split in splits or spec.splits:
+        raw = _load_raw(spec, root, split, options, problems)
+        if raw is None:
+            continue
+        try:
+            df = normalize_table(raw, spec, split)
+        except FbnError as exc:
+            problems.append(f"{split}: the table breaks the contract: {exc}")
+            continue
+        problems += _raw_label_problems(raw, spec, split)
+        if df.empty:
+            problems.append(f"{split}: no rows; a loader must raise FbnError naming what it expected instead")
+        group = spec.group_column
+        if group and len(df) and (group not in df.columns or df[group].isna().any()):
+            problems.append(f"{split}: spec.group_column is {group!r} but the table's {group!r} column is missing or "
+                            "has empty values; fill it (or set group_column=None)")
+        if (df["image"].str.strip() == "").any():
+            problems.append(f"{split}: some rows have an empty image path")
+        stats = table_stats(df, spec, split, root)
+        report = SplitReport(split, stats, dict(raw.attrs.get(SKIPPED_ATTR) or {}), extra=_extra_counts(df))
+        if check_images and stats["missing_images"]:
+            from .data.roots import resolve_image
+
+            shown = [str(resolve_image(root, p)) for p in df["image"] if not resolve_image(root, p).is_file()][:_SHOWN]
+            problems.append(f"{split}: {stats['missing_images']} of {len(df)} images are missing, e.g. {', '.join(shown)}")
+        if check_images and len(df):
+            report.unreadable_images, shown = _unreadable(df, root)
+            if shown:
+                problems.append(f"{split}: {report.unreadable_images} images cannot be opened, e.g. {', '.join(shown)}")
+        reports[split], tables[split] = report, df
+
+    problems += _coverage_problems(spec, tables, notes)
+    report = CheckReport(spec.name, str(root), options, reports, problems, notes)
+    if strict and problems:
+        raise AssertionError(f"dataset plugin {spec.name!r} failed {len(problems)} check(s):\n"
+                             + "\n".join(f"- {p}" for p in problems))
+    return report
+
+
+def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> list[str]:
+    """Every declared task labelled somewhere; no subject shared between splits."""
+    problems = []
+    if not tables:
+        return problems
+    import pandas as pd
+
+    both = pd.concat(tables.values(), ignore_index=True)
+    labelled = {"va": both["valence"].notna().any(), "expr": both["expression"].notna().any(),
+                "au": any(both[f"AU{a}"].notna().any() for a in spec.aus)}
+    problems += [f"spec.tasks has {t!r} but no loaded split labels it" for t in TASKS
+                 if t in spec.tasks and not labelled[t]]
+    unlabelled = [a for a in spec.aus if not both[f"AU{a}"].notna().any()]
+    if unlabelled and "au" in spec.tasks and labelled["au"]:
+        notes.append(f"spec.aus lists AU{', AU'.join(map(str, unlabelled))} but no loaded row labels them")
+    if "expression" in both.columns and "expr" in spec.tasks:
+        absent = [e for e in EXPRESSIONS if not (both["expression"] == e).any()]
+        if absent:
+            notes.append(f"no row is labelled {', '.join(absent)}")
+    if spec.group_column == "subject" and "subject" in both.columns:
+        names = list(tables)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                shared = sorted(set(tables[a]["subject"].dropna()) & set(tables[b]["subject"].dropna()))
+                if shared:
+                    problems.append(f"{len(shared)} subject(s) appear in both {a} and {b}, e.g. "
+                                    f"{', '.join(map(str, shared[:_SHOWN]))}; splits must keep people apart")
+    return problems

@@ -1,0 +1,59 @@
+"""Helpers for the real-format dataset fixtures (tests/real_fixtures_*.py): tiny valid images, and the
+stats a split should have, counted from the fixture's own construction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+EXPRESSION_ORDER = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
+
+
+def write_image(path: Path, shade: int = 128) -> None:
+    """A real 8x8 image (format from the extension) so the checker can open it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), (shade % 256, 64, 200)).save(path)
+
+
+def corrupt(path: Path) -> None:
+    """Overwrite an image with bytes no decoder accepts."""
+    path.write_bytes(b"this is not an image at all")
+
+
+def expr_stats(labels: list[str]) -> dict:
+    counts = {name: labels.count(name) for name in EXPRESSION_ORDER}
+    return {"n": len(labels), "counts": counts}
+
+
+def au_stats(rows: list[dict[int, float | None]], aus: tuple[int, ...]) -> dict:
+    """rows: one {au: 1/0/None} per sample -> {"AU1": {"n": labelled, "positive": ones}, ...}."""
+    out = {}
+    for au in aus:
+        values = [r.get(au) for r in rows]
+        out[f"AU{au}"] = {"n": sum(v is not None for v in values), "positive": sum(v == 1 for v in values)}
+    return out
+
+
+def split_stats(name: str, root: Path, split: str, **options) -> dict:
+    """`fbn-bench datasets stats NAME[:options] --root ROOT --split SPLIT --json`, parsed."""
+    import json
+
+    from click.testing import CliRunner
+
+    from fbn_bench.cli import cli
+
+    text = name + (":" + ",".join(f"{k}={v}" for k, v in options.items()) if options else "")
+    result = CliRunner().invoke(cli, ["datasets", "stats", text, "--root", str(root), "--split", split, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def assert_matches(actual: dict, expected: dict) -> None:
+    """Every key of `expected` (recursively) equals the same key of `actual`."""
+    for key, value in expected.items():
+        assert key in actual, f"missing {key!r} in {sorted(actual)}"
+        if isinstance(value, dict):
+            assert_matches(actual[key], value)
+        else:
+            assert actual[key] == value, f"{key}: got {actual[key]!r}, expected {value!r}"

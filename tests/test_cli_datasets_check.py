@@ -1,0 +1,85 @@
+"""`fbn-bench datasets check`: plain-words report, JSON counts, exit codes, one-line layout errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from real_fixtures_disfa import write_disfa
+from real_fixtures_rafdb import write_rafdb
+
+from fbn_bench.cli import cli
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, ["datasets", "check", *map(str, args)])
+
+
+def test_report_in_plain_words(tmp_path):
+    expected = write_rafdb(tmp_path)
+    result = _run("rafdb", "--root", tmp_path)
+    assert result.exit_code == 0, result.output
+    n_train = expected["rafdb"]["train"]["n_samples"]
+    assert f"train: {n_train} rows, {n_train} subjects; 0 missing images, 0 unreadable" in result.output
+    assert "OK: no problems found." in result.output
+
+
+def test_json_counts_and_options(tmp_path):
+    expected = write_disfa(tmp_path / "disfa")
+    result = _run("disfa:fold=2,threshold=1", "--data-root", tmp_path, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["options"] == {"fold": 2, "threshold": 1}
+    for split in ("train", "test"):
+        want = expected["fold2"]["threshold1"][split]
+        got = report["splits"][split]["stats"]
+        assert got["n_samples"] == want["n_samples"] and got["au"] == want["au"]
+
+
+def test_only_one_split(tmp_path):
+    write_rafdb(tmp_path)
+    report = json.loads(_run("rafdb-compound", "--root", tmp_path, "--split", "test", "--json").output)
+    assert list(report["splits"]) == ["test"]
+
+
+def test_wrong_root_is_one_line_error(tmp_path):
+    result = _run("rafdb", "--root", tmp_path / "nowhere")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: rafdb root") and "does not exist" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_wrong_layout_names_expected_path(tmp_path):
+    (tmp_path / "ActionUnits").mkdir()
+    result = _run("disfa", "--root", tmp_path)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: DISFA label folder not found: expected {tmp_path}/ActionUnit_Labels or "
+                                     f"{tmp_path}/ActionUnit_Labels/ActionUnit_Labels; check --root (or "
+                                     "NAME:root=PATH) points at the database folder")
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    write_rafdb(tmp_path, compound=False)
+    label = tmp_path / "basic" / "EmoLabel" / "list_patition_label.txt"
+    label.write_text(label.read_text().replace("train_00002.jpg 5", "train_00002.jpg"))
+    result = _run("rafdb", "--root", tmp_path)
+    assert result.exit_code == 2
+    assert f"Error: {label}:2: expected '<image name> <label code>'" in result.output
+
+
+def test_problems_exit_1_naming_the_image(tmp_path):
+    write_rafdb(tmp_path, compound=False)
+    missing = tmp_path / "basic" / "Image" / "aligned" / "test_0002_aligned.jpg"
+    missing.unlink()
+    result = _run("rafdb", "--root", tmp_path)
+    assert result.exit_code == 1
+    assert f"test: 1 of 4 images are missing, e.g. {missing}" in result.output
+    assert _run("rafdb", "--root", tmp_path, "--no-images").exit_code == 0
+
+
+def test_unknown_option_and_dataset(tmp_path):
+    result = _run("disfa:folds=2", "--root", tmp_path)
+    assert result.exit_code == 2 and "has no option 'folds'" in result.output
+    result = _run("rafbd", "--root", tmp_path)
+    assert result.exit_code == 2 and "did you mean 'rafdb'" in result.output

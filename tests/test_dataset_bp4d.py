@@ -1,0 +1,94 @@
+"""bp4d and bp4dplus on tiny trees in the real AU_OCC format."""
+
+from __future__ import annotations
+
+import pytest
+from real_fixtures_bp4d import write_bp4d, write_bp4dplus
+from real_fixtures_common import assert_matches, split_stats
+
+from fbn_bench import FbnError
+from fbn_bench.data.roots import load_split
+from fbn_bench.registry import get_registry
+from fbn_bench.testing import check_dataset_plugin
+
+
+@pytest.mark.parametrize("name, writer", [("bp4d", write_bp4d), ("bp4dplus", write_bp4dplus)])
+@pytest.mark.parametrize("fold", [1, 2, 3])
+def test_counts_match_construction(tmp_path, name, writer, fold):
+    expected = writer(tmp_path)
+    for split in ("train", "test"):
+        assert_matches(split_stats(name, tmp_path, split, fold=fold), expected[f"fold{fold}"][split])
+
+
+@pytest.mark.parametrize("name, writer", [("bp4d", write_bp4d), ("bp4dplus", write_bp4dplus)])
+def test_conformance(tmp_path, name, writer):
+    writer(tmp_path)
+    for fold in (1, 2, 3):
+        check_dataset_plugin(name, tmp_path, options={"fold": fold})
+
+
+def test_rows_padding_and_skip_count(tmp_path):
+    write_bp4d(tmp_path)
+    spec = get_registry().dataset("bp4d")
+    df, _ = load_split(spec, "train", {"root": str(tmp_path)})
+    assert "Sequences(2D+3D)/F001/T2/0098.jpg" in set(df["image"])
+    first = df[df["video"] == "F001_T1"]
+    assert list(first["frame"]) == [2440, 2441, 2443, 2444]  # 2442 was all 9
+    assert set(df["subject"]) == {"F001", "M011"}
+    report = check_dataset_plugin("bp4d", tmp_path)
+    assert report.splits["train"].skipped == {"frames with all 12 AUs not codable (9)": 1}
+
+
+def test_header_is_read_by_name_not_position(tmp_path):
+    expected = write_bp4d(tmp_path)
+    # Reverse the AU columns of every file: same labels, different positions.
+    for path in (tmp_path / "AUCoding" / "AU_OCC").glob("*.csv"):
+        rows = [line.split(",") for line in path.read_text().splitlines()]
+        path.write_text("\n".join(",".join([r[0], *reversed(r[1:])]) for r in rows) + "\n")
+    assert_matches(split_stats("bp4d", tmp_path, "test"), expected["fold1"]["test"])
+
+
+def _csv(root, name="F001_T1.csv"):
+    return root / "AUCoding" / "AU_OCC" / name
+
+
+def _replace_line(path, index, text):
+    lines = path.read_text().splitlines()
+    lines[index] = text
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_malformed_inputs(tmp_path):
+    write_bp4d(tmp_path, images=False)
+    spec = get_registry().dataset("bp4d")
+    good = _csv(tmp_path).read_text()
+    line = good.splitlines()[2].split(",")
+
+    _replace_line(_csv(tmp_path), 2, ",".join(line[:5]))  # truncated
+    with pytest.raises(FbnError, match=r"F001_T1.csv:3: 5 fields where the header has 29"):
+        load_split(spec, "train", {"root": str(tmp_path)})
+
+    _replace_line(_csv(tmp_path), 2, ",".join([line[0], "5", *line[2:]]))  # AU1 = 5
+    with pytest.raises(FbnError, match=r"F001_T1.csv:3: AU1 code 5 is not 0, 1 or 9"):
+        load_split(spec, "train", {"root": str(tmp_path)})
+
+    _csv(tmp_path).write_text(good.replace("0,1,2,3,4,5,6,7,8,9,10,11,12,", "0,1,2,3,4,5,6,7,8,9,10,11,13,", 1))
+    with pytest.raises(FbnError, match=r"F001_T1.csv:1: the header lacks AU column\(s\) 12"):
+        load_split(spec, "train", {"root": str(tmp_path)})
+
+
+def test_missing_annotation_folder(tmp_path):
+    write_bp4d(tmp_path, images=False)
+    (tmp_path / "AUCoding").rename(tmp_path / "Coding")
+    with pytest.raises(FbnError, match=r"AU occurrence folder not found: expected .*AUCoding/AU_OCC or .*AU_OCC"):
+        check_dataset_plugin("bp4d", tmp_path)
+
+
+def test_stray_files_and_unknown_subjects_are_counted(tmp_path):
+    write_bp4d(tmp_path, images=False)
+    (_csv(tmp_path, "notes.txt")).write_text("hello")
+    _csv(tmp_path, "M099_T1.csv").write_text(_csv(tmp_path).read_text())
+    report = check_dataset_plugin("bp4d", tmp_path, check_images=False)
+    skipped = report.splits["test"].skipped
+    assert skipped["files in AU_OCC/ not named <subject>_<task>.csv"] == 1
+    assert skipped["subjects outside the standard folds (M099)"] == 1

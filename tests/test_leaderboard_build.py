@@ -1,0 +1,155 @@
+"""`fbn-bench leaderboard build/show/add`: files written, the staleness check, the record store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fbn_bench.cli import cli
+from fbn_bench.leaderboard.build import render_all, stale_files
+from fbn_bench.leaderboard.store import compact_predictions
+from fbn_bench.results import read_predictions, read_records
+from fbn_bench.scoring import score_predictions
+from leaderboard_helpers import predictions, write_run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), obj={"debug": False}, catch_exceptions=False)
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    for seed in range(2):
+        write_run(root, f"mt-{seed}", {"lb_expr": predictions(tasks=("expr",), quality=0.7, seed=seed),
+                                       "lb_au": predictions(tasks=("au",), quality=0.6, seed=5 + seed)}, seed=seed)
+        write_run(root, f"st-{seed}", {"lb_expr": predictions(tasks=("expr",), quality=0.5, seed=9 + seed)},
+                  tasks=("expr",), seed=seed)
+    return root
+
+
+def test_empty_store_builds_an_index_and_passes_the_check(tmp_path):
+    out = tmp_path / "leaderboards"
+    result = _invoke("leaderboard", "build", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["README.md"]
+    assert "No results yet" in (out / "README.md").read_text()
+    check = _invoke("leaderboard", "build", "--out", out, "--check")
+    assert check.exit_code == 0 and "match their records" in check.output
+
+
+def test_add_build_check_and_a_stale_table(runs, tmp_path):
+    out = tmp_path / "leaderboards"
+    added = _invoke("leaderboard", "add", *sorted(runs.iterdir()), "--store", out / "records")
+    assert added.exit_code == 0, added.output
+    assert _invoke("leaderboard", "build", "--out", out, "--resamples", 50).exit_code == 0
+    assert sorted(p.name for p in out.glob("*.md")) == ["README.md", "lb_au.md", "lb_expr.md"]
+    index = (out / "README.md").read_text()
+    assert "[lb_expr](lb_expr.md)" in index and "macro_f1" in index and "F1 per AU" in index
+
+    # The check builds with the same settings, so it needs the same --resamples...
+    assert _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 50).exit_code == 0
+    # ...and a table that no longer matches its records fails, naming the table.
+    table = out / "lb_expr.md"
+    table.write_text(table.read_text().replace("0.", "0,", 1))
+    stale = CliRunner().invoke(cli, ["leaderboard", "build", "--out", str(out), "--check", "--resamples", "50"],
+                               obj={"debug": False})
+    assert stale.exit_code != 0
+    assert "lb_expr.md is stale" in stale.output and "lb_au.md" not in stale.output
+    # A generated table whose database has left the records is flagged too, and removed by build.
+    (out / "gone.md").write_text((out / "README.md").read_text())
+    files = render_all(out, settings=None)
+    assert any("gone.md is no longer built" in p for p in stale_files(out, files))
+    _invoke("leaderboard", "build", "--out", out, "--resamples", 50)
+    assert not (out / "gone.md").exists()
+
+
+def test_settings_file_fixes_the_committed_build(runs, tmp_path):
+    out = tmp_path / "leaderboards"
+    _invoke("leaderboard", "add", *sorted(runs.iterdir()), "--store", out / "records")
+    (out / "leaderboards.toml").write_text('resamples = 40\nseed = 7\nbaseline = "tasks=expr"\n')
+    assert _invoke("leaderboard", "build", "--out", out).exit_code == 0
+    text = (out / "lb_expr.md").read_text()
+    assert "40 resamples" in text and "seed 7" in text and "baseline" in text
+    assert _invoke("leaderboard", "build", "--out", out, "--check").exit_code == 0
+    # The same records under another bootstrap seed give other intervals: the check notices.
+    assert _invoke("leaderboard", "build", "--out", out, "--check", "--seed", 8).exit_code != 0
+    (out / "leaderboards.toml").write_text("resamples = 3\n")
+    bad = CliRunner().invoke(cli, ["leaderboard", "build", "--out", str(out)], obj={"debug": False})
+    assert bad.exit_code == 2 and "resamples must be an integer >= 10" in bad.output
+
+
+def test_builds_are_reproducible_bit_for_bit(runs, tmp_path):
+    first = render_all(tmp_path / "a", [runs])
+    second = render_all(tmp_path / "b", [runs])
+    assert first == second
+
+
+def test_show_formats(runs, tmp_path):
+    md = _invoke("leaderboard", "show", "lb_expr", "--results", runs, "--resamples", 30)
+    assert md.exit_code == 0 and md.output.startswith("<!--") and "| # | backbone" in md.output
+    csv = _invoke("leaderboard", "show", "lb_expr", "--results", runs, "--resamples", 30, "--format", "csv")
+    frame = pd.read_csv(pd.io.common.StringIO(csv.output))
+    assert set(frame["metric"]) == {"macro_f1", "accuracy"} and set(frame["seeds"]) == {2}
+    assert (frame["boot_ci_low"] <= frame["boot_ci_high"]).all()
+    js = json.loads(_invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output)
+    assert js["headline"] == "f1_mean" and js["resampling_unit"] == "subject"
+    assert {r["metric"] for r in js["rows"]} == {"f1_mean", "f1_AU1", "f1_AU2", "f1_AU12"}
+    missing = CliRunner().invoke(cli, ["leaderboard", "show", "nope", "--results", str(runs)], obj={"debug": False})
+    assert missing.exit_code == 2 and "lb_expr" in missing.output
+
+
+def test_add_takes_a_folder_of_runs_like_a_sweep_output(runs, tmp_path):
+    store = tmp_path / "records"
+    result = _invoke("leaderboard", "add", runs, "--store", store)
+    assert result.exit_code == 0
+    assert sorted(p.name for p in store.iterdir()) == ["mt-0", "mt-1", "st-0", "st-1"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = CliRunner().invoke(cli, ["leaderboard", "add", str(empty), "--store", str(store)], obj={"debug": False})
+    assert bad.exit_code == 2 and "holds no results.jsonl" in bad.output
+
+
+def test_store_keeps_compact_predictions_that_score_the_same(runs, tmp_path):
+    store = tmp_path / "records"
+    _invoke("leaderboard", "add", runs / "mt-0", "--store", store)
+    assert sorted(p.name for p in (store / "mt-0").rglob("*") if p.is_file()) == ["lb_au.csv.gz", "lb_expr.csv.gz", "results.jsonl"]
+    for dataset, tasks in (("lb_expr", ("expr",)), ("lb_au", ("au",))):
+        original, stored = read_predictions(runs / "mt-0", dataset), read_predictions(store / "mt-0", dataset)
+        assert list(stored.columns) == list(original.columns)  # the helper writes nothing extra
+        assert score_predictions(stored, tasks, (1, 2, 12)) == score_predictions(original, tasks, (1, 2, 12))
+    assert list(read_records(store / "mt-0")) == list(read_records(runs / "mt-0"))
+
+
+def test_compaction_drops_extra_columns_and_never_crosses_the_au_threshold():
+    frame = pd.DataFrame({"image": ["a", "b", "c"], "frame": [1, 2, 3], "logit_AU1": [0.1, 0.2, 0.3],
+                          "AU1": [1.0, 0.0, 1.0], "prob_AU1": [0.49996, 0.500001, 0.123456789],
+                          "valence": [0.1234567, 0.0, 0.0], "pred_valence": [0.333333333, 0.0, 0.0]})
+    out = compact_predictions(frame)
+    assert list(out.columns) == ["image", "AU1", "prob_AU1", "valence", "pred_valence"]
+    assert out["prob_AU1"].tolist() == [0.4999, 0.5, 0.1235]
+    assert out["pred_valence"].iloc[0] == 0.3333
+
+
+def test_the_committed_leaderboards_match_their_records():
+    out = REPO / "leaderboards"
+    assert stale_files(out, render_all(out)) == []
+
+
+def test_refresh_workflow_runs_the_sweep_and_opens_a_pull_request():
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "leaderboards.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert "schedule" in triggers and "workflow_dispatch" in triggers
+    steps = workflow["jobs"]["refresh"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert "fbn-bench sweep" in script and "fbn-bench leaderboard add" in script
+    assert "fbn-bench leaderboard build --check" in script
+    assert any("create-pull-request" in s.get("uses", "") for s in steps)
+    assert "gpu" in workflow["jobs"]["refresh"]["runs-on"]

@@ -3,7 +3,8 @@
 Both sides run the same batches (the same TaskStreams indices), and, for `tiny-cnn`, the same
 augmentation and model step on the same device (a GPU when there is one); only where the uint8 pixels
 come from differs. The decoding side uses the cache's own decoder (`decode_face`, JPEG draft mode
-included) over a pool of decoding threads, so it is a strong baseline, not a strawman.
+included) over a pool of decoding threads, and decodes the next batch while the current one trains,
+so it is a strong baseline, not a strawman.
 
     pytest benchmarks/test_data_speed.py --benchmark-enable -s
 
@@ -52,9 +53,16 @@ def setup(tmp_path_factory):
                           cache_dir=base / "cache", progress=False)
     streams = TaskStreams([split], TASKS, batch_size=BATCH, seed=0)
     steps = [streams.batch_indices(s) for s in range(streams.steps_per_epoch)]
-    pool = ThreadPoolExecutor(default_workers())
-    yield split, steps, pool
+    pool, prefetch = ThreadPoolExecutor(default_workers()), ThreadPoolExecutor(1)
+    # On CPU the model runs on one thread: torch's spinning OpenMP threads and the decoding threads
+    # fighting over a few cores made epoch times vary 10x from run to run.
+    threads = torch.get_num_threads()
+    if DEVICE.type == "cpu":
+        torch.set_num_threads(1)
+    yield split, steps, (pool, prefetch)
+    torch.set_num_threads(threads)
     pool.shutdown()
+    prefetch.shutdown()
 
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -100,15 +108,27 @@ def decoded_batch(split, split_idx, img_idx, pool):
     return batch
 
 
+def decoded_batches(split, steps, pools):
+    """Decode-every-epoch batches, the next one decoded while the current one trains (as a
+    DataLoader with workers would)."""
+    pool, prefetch = pools
+    pending = prefetch.submit(decoded_batch, split, *steps[0], pool)
+    for i in range(len(steps)):
+        batch = pending.result()
+        if i + 1 < len(steps):
+            pending = prefetch.submit(decoded_batch, split, *steps[i + 1], pool)
+        yield batch
+
+
 def run_epoch(source, model, setup):
-    split, steps, pool = setup
+    split, steps, pools = setup
     net, opt = model
     gen = torch.Generator(DEVICE).manual_seed(0)
-    for split_idx, img_idx in steps:
-        if source == "cache":
-            batch = collate([split], split_idx, img_idx, TASKS)
-        else:
-            batch = decoded_batch(split, split_idx, img_idx, pool)
+    if source == "cache":
+        batches = (collate([split], split_idx, img_idx, TASKS) for split_idx, img_idx in steps)
+    else:
+        batches = decoded_batches(split, steps, pools)
+    for batch in batches:
         train_step(batch, net, opt, gen)
     if DEVICE.type == "cuda":
         torch.cuda.synchronize()

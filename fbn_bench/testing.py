@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.table import SKIPPED_ATTR
 from .errors import FbnError
 from .specs import DatasetSpec
 from .tasks import AUS, EXPRESSIONS, TASKS
 
-SKIPPED_ATTR = "fbn_skipped"
 AU_COLUMN = re.compile(r"^AU(\d+)$")
 _SHOWN = 3  # examples per problem
 

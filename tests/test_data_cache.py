@@ -202,7 +202,7 @@ def test_bad_images_are_counted_and_reported_once(tmp_path, capsys):
     assert p.skipped_examples[0] == (str(bad["missing"]), "missing")
     assert [r for _, r in p.skipped_examples] == ["missing", "unreadable", "unreadable", "unreadable", "bad bbox"]
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "skipped 6 of 14" in err[0] and "1 missing" in err[0] and "3 unreadable" in err[0]
+    assert len(err) == 1 and "skipped 6 of 14 images (1 missing, 3 unreadable, 2 bad bbox)" in err[0]
 
     # The counts survive reuse (the skipped rows are in the cache's JSON), and are reported again.
     again = prepare(root, tmp_path / "cache")
@@ -290,3 +290,19 @@ def test_concurrent_builders_agree(toy):
     assert not errors and len(results) == 3
     assert all(np.array_equal(r, results[0]) for r in results)
     assert not [f for f in cache_dir.iterdir() if f.name.startswith(".tmp-")]
+
+
+def test_rows_the_loader_dropped_are_reported_with_the_bad_images(tmp_path, capsys):
+    root = tmp_path / "toy"
+    table = write_toy(root, n=4)
+    (root / table["image"][0]).unlink()
+
+    def load(root, split):
+        df = pd.read_csv(root / f"{split}.csv")
+        df.attrs["fbn_skipped"] = {"contempt": 3, "no face": 0}
+        return df
+
+    p = prepare(root, tmp_path / "cache", spec=dataclasses.replace(toy_spec(), load=load))
+    assert p.skipped == {"contempt": 3, "missing": 1} and p.n_skipped == 4 and len(p) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "skipped 1 of 4 images (1 missing)" in err[0] and "left out 3 rows (3 contempt)" in err[0]

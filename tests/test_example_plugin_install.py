@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,12 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "fbn-bench-example-plugin"
 
 @pytest.mark.slow
 def test_installed_example_plugin_is_discovered_by_entry_point(tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))  # builds write in-tree
     target = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(EXAMPLE)],
+         "--target", str(target), str(source)],
         capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr[-2000:]
     env = {**os.environ, "PYTHONPATH": str(target)}

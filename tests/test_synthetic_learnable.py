@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.metrics import f1_score
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
 
 from fbn_bench.data.roots import load_split, resolve_image
 from fbn_bench.registry import get_registry
@@ -24,18 +24,20 @@ def _images(spec, split, options, tmp_path):
 def _cnn(outputs: int):
     nn = torch.nn
     block = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))  # noqa: E731
-    stem = nn.Sequential(nn.Conv2d(3, 24, 5, stride=2, padding=2), nn.BatchNorm2d(24), nn.ReLU())  # 64 -> 32
-    return nn.Sequential(stem, block(24, 32), block(32, 64), block(64, 96),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(96, outputs))
+    # Strided stem: the 64 x 64 face is seen at 32 x 32 from the first layer on, which keeps it cheap.
+    stem = nn.Sequential(nn.Conv2d(3, 16, 4, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+    return nn.Sequential(stem, block(16, 32), block(32, 48), block(48, 64),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, outputs))
 
 
-def _train(model, x, y, loss_fn, steps=300, batch=64):
+def _train(model, x, y, loss_fn, steps=300, batch=32, weights=None):
     torch.manual_seed(0)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     g = torch.Generator().manual_seed(0)
+    weights = torch.ones(len(x)) if weights is None else weights
     model.train()
     for _ in range(steps):
-        idx = torch.randint(0, len(x), (batch,), generator=g)
+        idx = torch.multinomial(weights, batch, replacement=True, generator=g)
         opt.zero_grad()
         loss_fn(model(x[idx]), y[idx]).backward()
         opt.step()
@@ -52,12 +54,14 @@ def test_expression_is_learnable_from_pixels(tmp_path):
     code = {e: i for i, e in enumerate(EXPRESSIONS)}
     ytr = torch.tensor(train["expression"].map(code).to_numpy())
     yte = test["expression"].map(code).to_numpy()
-    model = _train(_cnn(7), xtr, ytr, torch.nn.functional.cross_entropy)
+    # Class-balanced batches: RAF-DB's imbalance would otherwise teach "happiness" first.
+    balance = 1.0 / torch.bincount(ytr, minlength=7).float()[ytr]
+    model = _train(_cnn(7), xtr, ytr, torch.nn.functional.cross_entropy, weights=balance)
     with torch.no_grad():
         pred = model(xte).argmax(1).numpy()
-    accuracy = (pred == yte).mean()
-    majority = np.bincount(yte, minlength=7).max() / len(yte)
-    assert accuracy > majority + 0.2, (accuracy, majority)
+    # Chance is 1/7 for balanced accuracy (mean recall over classes), whatever the class balance.
+    balanced = balanced_accuracy_score(yte, pred)
+    assert balanced > 1 / 7 + 0.1, (balanced, confusion_matrix(yte, pred))
 
 
 def test_aus_are_learnable_from_pixels(tmp_path):

@@ -26,9 +26,9 @@ import pandas as pd
 from ..errors import FbnError
 from ..specs import DatasetSpec
 from .decode import decode_rows
-from .images import BadImageError, decode_face
+from .images import REASONS, BadImageError, decode_face
 from .roots import default_cache_dir, load_split, resolve_image
-from .table import BBOX_COLUMNS, label_arrays
+from .table import BBOX_COLUMNS, SKIPPED_ATTR, label_arrays
 
 # Bump when decode_face or the file layout changes: old caches then stop matching.
 DECODER_VERSION = "1"
@@ -107,7 +107,8 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
 
     bad_rows = np.array([r for r, _ in meta["skipped"]], dtype=np.int64)
     rows = np.setdiff1d(np.arange(len(table), dtype=np.int64), bad_rows)
-    skipped: dict[str, int] = {}
+    # Rows the loader dropped on purpose (table.attrs) are reported with the images that failed.
+    skipped: dict[str, int] = {str(k): int(v) for k, v in (table.attrs.get(SKIPPED_ATTR) or {}).items() if int(v)}
     for _, reason in meta["skipped"]:
         skipped[reason] = skipped.get(reason, 0) + 1
     examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
@@ -120,11 +121,18 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
 
 
 def skip_warning(p: PreparedSplit) -> str:
-    """The one line printed per split that lost images."""
-    reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(p.skipped.items()))
-    path, reason = p.skipped_examples[0]
-    return (f"warning: {p.name}/{p.split}: skipped {p.n_skipped} of {len(p.table)} images ({reasons}), "
-            f"e.g. {path} ({reason}); they are left out and counted in the result records")
+    """The one line printed per split that lost rows: failed images first, then the loader's drops."""
+    loader = {k: v for k, v in p.skipped.items() if k not in REASONS}
+    failed = {k: v for k, v in p.skipped.items() if k in REASONS}
+    parts = []
+    if failed:
+        path, reason = p.skipped_examples[0]
+        counts = ", ".join(f"{failed[r]} {r}" for r in REASONS if r in failed)
+        parts.append(f"skipped {sum(failed.values())} of {len(p.table)} images ({counts}), e.g. {path} ({reason})")
+    if loader:
+        counts = ", ".join(f"{n} {reason}" for reason, n in loader.items())
+        parts.append(f"the loader left out {sum(loader.values())} rows ({counts})")
+    return f"warning: {p.name}/{p.split}: {'; '.join(parts)}; all are counted in the result records"
 
 
 def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):

@@ -15,6 +15,9 @@ from ..specs import DatasetSpec
 from ..tasks import AU_COLUMNS, AUS, EXPRESSIONS, VA_COLUMNS
 
 ID_COLUMNS = ("image", "subject", "video", "frame")
+# Loaders that drop rows on purpose record {reason in plain words: count} under this `DataFrame.attrs`
+# key; the run reports the counts with the skipped images, and `datasets check` shows them.
+SKIPPED_ATTR = "fbn_skipped"
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 LABEL_COLUMNS = (*VA_COLUMNS, "expression", *AU_COLUMNS)
 

@@ -16,7 +16,7 @@ DASH = "–"
 
 
 def _num(x: float) -> str:
-    return f"{x:.3f}"
+    return f"{round(x, 3) + 0.0:.3f}"  # + 0.0 turns -0.0 into 0.0: no "-0.000" in the tables
 
 
 def _p(p: float, resamples: int) -> str:

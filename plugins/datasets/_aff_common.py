@@ -15,7 +15,7 @@ import pandas as pd
 
 from fbn_bench.errors import FbnError
 # Loaders that drop rows on purpose record {reason: count} under this attrs key; `datasets check` shows them.
-from fbn_bench.testing import SKIPPED_ATTR
+from fbn_bench.data.table import SKIPPED_ATTR
 
 # A folder with more entries than this is an image or video folder: never descend into it.
 _BIG_FOLDER = 2000

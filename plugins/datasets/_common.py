@@ -10,7 +10,7 @@ from typing import Any
 from fbn_bench.errors import FbnError
 # Loaders that drop rows record why in `table.attrs[SKIPPED_ATTR]` ({plain-words reason: count});
 # `fbn-bench datasets check` and fbn_bench.testing.check_dataset_plugin report them.
-from fbn_bench.testing import SKIPPED_ATTR
+from fbn_bench.data.table import SKIPPED_ATTR
 
 __all__ = ["SKIPPED_ATTR", "choice_option", "clean_header", "find_first", "fold_subjects", "image_namer",
            "int_option", "line_error", "numbered_lines", "require_root"]

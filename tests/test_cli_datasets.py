@@ -1,0 +1,60 @@
+"""`fbn-bench datasets list / prepare / stats / gallery`, run through click."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from click.testing import CliRunner
+from PIL import Image
+
+from fbn_bench.cli import cli
+from fbn_bench.tasks import EXPRESSIONS
+
+
+def _run(*args):
+    result = CliRunner().invoke(cli, list(args), obj={"debug": False})
+    return result
+
+
+def test_list_json_has_every_synthetic_database():
+    result = _run("datasets", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["synth-disfa"]["aus"] == [1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26]
+    assert rows["synth-affwild2"]["tasks"] == ["va", "expr", "au"]
+    assert rows["synth-rafdb-compound"]["tasks"] == []
+    assert all(rows[n]["splits"] == ["train", "test"] for n in rows if n.startswith("synth-"))
+    text = _run("datasets", "list")
+    assert text.exit_code == 0 and "synth-bp4d" in text.output
+
+
+def test_prepare_then_stats_json_matches_the_csv(tmp_path):
+    result = _run("datasets", "prepare", "synth-affectnet:scale=0.05", "--data-root", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "synth-affectnet: ready" in result.output
+    out = _run("datasets", "stats", "synth-affectnet:scale=0.05", "--data-root", str(tmp_path), "--split", "test", "--json")
+    assert out.exit_code == 0, out.output
+    stats = json.loads(out.output)
+    csv = pd.read_csv(next((tmp_path / "synth-affectnet").glob("v*/test.csv")))
+    assert stats["n_samples"] == len(csv) and stats["missing_images"] == 0
+    assert list(stats["expr"]["counts"]) == list(EXPRESSIONS)
+    assert stats["expr"]["counts"] == {e: int((csv["expression"] == e).sum()) for e in EXPRESSIONS}
+    assert stats["va"]["n"] == len(csv) and "au" not in stats
+    readable = _run("datasets", "stats", "synth-disfa:scale=0.05", "--root", str(tmp_path / "disfa-here"))
+    assert readable.exit_code == 0 and "AU12" in readable.output
+
+
+def test_gallery_writes_a_png(tmp_path):
+    out = tmp_path / "g.png"
+    result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", "--out", str(out), "--samples", "8")
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as im:
+        assert im.width >= 700 and im.height > 17 * 88  # the samples plus one ladder row per AU
+
+
+def test_unknown_dataset_and_bad_option_are_one_line_errors():
+    result = _run("datasets", "stats", "synth-rafbd")
+    assert result.exit_code == 2 and "did you mean 'synth-rafdb'" in result.output
+    result = _run("datasets", "stats", "synth-rafdb:colour=3")
+    assert result.exit_code == 2 and "has no option 'colour'" in result.output

@@ -79,6 +79,9 @@ def setup():
     return streams, batches, config
 
 
+pytestmark = pytest.mark.skipif("not config.getoption('benchmark_enable')", reason="run with --benchmark-enable")
+
+
 def test_bare_loop(benchmark, setup):
     _, batches, _ = setup
     benchmark.pedantic(bare_loop, args=(batches,), rounds=3, iterations=1)

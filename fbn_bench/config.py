@@ -27,10 +27,10 @@ class RunConfig:
     # Share of each batch per task stream (normalised); empty: equal shares.
     shares: dict[str, float] = field(default_factory=dict)
     task_weights: dict[str, float] = field(default_factory=dict)
-    lr: float = 2e-3
+    lr: float = 5e-4
     weight_decay: float = 1e-4
     # Training length: `steps` wins when set; else `epochs` passes over the largest task stream.
-    steps: int | None = 400
+    steps: int | None = 800
     epochs: float | None = None
     augment: bool = True
     eval_batch_size: int = 256

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bo
     with accelerator.main_process_first():
         for text, spec, options in chosen:
             p = prepare_split(spec, split, options, image_size=config.image_size, data_root=config.data_root,
-                              progress=progress and accelerator.is_main_process)
+                              progress=progress and accelerator.is_main_process, report=accelerator.is_main_process)
             p.name = text
             prepared.append(p)
     return prepared
@@ -65,7 +66,8 @@ def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bo
 def new_run_id(config: RunConfig) -> str:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     tasks = "all" if len(config.tasks) == 3 else "+".join(config.tasks)
-    return f"{stamp}-{tasks}-{config.coupling.replace(':', '_')}-s{config.seed}"
+    # Only characters that are safe in folder names and leaderboard record ids.
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{stamp}-{tasks}-{config.coupling}-s{config.seed}")
 
 
 def make_accelerator(config: RunConfig, cpu: bool = False):
@@ -75,7 +77,7 @@ def make_accelerator(config: RunConfig, cpu: bool = False):
 
 
 def run_experiment(config: RunConfig, registry: Registry | None = None, progress: bool = True,
-                   cpu: bool = False, echo=print, run_id: str | None = None) -> RunOutcome:
+                   cpu: bool = False, echo=None, run_id: str | None = None) -> RunOutcome:
     """`run_id` names the run in its records (default: the --out folder's name, or a timestamped id)."""
     from accelerate.utils import set_seed
 

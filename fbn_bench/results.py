@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -67,12 +68,16 @@ def git_commit(path: Path | None = None) -> str | None:
 
 def write_records(run_dir: Path, records: Iterable[dict[str, Any]]) -> Path:
     path = Path(run_dir) / RESULTS_FILE
-    with path.open("w") as fh:
-        for record in records:
-            missing = [k for k in RECORD_FIELDS if k not in record]
-            if missing:
-                raise ValueError(f"result record lacks {missing}")  # a bug, not a user error
-            fh.write(json.dumps(record, sort_keys=True, default=str) + "\n")
+    lines = []
+    for record in records:
+        missing = [k for k in RECORD_FIELDS if k not in record]
+        if missing:
+            raise ValueError(f"result record lacks {missing}")  # a bug, not a user error
+        lines.append(json.dumps(record, sort_keys=True, default=str) + "\n")
+    # Written whole, then renamed: a crash never leaves a half-written results file behind.
+    tmp = path.with_name(f".{RESULTS_FILE}.{os.getpid()}.tmp")
+    tmp.write_text("".join(lines))
+    os.replace(tmp, path)
     return path
 
 

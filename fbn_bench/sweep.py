@@ -172,7 +172,10 @@ def _grid_product(table: Any, path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _slug(value: Any) -> str:
-    text = ",".join(map(str, value)) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, list):
+        text = ",".join(map(str, value))
+    else:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
     return re.sub(r"[^A-Za-z0-9.,+=-]", "_", text)
 
 

@@ -208,6 +208,8 @@ def test_bad_images_are_counted_and_reported_once(tmp_path, capsys):
     again = prepare(root, tmp_path / "cache")
     assert again.skipped == p.skipped and again.rows.tolist() == p.rows.tolist()
     assert "skipped 6 of 14" in capsys.readouterr().err
+    assert prepare(root, tmp_path / "cache", report=False).n_skipped == 6
+    assert capsys.readouterr().err == ""
 
 
 def test_labels_follow_the_surviving_rows(tmp_path):

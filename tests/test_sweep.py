@@ -15,7 +15,7 @@ from fbn_bench.cli import cli
 from fbn_bench.experiment import run_experiment
 from fbn_bench.registry import build_registry
 from fbn_bench.results import read_records
-from fbn_bench.sweep import ablation_grid, load_grid, resolve_entry
+from fbn_bench.sweep import Grid, GridEntry, ablation_grid, load_grid, resolve_entry
 from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, summary_rows
 
 # The toy database at toy size: each run takes about a second on a CPU.
@@ -254,3 +254,12 @@ def test_cli_resumes_a_finished_grid_without_running(ablation, tmp_path, toy_roo
     assert result.exit_code == 0, result.output
     assert "16 runs: 0 ran, 16 already finished, 0 failed" in result.output
     assert json.loads((out / "va" / "seed-0" / DONE_FILE).read_text())["seed"] == 0
+
+
+def test_runs_of_one_sweep_may_differ_in_mixed_precision(tmp_path, toy_root, registry):
+    # Accelerate keeps one state per process; without a reset between runs the second one fails.
+    grid = Grid("mp", [GridEntry(m, {**TOY, "datasets": (f"toy:root={toy_root}",), "tasks": ("expr",),
+                                     "mixed_precision": m}) for m in ("no", "bf16")], (0,))
+    outcome = execute(plan_sweep(grid, tmp_path, registry), grid.name, run_experiment, echo=lambda line: None,
+                      registry=registry, progress=False)
+    assert not outcome.failed and len(outcome.ran) == 2

@@ -111,7 +111,7 @@ def test_rendered_aus_change_the_pixels_where_they_should():
     upper = {AUS.index(a) for a in (1, 2, 4, 5, 7)}
     lower = {AUS.index(a) for a in (12, 15, 20, 23, 24, 25, 26)}
     for j in range(len(AUS)):
-        assert change[j].sum() > 300, f"AU{AUS[j]} barely changes the face"
+        assert change[j].sum() > 2000, f"AU{AUS[j]} barely changes the face"
         if j in upper:
             assert centre[j] < 32, f"AU{AUS[j]} should act above the face centre"
         if j in lower:
@@ -119,4 +119,4 @@ def test_rendered_aus_change_the_pixels_where_they_should():
     # Every pair of AUs looks different at full intensity.
     flat = ladder[:, 5].reshape(len(AUS), -1)
     gaps = np.abs(flat[:, None] - flat[None]).mean(-1)
-    assert gaps[~np.eye(len(AUS), dtype=bool)].min() > 0.05
+    assert gaps[~np.eye(len(AUS), dtype=bool)].min() > 0.1

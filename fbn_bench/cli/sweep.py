@@ -57,13 +57,18 @@ def _describe(grid, plan, out: Path) -> None:
     left = sum(r.status != DONE for r in plan)
     click.echo(f"sweep {grid.name}: {len(grid.entries)} configuration(s) x {len(grid.seeds)} seed(s) = {len(plan)} runs "
                f"in {out} ({len(plan) - left} finished, {left} to run)")
-    first = plan[0].config
-    click.echo(f"  budget: {first.steps if first.steps is not None else f'{first.epochs} epochs'} steps, batch "
-               f"{first.batch_size}, {first.image_size} px, backbone {first.backbone}, preset {first.preset}")
+    budgets = {_budget(r.config) for r in plan}
+    click.echo(f"  budget: {budgets.pop() if len(budgets) == 1 else 'differs between configurations'}")
     for entry in grid.entries:
         own = {k: v for k, v in entry.overrides.items() if k not in grid.base or grid.base[k] != v}
         settings = ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in own.items())
         click.echo(f"  {entry.name}: {settings or 'the base settings'}")
+
+
+def _budget(config) -> str:
+    length = f"{config.steps} steps" if config.steps is not None else f"{config.epochs} epochs"
+    return (f"{length}, batch {config.batch_size}, {config.image_size} px, backbone {config.backbone}, "
+            f"preset {config.preset}")
 
 
 def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, cpu: bool) -> None:

@@ -76,14 +76,15 @@ def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: in
 
 def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, *, image_size: int,
                   data_root: str | Path | None = None, cache_dir: str | Path | None = None,
-                  progress: bool = True, workers: int | None = None) -> PreparedSplit:
+                  progress: bool = True, workers: int | None = None, report: bool = True) -> PreparedSplit:
     """Load a split's table and return it with its decoded faces, building the cache on first use.
 
     Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
     line on stderr per split; they never stop the run. A reused cache re-tries only its skipped
     images, and is rebuilt if one of them decodes now. `workers`: decoding threads (default: the
-    CPUs this process may use). With several processes, let one build first (e.g. Accelerate's
-    `main_process_first()`); concurrent builders are safe but duplicate the work.
+    CPUs this process may use). `report=False` silences the stderr line (e.g. on all but the main
+    process). With several processes, let one build first (e.g. Accelerate's `main_process_first()`);
+    concurrent builders are safe but duplicate the work.
     """
     table, root = load_split(spec, split, options, data_root)
     present = [c for c in BBOX_COLUMNS if c in table.columns]
@@ -115,7 +116,7 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     prepared = PreparedSplit(name=spec.name, spec=spec, split=split, root=root, table=table, images=images,
                              rows=rows, labels=label_arrays(table.iloc[rows]), skipped=skipped,
                              skipped_examples=examples, cache_path=npy)
-    if prepared.n_skipped:
+    if prepared.n_skipped and report:
         print(skip_warning(prepared), file=sys.stderr)
     return prepared
 

@@ -58,7 +58,8 @@ def decode_face(path: str | Path, image_size: int, bbox: Sequence[float] | None 
     image) is stretched to the square, not padded or centre-cropped: face crops are close to square
     and stretching keeps every pixel of the annotated box. Resampling is bilinear with PIL's
     antialiasing; large JPEGs are first decoded at a reduced DCT scale (`Image.draft`) that still
-    leaves at least `image_size` pixels across the crop.
+    leaves at least `image_size` pixels across the crop. EXIF orientation is ignored: boxes refer to
+    the stored pixels.
 
     Raises BadImageError with reason "missing", "unreadable" (zero-byte, truncated, not an image,
     unsupported) or "bad bbox".

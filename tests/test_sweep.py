@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from engine_toy_plugin import write_toy
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
+from fbn_bench.config import RunConfig
 from fbn_bench.experiment import run_experiment
 from fbn_bench.registry import build_registry
 from fbn_bench.results import read_records
@@ -73,7 +74,8 @@ def test_ablation_grid_is_eight_configurations_with_one_budget(toy_root):
         "va": (("va",), "none"), "expr": (("expr",), "none"), "au": (("au",), "none"),
         **{f"all-{c}": (("va", "expr", "au"), c) for c in ("none", "co", "soft", "dm", "soft+dm")}}
     budgets = {(c.steps, c.epochs, c.batch_size, c.image_size, c.backbone, c.preset, c.lr) for c in configs.values()}
-    assert budgets == {(400, None, 6, 16, "small", "quick", 2e-3)}  # the quick preset's 400 steps, for every run
+    quick = RunConfig()
+    assert budgets == {(quick.steps, None, 6, 16, "small", "quick", quick.lr)}  # the quick preset's budget, for every run
 
 
 def test_ablation_needs_a_fixed_number_of_steps():
@@ -115,7 +117,7 @@ def test_grid_file_crosses_runs_with_the_grid_product(tmp_path):
     multi = resolve_entry(grid.entries[3].overrides)
     assert (multi.tasks, multi.coupling, multi.lr, multi.steps, multi.augment) == (("va", "expr", "au"), "soft+dm", 1e-3, 7, False)
     assert multi.datasets == ("toy", "toy-expr") and multi.image_size == 16
-    assert resolve_entry(grid.entries[0].overrides).lr == 2e-3  # the preset's, since only `multi` sets lr
+    assert resolve_entry(grid.entries[0].overrides).lr == RunConfig().lr  # the preset's, since only `multi` sets lr
     path.write_text('seeds = 2\n[grid]\ncoupling = ["co", "dm"]\n')
     grid = load_grid(path)
     assert grid.seeds == (0, 1) and [e.name for e in grid.entries] == ["coupling-co", "coupling-dm"]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
+from .tomlfile import read_toml
 from .tasks import parse_tasks
 
 
@@ -69,12 +69,7 @@ FIELD_NAMES = {f.name for f in fields(RunConfig)}
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise FbnError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FbnError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "config file")
     data = data.get("run", data)  # either top-level keys or a [run] table
     unknown = sorted(set(data) - FIELD_NAMES)
     if unknown:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -71,8 +72,14 @@ def new_run_id(config: RunConfig) -> str:
 
 
 def make_accelerator(config: RunConfig, cpu: bool = False):
+    """An Accelerator for this run. Accelerate keeps one state per process and refuses a second mixed
+    precision (or --cpu) in it, so a single-process caller (a sweep, a notebook) starts from a clean one."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, GradientState
 
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:  # a distributed process group cannot be rebuilt mid-process
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
     return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
 
 

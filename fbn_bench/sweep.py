@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .config import PRESETS, RunConfig, resolve_config
 from .errors import FbnError
+from .tomlfile import read_toml
 
 DEFAULT_SEEDS = 3
 DEFAULT_PRESET = "quick"  # the RunConfig preset a grid builds on unless it sets `preset`
@@ -108,12 +108,7 @@ def load_grid(path: str | Path) -> Grid:
     """A grid file: `seeds`, a `[base]` table, `[[run]]` entries (each with a `name`) and/or a `[grid]`
     table of lists expanded as a Cartesian product (crossed with every `[[run]]` when both are given)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise FbnError(f"grid file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise FbnError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "grid file")
     extra = sorted(set(data) - {"seeds", "base", "run", "grid"})
     if extra:
         raise FbnError(f"{path}: unknown key {extra[0]!r}; a grid file has seeds, [base], [[run]] and [grid]")

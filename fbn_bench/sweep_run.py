@@ -150,7 +150,6 @@ def execute(plan: list[PlannedRun], grid_name: str, runner: Callable[..., Any], 
         echo(f"{run.label(total)} ...")
         started = time.perf_counter()
         try:
-            _fresh_accelerate_state()
             result = runner(run.config, run_id=run_id_for(grid_name, run), **runner_options)
         except Exception as exc:  # one broken configuration must not cost the rest of the sweep
             message = str(exc) if isinstance(exc, FbnError) else f"{type(exc).__name__}: {exc}"
@@ -166,19 +165,6 @@ def execute(plan: list[PlannedRun], grid_name: str, runner: Callable[..., Any], 
         echo(f"{run.label(total)} done in {time.perf_counter() - started:.1f} s")
         outcome.ran.append(run)
     return outcome
-
-
-def _fresh_accelerate_state() -> None:
-    """Accelerate keeps one state per process and refuses a second mixed precision (or --cpu) in it;
-    each run of a single-process sweep starts from a clean one."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return  # a distributed process group cannot be rebuilt mid-process
-    try:
-        from accelerate.state import AcceleratorState, GradientState
-    except ImportError:
-        return
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
 
 
 def _clear(run: PlannedRun) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 from ..errors import FbnError
+from ..tomlfile import read_toml
 from ..tasks import TASK_NAMES
 from .bootstrap import single_threaded_blas
 from .records import Entry, load_entries
@@ -22,12 +22,7 @@ INDEX_FILE = "README.md"
 def read_settings(out: Path) -> Settings:
     """`<out>/leaderboards.toml`: the settings the committed tables were built with (all optional)."""
     path = Path(out) / SETTINGS_FILE
-    if not path.is_file():
-        return Settings()
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise FbnError(f"{path}: not valid TOML ({exc}); fix the file") from None
+    data = read_toml(path, missing_ok=True)
     unknown = sorted(set(data) - {"resamples", "seed", "confidence", "baseline"})
     if unknown:
         raise FbnError(f"{path}: unknown setting(s) {unknown}; allowed: resamples, seed, confidence, baseline")

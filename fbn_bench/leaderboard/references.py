@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FbnError
+from ..tomlfile import read_toml
 
 REFERENCES_FILE = "references.toml"
 _KEYS = {"database", "method", "citation", "metrics", "note"}
@@ -39,12 +39,7 @@ class Reference:
 def read_references(path: Path) -> list[Reference]:
     """The reference rows of a TOML file; a missing file means none."""
     path = Path(path)
-    if not path.is_file():
-        return []
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise FbnError(f"{path}: not valid TOML ({exc}); fix the file") from None
+    data = read_toml(path, missing_ok=True)
     rows = data.get("reference", [])
     if not isinstance(rows, list):
         raise FbnError(f"{path}: write each reference row as a [[reference]] table")

@@ -91,10 +91,18 @@ def test_each_term_reaches_exactly_the_heads_it_should(registry, text, expr_head
 
 def test_weight_scales_every_term(registry):
     out, batch = outputs(), mixed_batch()
-    base = build_coupling("co+soft+dm:reverse=true", registry, R, ALL)(out, batch)
+    base = build_coupling("co+soft+dm:reverse=true,weight=1", registry, R, ALL)(out, batch)
     half = build_coupling("co:weight=0.5+soft:weight=0.5+dm:reverse=true,weight=0.5", registry, R, ALL)(out, batch)
     for name in base:
         assert half[name].item() == pytest.approx(0.5 * base[name].item(), rel=1e-6)
+
+
+def test_dm_defaults_to_a_tenth_because_it_sums_over_aus(registry):
+    out, batch = outputs(), mixed_batch()
+    default = build_coupling("dm:reverse=true", registry, R, ALL)(out, batch)
+    one = build_coupling("dm:reverse=true,weight=1", registry, R, ALL)(out, batch)
+    for name in one:
+        assert default[name].item() == pytest.approx(0.1 * one[name].item(), rel=1e-6)
 
 
 def test_temperature_changes_only_the_soft_expression_term(registry):

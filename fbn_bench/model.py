@@ -32,7 +32,9 @@ class FaceBehaviorNet(nn.Module):
 def build_model(config, registry) -> FaceBehaviorNet:
     """The model a RunConfig describes, with the backbone looked up in the registry."""
     spec, options = registry.resolve("backbones", config.backbone)
-    if config.weights:
-        options["weights"] = config.weights
     backbone = spec.build(image_size=config.image_size, **options)
+    if config.weights:
+        from .weights import load_weights
+
+        load_weights(backbone, config.weights)
     return FaceBehaviorNet(backbone, config.tasks, hidden=config.hidden, dropout=config.dropout)

@@ -99,3 +99,23 @@ def test_dataset_without_the_chosen_task_is_a_clear_error(toy_root, registry, tm
     config = toy_config(toy_root, tmp_path / "x", tasks="va", datasets=(f"toy-expr:root={toy_root}",))
     with pytest.raises(FbnError, match="dataset 'toy-expr' labels expr, none of the chosen tasks"):
         run_experiment(config, registry, progress=False)
+
+
+def test_weights_file_loads_into_any_backbone(tmp_path, registry):
+    from fbn_bench.model import build_model
+    from fbn_plugins.backbones.vggface import build_vggface
+
+    source = build_vggface(image_size=32)
+    # A VGG-16-style file: torchvision key names plus a classifier the backbone does not have.
+    state = {**source.state_dict(), "classifier.0.weight": torch.zeros(3, 3)}
+    torch.save(state, tmp_path / "vgg.pt")
+    config = resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "vgg.pt"))
+    loaded = build_model(config, registry).backbone
+    for key, value in source.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "wrong.pt")
+    with pytest.raises(FbnError, match="wrong.pt: does not match the backbone's layers"):
+        build_model(resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "wrong.pt")), registry)
+    with pytest.raises(FbnError, match="does not exist; pass a local state dict"):
+        build_model(resolve_config("quick", weights=str(tmp_path / "none.pt")), registry)

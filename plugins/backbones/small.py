@@ -14,7 +14,7 @@ def _block(cin: int, cout: int):
     )
 
 
-def build_small(image_size: int = 64, width: int = 32, weights: str | None = None):
+def build_small(image_size: int = 64, width: int = 32):
     import torch
     from torch import nn
 
@@ -37,10 +37,6 @@ def build_small(image_size: int = 64, width: int = 32, weights: str | None = Non
             return self.pool(self.blocks(self.stem(x))).flatten(1)
 
     model = SmallCNN()
-    if weights:
-        from fbn_plugins.backbones.weights import load_weights
-
-        load_weights(model, weights)
     return model
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fbn_bench import BackboneSpec, FbnError, hookimpl
 
 
-def build_timm(image_size: int = 64, model: str | None = None, weights: str | None = None, **kwargs):
+def build_timm(image_size: int = 64, model: str | None = None, **kwargs):
     try:
         import timm
     except ImportError:
@@ -21,10 +21,6 @@ def build_timm(image_size: int = 64, model: str | None = None, weights: str | No
     except RuntimeError as exc:  # timm's "Unknown model"
         raise FbnError(f"timm has no model {model!r} ({exc}); list them with timm.list_models()") from None
     net.out_features = net.num_features
-    if weights:
-        from fbn_plugins.backbones.weights import load_weights
-
-        load_weights(net, weights)
     return net
 
 

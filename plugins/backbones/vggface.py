@@ -13,7 +13,7 @@ from fbn_bench import BackboneSpec, hookimpl
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 
 
-def build_vggface(image_size: int = 96, weights: str | None = None, batch_norm: bool = False):
+def build_vggface(image_size: int = 96, batch_norm: bool = False):
     import torch
     from torch import nn
 
@@ -43,10 +43,6 @@ def build_vggface(image_size: int = 96, weights: str | None = None, batch_norm: 
             return self.features(x).flatten(1)
 
     model = VGGFace()
-    if weights:
-        from fbn_plugins.backbones.weights import load_weights
-
-        load_weights(model, weights)
     return model
 
 

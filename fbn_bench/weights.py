@@ -1,10 +1,10 @@
-"""Loading a local state dict into a backbone. Nothing is ever downloaded."""
+"""`--weights FILE`: a local state dict loaded into any backbone, built-in or plugin. Nothing is downloaded."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fbn_bench.errors import FbnError
+from .errors import FbnError
 
 
 def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = ("", "backbone.", "module.")) -> None:

@@ -104,7 +104,8 @@ def predictions_path(run_dir: Path, dataset: str) -> Path:
 def write_predictions(run_dir: Path, dataset: str, frame: pd.DataFrame) -> Path:
     path = predictions_path(run_dir, dataset)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, float_format="%.6g")
+    # mtime 0: the same predictions give the same bytes, so re-adding a run to leaderboards/ is no diff.
+    frame.to_csv(path, index=False, float_format="%.6g", compression={"method": "gzip", "mtime": 0})
     return path
 
 

@@ -20,6 +20,7 @@ from .data.cache import PreparedSplit, prepare_split
 from .errors import FbnError
 from .registry import Registry, get_registry
 from .specs import RunInfo
+from .weights import read_torch_file
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -183,10 +184,7 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
     file = path / CHECKPOINT_FILE if path.is_dir() else path
     if not file.is_file():
         raise FbnError(f"no checkpoint at {file}; give a run folder (runs/<id>) or its {CHECKPOINT_FILE}")
-    try:
-        saved = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise FbnError(f"{file}: not a fbn-bench checkpoint ({type(exc).__name__}: {exc})") from None
+    saved = read_torch_file(file, "a fbn-bench checkpoint")
     if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:
         raise FbnError(f"{file}: not a fbn-bench checkpoint (expected keys 'model' and 'config')")
     return saved["model"], RunConfig(**saved["config"]), file.parent

@@ -7,20 +7,25 @@ from pathlib import Path
 from .errors import FbnError
 
 
+def read_torch_file(path: Path, what: str):
+    """`torch.load` of tensors only (no pickled code), on the CPU; an unreadable file is a one-line error."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise FbnError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {exc})") from None
+
+
 def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = ("", "backbone.", "module.")) -> None:
     """Load `path` (a state dict saved with torch.save) into `model`, tolerating common key prefixes.
 
     Every parameter of the model must be found; extra keys (e.g. a classifier) are ignored.
     """
-    import torch
-
     path = Path(path)
     if not path.is_file():
         raise FbnError(f"weights file {path} does not exist; pass a local state dict (nothing is downloaded)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise FbnError(f"{path}: cannot be read as a torch state dict ({type(exc).__name__}: {exc})") from None
+    state = read_torch_file(path, "a torch state dict")
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     wanted = model.state_dict()
     for prefix in prefix_candidates:

@@ -49,6 +49,13 @@ def _relaunch(num_processes: int) -> None:
     sys.exit(subprocess.call(cmd))
 
 
+def _report(outcome) -> None:
+    """The results table, skipped images and where the records are (main process only: others have none)."""
+    if outcome.records:
+        _print_results(outcome.records, outcome.skipped)
+        click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
+
+
 def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> None:
     from tabulate import tabulate
 
@@ -91,10 +98,7 @@ def run(config_file, preset, num_processes, cpu, no_progress, datasets, **option
     overrides = {k: v for k, v in options.items() if k in _CONFIG_OPTIONS}
     overrides["datasets"] = _split_list(datasets)
     config = resolve_config(preset, config_file, **overrides)
-    outcome = run_experiment(config, progress=not no_progress, cpu=cpu)
-    if outcome.records:
-        _print_results(outcome.records, outcome.skipped)
-        click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
+    _report(run_experiment(config, progress=not no_progress, cpu=cpu))
 
 
 @click.command()
@@ -113,8 +117,6 @@ def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu
         _relaunch(num_processes)
     outcome = evaluate_checkpoint(run_dir_or_checkpoint, _split_list(datasets) or (), out, progress=not no_progress,
                                   cpu=cpu, data_root=data_root)
-    if outcome.records:
-        _print_results(outcome.records, outcome.skipped)
-        click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
-    elif not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
+    if not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
         raise FbnError("nothing was scored: the test splits hold no labelled samples")
+    _report(outcome)

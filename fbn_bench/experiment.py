@@ -18,6 +18,7 @@ from . import results
 from .config import RunConfig
 from .data.cache import PreparedSplit, prepare_split
 from .errors import FbnError
+from .plugin_options import resolved_plugins
 from .registry import Registry, get_registry
 from .specs import RunInfo
 from .weights import read_torch_file
@@ -49,6 +50,8 @@ def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, A
         if not spec.tasks & set(config.tasks):
             raise FbnError(f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
                            f"none of the chosen tasks ({', '.join(config.tasks)}); drop it or change --tasks")
+        if spec.synthetic and "size" in spec.options and "size" not in options:
+            options["size"] = config.image_size  # render at the size the network sees, not upsampled from 64
         chosen.append((text, spec, options))
     return chosen
 
@@ -103,6 +106,7 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     # Build everything that can fail on a user's input before the slow work starts.
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
+    plugins = resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen])
     set_seed(config.seed)
     model = build_model(config, registry)
 
@@ -140,19 +144,21 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
         torch.save({"model": unwrapped.state_dict(), "config": config.to_dict()}, run_dir / CHECKPOINT_FILE)
-        records = complete_records(records, config, run_id, accelerator, time.perf_counter() - started)
+        records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started)
         results.write_records(run_dir, records)
         hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
     return RunOutcome(run_dir, records, skipped, history)
 
 
-def complete_records(partial: list[dict], config: RunConfig, run_id: str, accelerator, wall: float) -> list[dict]:
-    """Add the run's identity, configuration and provenance to each (dataset, metric) record."""
+def complete_records(partial: list[dict], config: RunConfig, plugins: dict[str, Any], run_id: str, accelerator,
+                     wall: float) -> list[dict]:
+    """Add the run's identity, configuration (plugin options resolved) and provenance to each (dataset, metric)
+    record."""
     common = {
         "run_id": run_id, "backbone": config.backbone, "tasks": list(config.tasks), "coupling": config.coupling,
         "preset": config.preset, "image_size": config.image_size, "seed": config.seed,
-        "config_hash": results.config_hash(config.to_dict()), "config": config.to_dict(),
+        "config_hash": results.config_hash(config.to_dict(), plugins), "config": config.to_dict(), "plugins": plugins,
         "versions": results.versions(), "git_commit": results.git_commit(),
         "device": f"{accelerator.device.type} x{accelerator.num_processes}", "wall_time_s": round(wall, 2),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -210,12 +216,13 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
     model = build_model(config, registry)
     model.load_state_dict(state)
     model = accelerator.prepare(model)
+    plugins = resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen])
     test_splits = prepare_all(chosen, "test", config, accelerator, progress)
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
     records = score_test_splits(model, test_splits, accelerator, config, out_dir, progress)
     if accelerator.is_main_process:
-        records = complete_records(records, config, run_dir.name, accelerator, time.perf_counter() - started)
+        records = complete_records(records, config, plugins, run_dir.name, accelerator, time.perf_counter() - started)
         results.write_records(out_dir, records)
     accelerator.wait_for_everyone()
     return RunOutcome(out_dir, records, skipped_counts(test_splits))

@@ -28,17 +28,28 @@ PREDICTIONS_DIR = "predictions"
 RECORD_FIELDS = (
     "run_id", "dataset", "split", "task", "metric", "value", "n_samples", "n_skipped",
     "backbone", "tasks", "coupling", "preset", "image_size", "seed",
-    "config_hash", "config", "versions", "git_commit", "device", "wall_time_s", "created",
+    "config_hash", "config", "plugins", "versions", "git_commit", "device", "wall_time_s", "created",
 )
 
 # The keys of a configuration that do not change what is learned, left out of its hash.
 _UNHASHED = {"seed", "out", "data_root", "run_id", "num_processes", "progress"}
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    """A short stable hash of the configuration, ignoring seed and paths (so seeds group together)."""
+def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -> str:
+    """A short stable hash of the configuration, ignoring seed and paths (so seeds group together).
+
+    `plugins` (plugin_options.resolved_plugins) adds each plugin's options with their defaults, so that a
+    plugin changing a default changes the hash; where it came from (`plugin`) is provenance, not hashed.
+    """
     stable = {k: v for k, v in config.items() if k not in _UNHASHED}
+    if plugins:
+        stable["plugins"] = {kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
+                             for kind, found in plugins.items()}
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _what(described: dict[str, Any]) -> dict[str, Any]:
+    return {"name": described["name"], "options": described["options"]}
 
 
 def versions() -> dict[str, str]:

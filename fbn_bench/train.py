@@ -7,7 +7,6 @@ of every batch from the streams (seeded by rank), so nothing here changes betwee
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable
 
 import torch
@@ -17,6 +16,9 @@ from .data.augment import augment, normalize
 from .data.batches import to_device
 from .data.streams import TaskStreams
 from .losses import task_losses
+
+# Steps between progress-bar loss updates (each one reads the loss back from the device).
+LOG_EVERY = 10
 
 
 def total_steps(config, streams: TaskStreams) -> int:
@@ -30,7 +32,9 @@ def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: C
     """Train for the configured number of steps. Returns one log row per epoch (mean of each term)."""
     steps = total_steps(config, streams)
     generator = torch.Generator(device="cpu").manual_seed(config.seed * 1000 + accelerator.process_index)
-    sums: dict[str, float] = defaultdict(float)
+    # Running sums stay on the device: reading a loss back (float()) waits for the GPU, and doing it every
+    # step would keep the host from queueing the next batch while the current one computes.
+    sums: dict[str, torch.Tensor] = {}
     count, epoch, history = 0, 0, []
     model.train()
     bar = tqdm(total=steps, desc="train", disable=not (progress and accelerator.is_main_process), dynamic_ncols=True)
@@ -45,18 +49,18 @@ def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: C
         accelerator.backward(loss)
         optimizer.step()
 
-        for name, value in terms.items():
-            sums[name] += float(value.detach())
-        sums["loss"] += float(loss.detach())
+        for name, value in {**terms, "loss": loss}.items():
+            value = value.detach().float()
+            sums[name] = sums[name] + value if name in sums else value
         count += 1
         bar.update()
-        if step % 10 == 0:
-            bar.set_postfix(loss=f"{sums['loss'] / count:.3f}")
+        if step % LOG_EVERY == 0 and not bar.disable:
+            bar.set_postfix(loss=f"{float(sums['loss']) / count:.3f}")
         if step % streams.steps_per_epoch == 0 or step == steps:
             epoch += 1
-            row = {"epoch": epoch, "step": step, **{k: v / count for k, v in sums.items()}}
+            row = {"epoch": epoch, "step": step, **{k: float(v) / count for k, v in sums.items()}}
             history.append(row)
             on_epoch_end(epoch, row)
-            sums, count = defaultdict(float), 0
+            sums, count = {}, 0
     bar.close()
     return history

@@ -61,7 +61,7 @@ def write_run(root: Path, run_id: str, frames: dict[str, pd.DataFrame], *, backb
                 "run_id": run_id, "dataset": dataset, "split": "test", "task": task, "metric": metric,
                 "value": value, "n_samples": n, "n_skipped": 0, "backbone": backbone, "tasks": list(tasks),
                 "coupling": coupling, "preset": preset, "image_size": image_size, "seed": seed,
-                "config_hash": config_hash(config), "config": config, "versions": {}, "git_commit": None,
+                "config_hash": config_hash(config), "config": config, "plugins": None, "versions": {}, "git_commit": None,
                 "device": "cpu", "wall_time_s": 1.0, "created": created,
             })
     write_records(run_dir, records)

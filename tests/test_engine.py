@@ -52,6 +52,8 @@ def test_run_writes_records_predictions_checkpoint_and_log(multitask_run):
         assert set(RECORD_FIELDS) <= set(r)
         assert r["n_samples"] == 40 and r["n_skipped"] == 0 and r["seed"] == 3
         assert r["versions"]["torch"] == torch.__version__
+        assert r["plugins"]["backbone"]["options"] == {"width": 32} and r["plugins"]["coupling"] == []
+        assert [d["name"] for d in r["plugins"]["datasets"]] == ["toy"]
     log = pd.read_csv(run_dir / "train_log.csv")
     assert {"epoch", "step", "loss", "va", "expr", "au"} <= set(log.columns)
     assert log["step"].iloc[-1] == 12

@@ -124,9 +124,11 @@ def ensure_generated(db: SyntheticDatabase, root: Path, **options) -> Path:
     return final
 
 
-def load(db: SyntheticDatabase, root, split: str, au_ladder: bool = False, **options) -> pd.DataFrame:
-    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`."""
-    folder = ensure_generated(db, Path(root), **options)
+def load(db: SyntheticDatabase, root, split: str, au_ladder: bool = False, scale: float = 1.0, seed: int = 0,
+         size: int = 64, noise: float | None = None) -> pd.DataFrame:
+    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`. The defaults are
+    generation_options' (spelled out here too, because run records read the options from this signature)."""
+    folder = ensure_generated(db, Path(root), scale=scale, seed=seed, size=size, noise=noise)
     name = "ladder" if au_ladder else split
     table = pd.read_csv(folder / f"{name}.csv", dtype={"subject": str, "video": str})
     table["image"] = folder.name + "/" + table["image"]

@@ -1,0 +1,76 @@
+"""Plugin options resolved with their defaults: in every record, and in the configuration hash."""
+
+import dataclasses
+import inspect
+from functools import partial
+
+import pytest
+
+from fbn_bench.config import RunConfig
+from fbn_bench.experiment import resolve_datasets
+from fbn_bench.plugin_options import option_defaults, resolved_plugins
+from fbn_bench.registry import build_registry
+from fbn_bench.results import config_hash
+from fbn_plugins.datasets.synthetic.store import generation_options, load as synthetic_load
+
+
+@pytest.fixture
+def registry():
+    return build_registry()
+
+
+def plugins_for(config, registry):
+    return resolved_plugins(config, registry, [(spec, options) for _, spec, options in resolve_datasets(config, registry)])
+
+
+def test_defaults_come_from_the_signature_without_core_arguments():
+    def load(root, split, fold=1, *, naming="x", **rest):
+        pass
+
+    def build(relatedness, image_size=64, weight=1.0):
+        pass
+
+    assert option_defaults(load) == {"fold": 1, "naming": "x"}
+    assert option_defaults(build) == {"weight": 1.0}
+    assert option_defaults(partial(load, "root-bound")) == {"fold": 1, "naming": "x"}
+    assert option_defaults(len) == {}  # no signature: nothing, not a crash
+
+
+def test_user_options_override_defaults_and_the_origin_is_named(registry):
+    config = RunConfig(coupling="soft+dm:weight=0.5", datasets=("synth-rafdb:scale=0.5",))
+    plugins = plugins_for(config, registry)
+    dm = {c["name"]: c for c in plugins["coupling"]}["dm"]
+    assert dm["options"]["weight"] == 0.5 and dm["options"]["reverse"] is False
+    assert {c["name"]: c for c in plugins["coupling"]}["soft"]["options"]["temperature"] == 1.0
+    assert plugins["backbone"] == {"name": "small", "options": {"width": 32}, "plugin": "fbn-bench"}
+    (rafdb,) = plugins["datasets"]
+    assert rafdb["name"] == "synth-rafdb" and rafdb["options"]["scale"] == 0.5 and rafdb["options"]["seed"] == 0
+
+
+def test_a_changed_plugin_default_changes_the_config_hash(registry):
+    config = RunConfig(coupling="dm", datasets=("synth-rafdb", "synth-disfa"))
+    before = config_hash(config.to_dict(), plugins_for(config, registry))
+    spec = registry.coupling("dm")
+    build = partial(spec.build, weight=1.0)  # dm's default weight as it was before 0.1
+    registry.entries["couplings"]["dm"] = dataclasses.replace(
+        registry.entries["couplings"]["dm"], spec=dataclasses.replace(spec, build=build))
+    after = config_hash(config.to_dict(), plugins_for(config, registry))
+    assert before != after
+
+
+def test_where_a_plugin_comes_from_is_not_hashed(registry):
+    config = RunConfig(datasets=("synth-rafdb",))
+    plugins = plugins_for(config, registry)
+    moved = {**plugins, "backbone": {**plugins["backbone"], "plugin": "someone-elses-package"}}
+    assert config_hash(config.to_dict(), plugins) == config_hash(config.to_dict(), moved)
+
+
+def test_synthetic_loader_signature_matches_the_generator_defaults():
+    generator = {k: p.default for k, p in inspect.signature(generation_options).parameters.items()}
+    loader = option_defaults(synthetic_load)
+    assert {k: loader[k] for k in generator} == generator
+
+
+def test_synthetic_data_renders_at_the_run_image_size_unless_told(registry):
+    chosen = resolve_datasets(RunConfig(image_size=96, datasets=("synth-rafdb", "synth-disfa:size=64")), registry)
+    assert [options["size"] for _, _, options in chosen] == [96, 64]

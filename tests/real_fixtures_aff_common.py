@@ -10,9 +10,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
 from fbn_bench.tasks import EXPRESSIONS
+from real_fixtures_common import write_image  # noqa: F401  (re-exported for the Aff-* fixtures)
 
 
 @dataclass
@@ -52,11 +51,6 @@ def expected_stats(name: str, split: str, rows: list[Row], tasks: set[str], aus:
         stats["au"] = {f"AU{a}": {"n": sum(a in r.aus for r in rows), "positive": sum(r.aus.get(a, 0) for r in rows)}
                        for a in aus}
     return stats
-
-
-def write_image(path: Path, size: tuple[int, int] = (8, 8), color=(120, 90, 60)) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, color).save(path)
 
 
 def loaded(name: str, root: Path, split: str, **options):

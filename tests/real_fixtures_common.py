@@ -10,10 +10,10 @@ from PIL import Image
 EXPRESSION_ORDER = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
-def write_image(path: Path, shade: int = 128) -> None:
-    """A real 8x8 image (format from the extension) so the checker can open it."""
+def write_image(path: Path, shade: int = 128, size: tuple[int, int] = (8, 8)) -> None:
+    """A real image, 8x8 unless told (format from the extension), so the checker and the cache can open it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", (8, 8), (shade % 256, 64, 200)).save(path)
+    Image.new("RGB", size, (shade % 256, 64, 200)).save(path)
 
 
 def corrupt(path: Path) -> None:

@@ -47,7 +47,8 @@ def resolved_plugins(config, registry, datasets: Iterable[tuple[Any, dict[str, A
     backbone, backbone_options = registry.resolve("backbones", config.backbone)
     couplings = [describe("couplings", name, registry.coupling(name).build, options)
                  for name, options in parse_coupling(config.coupling)]
-    datasets = [describe("datasets", spec.name, spec.load, options)
+    # A dataset's loader_version marks a change in how its annotations are parsed: other labels, other run.
+    datasets = [{**describe("datasets", spec.name, spec.load, options), "loader_version": spec.loader_version}
                 for spec, options in datasets]
     return {"backbone": describe("backbones", backbone.name, backbone.build, backbone_options),
             "coupling": couplings, "datasets": datasets}

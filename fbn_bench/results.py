@@ -49,7 +49,7 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
 
 
 def _what(described: dict[str, Any]) -> dict[str, Any]:
-    return {"name": described["name"], "options": described["options"]}
+    return {k: v for k, v in described.items() if k != "plugin"}
 
 
 def versions() -> dict[str, str]:

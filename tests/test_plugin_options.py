@@ -58,6 +58,15 @@ def test_a_changed_plugin_default_changes_the_config_hash(registry):
     assert before != after
 
 
+def test_a_new_dataset_loader_version_changes_the_config_hash(registry):
+    config = RunConfig(datasets=("synth-rafdb",))
+    chosen = [(spec, options) for _, spec, options in resolve_datasets(config, registry)]
+    reparsed = [(dataclasses.replace(spec, loader_version="2"), options) for spec, options in chosen]
+    assert resolved_plugins(config, registry, reparsed)["datasets"][0]["loader_version"] == "2"
+    assert config_hash(config.to_dict(), resolved_plugins(config, registry, chosen)) != \
+        config_hash(config.to_dict(), resolved_plugins(config, registry, reparsed))
+
+
 def test_where_a_plugin_comes_from_is_not_hashed(registry):
     config = RunConfig(datasets=("synth-rafdb",))
     plugins = plugins_for(config, registry)

@@ -36,8 +36,8 @@ def resolved_options(fn: Callable[..., Any], options: dict[str, Any]) -> dict[st
 
 
 def resolved_plugins(config, registry, datasets: Iterable[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
-    """{"backbone": {...}, "coupling": [...], "datasets": [...]}, each {"name", "options", "plugin"}, for a run
-    of `config` on `datasets` ([(spec, options)], as the run resolved them)."""
+    """{"backbone": {...}, "coupling": [...], "datasets": [...]} for a run of `config` on `datasets` ([(spec,
+    options)], as the run resolved them); each {"name", "options", "plugin"}, datasets also "loader_version"."""
     from .coupling.compose import parse_coupling
 
     def describe(kind: str, name: str, fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:

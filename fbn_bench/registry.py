@@ -22,6 +22,8 @@ from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, parse_na
 ENTRY_POINT_GROUP = "fbn_bench"
 PLUGINS_ENV = "FBN_BENCH_PLUGINS"
 
+OBSERVER_HOOKS = ("on_run_start", "on_epoch_end", "on_run_end")
+
 # kind -> (hook name, spec type, singular noun for messages)
 KINDS: dict[str, tuple[str, type, str]] = {
     "datasets": ("register_datasets", DatasetSpec, "dataset"),
@@ -46,6 +48,8 @@ class Registry:
     entries: dict[str, dict[str, Entry]] = field(default_factory=lambda: {k: {} for k in KINDS})
     # (plugin name, one-line error) for plugins that failed to import or to register.
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # plugin module -> the distribution that installed it (None for FBN_BENCH_PLUGINS modules).
+    origins: dict[str, str | None] = field(default_factory=dict)
 
     def get(self, kind: str, name: str) -> Any:
         """The spec registered under `name`, or a one-line error listing what is available."""
@@ -82,6 +86,14 @@ class Registry:
         """The observer hooks (`on_run_start`, `on_epoch_end`, `on_run_end`)."""
         return self.pm.hook
 
+    def observers(self) -> dict[str, list[str]]:
+        """Plugin module -> the observer hooks it implements (loggers and the like), in hook order."""
+        found: dict[str, list[str]] = {}
+        for hook_name in OBSERVER_HOOKS:
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                found.setdefault(impl.plugin_name, []).append(hook_name)
+        return dict(sorted(found.items()))
+
 
 def _distribution_of(ep: metadata.EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
@@ -98,7 +110,7 @@ def build_registry(extra_modules: list[str] | None = None, use_entry_points: boo
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm)
-    origins: dict[str, str | None] = {}
+    origins = registry.origins
 
     if use_entry_points:
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):

@@ -114,3 +114,27 @@ def test_example_plugin_shows_up_next_to_builtins(monkeypatch):
     finally:
         monkeypatch.delenv("FBN_BENCH_PLUGINS")
         get_registry(reload=True)
+
+
+def test_observer_plugins_are_listed_with_their_hooks(plugin_dir, monkeypatch):
+    write_plugin(plugin_dir, "fbntest_observer", """
+        from fbn_bench import hookimpl
+
+        @hookimpl
+        def on_run_end(run, records):
+            pass
+    """)
+    monkeypatch.setenv("FBN_BENCH_PLUGINS", "fbntest_observer")
+    get_registry(reload=True)
+    try:
+        result = CliRunner().invoke(cli, ["plugins", "--json"])
+        assert result.exit_code == 0, result.output
+        observers = {o["plugin"]: o for o in json.loads(result.output)["observers"]}
+        assert observers["fbntest_observer"] == {"plugin": "fbntest_observer", "hooks": ["on_run_end"], "distribution": None}
+        assert observers["fbn_plugins.loggers.csv_logger"]["hooks"] == ["on_run_start", "on_epoch_end"]
+        assert observers["fbn_plugins.loggers.csv_logger"]["distribution"] == "fbn-bench"
+        table = CliRunner().invoke(cli, ["plugins"]).output
+        assert "observers (" in table and "fbntest_observer" in table
+    finally:
+        monkeypatch.delenv("FBN_BENCH_PLUGINS")
+        get_registry(reload=True)

@@ -24,6 +24,8 @@ def plugins_listing() -> dict[str, list[dict]]:
                 row["aus"] = list(entry.spec.aus)
             rows.append(row)
         listing[kind] = rows
+    listing["observers"] = [{"plugin": plugin, "hooks": hooks, "distribution": registry.origins.get(plugin)}
+                            for plugin, hooks in registry.observers().items()]
     listing["failures"] = [{"plugin": p, "error": e} for p, e in registry.failures]
     return listing
 
@@ -31,7 +33,8 @@ def plugins_listing() -> dict[str, list[dict]]:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of tables.")
 def plugins(as_json: bool) -> None:
-    """List registered datasets, backbones, couplings and metrics, and the plugin behind each."""
+    """List registered datasets, backbones, couplings and metrics, the plugin behind each, and the observers
+    (loggers) that watch every run."""
     from tabulate import tabulate
 
     listing = plugins_listing()
@@ -43,5 +46,9 @@ def plugins(as_json: bool) -> None:
         rows = [[r["name"], r["plugin"], r["distribution"] or "(FBN_BENCH_PLUGINS)"] for r in listing[kind]]
         click.echo(tabulate(rows, headers=["name", "plugin", "distribution"]) if rows else "  (none)")
         click.echo()
+    observers = listing["observers"]
+    click.echo(click.style(f"observers ({len(observers)})", bold=True))
+    rows = [[o["plugin"], ", ".join(o["hooks"]), o["distribution"] or "(FBN_BENCH_PLUGINS)"] for o in observers]
+    click.echo(tabulate(rows, headers=["plugin", "hooks", "distribution"]) if rows else "  (none)")
     for failure in listing["failures"]:
         click.echo(f"failed to load: {failure['plugin']}: {failure['error']}", err=True)

@@ -72,7 +72,7 @@ class Registry:
 
     def resolve(self, kind: str, text: str) -> tuple[Any, dict[str, Any]]:
         """`"disfa:fold=2"` -> (the disfa spec, {"fold": 2})."""
-        name, _ = parse_named(text)
+        name = text.strip().partition(":")[0].strip()  # the options are parsed once the spec says which is positional
         spec = self.get(kind, name)
         return spec, parse_named(text, getattr(spec, "positional_option", None))[1]
 

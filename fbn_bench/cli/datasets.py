@@ -35,9 +35,15 @@ def list_(as_json: bool) -> None:
         return
     from tabulate import tabulate
 
+    import shutil
+
     table = [[r["name"], ",".join(r["tasks"]) or "-", ",".join(map(str, r["aus"])) or "-", ",".join(r["splits"]),
               r["description"]] for r in rows]
-    click.echo(tabulate(table, headers=["name", "tasks", "AUs", "splits", "description"]))
+    # Descriptions wrap to what the terminal has left after the other columns (never below 30 characters).
+    used = sum(max(len(str(row[i])) for row in table) + 2 for i in range(4)) if table else 0
+    width = max(30, shutil.get_terminal_size((120, 24)).columns - used - 2)
+    click.echo(tabulate(table, headers=["name", "tasks", "AUs", "splits", "description"],
+                        maxcolwidths=[None, None, None, None, width]))
 
 
 def _resolve(text: str, root: str | None = None):

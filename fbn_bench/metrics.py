@@ -54,6 +54,17 @@ def accuracy(y_true, y_pred) -> float:
     return float((t == p).mean())
 
 
+def mean_class_accuracy(y_true, y_pred) -> float:
+    """Unweighted mean over the classes present in `y_true` of the share of that class predicted right
+    (per-class recall): what RAF-DB papers report as "average accuracy" (sklearn's balanced accuracy)."""
+    t, p = _pair(y_true, y_pred)
+    t, p = t.ravel(), p.ravel()
+    classes = np.unique(t)
+    if classes.size == 0:
+        raise FbnError("mean_class_accuracy needs at least one labelled sample")
+    return float(np.mean([(p[t == c] == c).mean() for c in classes]))
+
+
 def _binary(arr: np.ndarray, name: str) -> np.ndarray:
     values = np.unique(arr)
     if not np.isin(values, (0.0, 1.0)).all():

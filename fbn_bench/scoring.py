@@ -31,7 +31,7 @@ def metric_names(tasks: Iterable[str], aus: Iterable[int]) -> list[tuple[str, st
     if "va" in tasks:
         names += [("va", "ccc_mean"), ("va", "ccc_valence"), ("va", "ccc_arousal")]
     if "expr" in tasks:
-        names += [("expr", "macro_f1"), ("expr", "accuracy")]
+        names += [("expr", "macro_f1"), ("expr", "accuracy"), ("expr", "mean_class_accuracy")]
     if "au" in tasks:
         names += [("au", "f1_mean")] + [("au", f"f1_AU{a}") for a in aus]
     return names
@@ -62,6 +62,7 @@ def score_predictions(df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int]
             present = np.unique(t)  # macro F1 over the classes the split contains
             scores[("expr", "accuracy")] = (metrics.accuracy(t, p), len(rows))
             scores[("expr", "macro_f1")] = (metrics.macro_f1(t, p, labels=present), len(rows))
+            scores[("expr", "mean_class_accuracy")] = (metrics.mean_class_accuracy(t, p), len(rows))
     if "au" in tasks and aus and f"prob_AU{aus[0]}" in df:
         true = df[[f"AU{a}" for a in aus]].to_numpy(np.float64)
         pred = (df[[f"prob_AU{a}" for a in aus]].to_numpy(np.float64) >= AU_THRESHOLD).astype(np.float64)

@@ -96,7 +96,7 @@ def test_show_formats(runs, tmp_path):
     assert md.exit_code == 0 and md.output.startswith("<!--") and "| # | backbone" in md.output
     csv = _invoke("leaderboard", "show", "lb_expr", "--results", runs, "--resamples", 30, "--format", "csv")
     frame = pd.read_csv(pd.io.common.StringIO(csv.output))
-    assert set(frame["metric"]) == {"macro_f1", "accuracy"} and set(frame["seeds"]) == {2}
+    assert set(frame["metric"]) == {"macro_f1", "accuracy", "mean_class_accuracy"} and set(frame["seeds"]) == {2}
     assert (frame["boot_ci_low"] <= frame["boot_ci_high"]).all()
     js = json.loads(_invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output)
     assert js["headline"] == "f1_mean" and js["resampling_unit"] == "subject"

@@ -48,7 +48,7 @@ def test_cells_are_the_hand_computed_seed_aggregates_and_bootstrap(runs):
     root, frames = runs
     settings = Settings(resamples=60, seed=3)
     (table,) = build_tables([root], settings, [])
-    assert table.headline == "macro_f1" and table.metrics == ["macro_f1", "accuracy"]
+    assert table.headline == "macro_f1" and table.metrics == ["macro_f1", "accuracy", "mean_class_accuracy"]
     assert table.unit == "subject" and table.n_clusters == 10
 
     mt = [frames[("mt", s)] for s in range(3)]
@@ -82,11 +82,11 @@ def test_rows_are_ranked_by_headline_and_best_marked_per_column(runs):
     (table,) = build_tables([root], Settings(resamples=20), [])
     means = [r.cells["macro_f1"].mean for r in table.rows]
     assert means == sorted(means, reverse=True)
-    for metric in ("macro_f1", "accuracy"):
+    for metric in ("macro_f1", "accuracy", "mean_class_accuracy"):
         best = [r for r in table.rows if r.cells[metric].best]
         assert [r.cells[metric].mean for r in best] == [max(r.cells[metric].mean for r in table.rows)]
     table_lines = [line for line in to_markdown(table).splitlines() if line.startswith("| ")]
-    assert sum(line.count("**") for line in table_lines) == 2 * 2  # one bold mean per metric column
+    assert sum(line.count("**") for line in table_lines) == 3 * 2  # one bold mean per metric column
 
 
 def test_configurations_group_by_hash_and_a_rerun_replaces_its_seed(tmp_path):
@@ -182,3 +182,15 @@ def test_runs_without_predictions_get_no_bootstrap_interval(runs):
     assert all(c.boot_ci is None for r in table.rows for c in r.cells.values())
     assert all(c.seed_ci is not None for r in table.rows if r.n_seeds > 1 for c in r.cells.values())
     assert "[–]" in to_markdown(table)
+
+
+def test_a_metric_no_record_holds_gets_no_column_but_the_headline_always_does():
+    from fbn_bench.leaderboard.tables import database_metrics
+    from fbn_bench.registry import get_registry
+
+    spec = get_registry().dataset("synth-affectnet")
+    # Records from before mean_class_accuracy was scored: no empty column for it.
+    assert database_metrics({"macro_f1", "accuracy"}, spec) == ["ccc_mean", "macro_f1", "accuracy"]
+    assert database_metrics({"macro_f1", "accuracy", "mean_class_accuracy", "ccc_valence"}, spec) == [
+        "ccc_mean", "ccc_valence", "macro_f1", "accuracy", "mean_class_accuracy"]
+    assert database_metrics({"macro_f1", "my_metric"}, spec) == ["ccc_mean", "macro_f1", "my_metric"]

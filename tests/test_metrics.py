@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import stats
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
 from fbn_bench import FbnError, metrics
 
@@ -34,6 +34,7 @@ def test_ccc_hand_computed_and_edge_cases():
 
 
 @pytest.mark.parametrize("seed", range(5))
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")  # on purpose, below
 def test_classification_metrics_match_sklearn(seed):
     rng = np.random.default_rng(seed)
     t, p = rng.integers(0, 7, 300), rng.integers(0, 7, 300)
@@ -43,6 +44,15 @@ def test_classification_metrics_match_sklearn(seed):
     assert metrics.macro_f1(t, p, labels=labels) == pytest.approx(f1_score(t, p, average="macro", labels=labels), abs=1e-9)
     b_t, b_p = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
     assert metrics.f1(b_t, b_p) == pytest.approx(f1_score(b_t, b_p), abs=1e-12)
+    # Imbalanced, with a class never predicted and one predicted but absent (it must not count).
+    t = rng.choice(6, 300, p=[0.5, 0.2, 0.1, 0.1, 0.05, 0.05])
+    p = np.where(rng.random(300) < 0.6, t, rng.integers(1, 7, 300))
+    assert metrics.mean_class_accuracy(t, p) == pytest.approx(balanced_accuracy_score(t, p), abs=1e-12)
+
+
+def test_mean_class_accuracy_hand_computed():
+    # class 0: 2 of 3 right, class 1: 1 of 1 right -> (2/3 + 1) / 2; plain accuracy would be 3/4.
+    assert metrics.mean_class_accuracy([0, 0, 0, 1], [0, 0, 1, 1]) == pytest.approx(5 / 6, abs=1e-12)
 
 
 def test_f1_edge_cases():

@@ -1,6 +1,6 @@
 """Metrics as functions of per-sample sums, so that a bootstrap resample is one matrix product.
 
-Every metric fbn-bench scores (CCC, accuracy, macro F1, AU F1) is a function of a few sums over the
+Every metric fbn-bench scores (CCC, accuracy, macro F1, mean class accuracy, AU F1) is a function of a few sums over the
 samples: counts, true positives, and the first and second moments of targets and predictions. Each
 row of a predictions frame becomes a vector of its contributions to those sums (`row_features`);
 a resample that takes cluster j w_j times has sums `w @ cluster_sums`, and `metrics_from_sums` turns
@@ -51,7 +51,7 @@ class Layout:
         if "va" in self.tasks:
             names += ["ccc_mean", "ccc_valence", "ccc_arousal"]
         if "expr" in self.tasks:
-            names += ["macro_f1", "accuracy"]
+            names += ["macro_f1", "accuracy", "mean_class_accuracy"]
         if "au" in self.tasks and self.aus:
             names += ["f1_mean"] + [f"f1_AU{a}" for a in self.aus]
         return names
@@ -154,6 +154,8 @@ def metrics_from_sums(sums: np.ndarray, layout: Layout) -> dict[str, np.ndarray]
         n_present = present.sum(axis=-1)
         out["macro_f1"] = np.where(n_present > 0, _ratio(per_class.sum(axis=-1), n_present), np.nan)
         out["accuracy"] = np.where(n > 0, _ratio(col(s + 1), n), np.nan)
+        recall = np.where(present, _ratio(tp, np.where(present, true, 1.0)), 0.0)
+        out["mean_class_accuracy"] = np.where(n_present > 0, _ratio(recall.sum(axis=-1), n_present), np.nan)
     if "au" in layout.tasks:
         s = layout.au_start
         per_au = []

@@ -77,14 +77,16 @@ def task_of(metric: str) -> str | None:
 
 def database_metrics(metrics_seen: set[str], spec) -> list[str]:
     """Display order: the registered database's metrics when known, else the canonical order of what
-    the records hold; metrics fbn-bench does not know (from third-party plugins) come last."""
+    the records hold; metrics fbn-bench does not know (from third-party plugins) come last. A metric no
+    record holds is left out (records written before fbn-bench scored it), except a task's headline."""
     if spec is not None and spec.tasks:
         known = [m for _, m in metric_names(spec.tasks, spec.aus)]
     else:
         tasks = {task_of(m) for m in metrics_seen} - {None}
         aus = sorted(int(m[5:]) for m in metrics_seen if re.fullmatch(r"f1_AU\d+", m))
         known = [m for _, m in metric_names(tasks, aus)]
-    ordered = [m for m in known if m in metrics_seen or spec is not None]
+    headlines = set(HEADLINE.values()) if spec is not None else set()
+    ordered = [m for m in known if m in metrics_seen or m in headlines]
     return ordered + sorted(metrics_seen - set(ordered))
 
 

@@ -10,3 +10,5 @@ def register_metrics(register):
     register(MetricSpec("accuracy", metrics.accuracy, task="expr", description="share of exactly right labels"))
     register(MetricSpec("f1", metrics.f1, task="au", description="binary F1 of the positive class; 0 with no positives at all"))
     register(MetricSpec("macro_f1", metrics.macro_f1, task="expr", description="unweighted mean of per-class F1"))
+    register(MetricSpec("mean_class_accuracy", metrics.mean_class_accuracy, task="expr",
+                        description="unweighted mean of per-class recall (RAF-DB's average accuracy)"))

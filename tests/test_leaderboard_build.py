@@ -116,6 +116,14 @@ def test_add_takes_a_folder_of_runs_like_a_sweep_output(runs, tmp_path):
     assert bad.exit_code == 2 and "holds no results.jsonl" in bad.output
 
 
+def test_add_writes_into_the_records_of_the_out_folder_that_build_reads(runs, tmp_path):
+    out = tmp_path / "boards"
+    _invoke("leaderboard", "add", runs / "mt-0", "--out", out)
+    assert (out / "records" / "mt-0" / "results.jsonl").is_file()
+    built = _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    assert str(out / "lb_expr.md") in built.output and "small" in (out / "lb_expr.md").read_text()
+
+
 def test_store_keeps_compact_predictions_that_score_the_same(runs, tmp_path):
     store = tmp_path / "records"
     _invoke("leaderboard", "add", runs / "mt-0", "--store", store)

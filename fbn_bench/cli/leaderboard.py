@@ -74,12 +74,15 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
 
 @leaderboard.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=Path("leaderboards") / "records", show_default=True,
-              help="The committed record store.")
-def add(run_dirs: tuple[Path, ...], store: Path) -> None:
+@_OUT
+@click.option("--store", type=click.Path(path_type=Path), default=None,
+              help="The record store, if not OUT/records.")
+def add(run_dirs: tuple[Path, ...], out: Path, store: Path | None) -> None:
     """Copy the records and compact predictions of RUN_DIRS (run folders, or folders of runs such as a
-    sweep's) into the committed store; no checkpoints."""
+    sweep's) into the committed store OUT/records; no checkpoints."""
+    from ..leaderboard.build import RECORDS_DIR
     from ..leaderboard.store import add_runs
 
+    store = store or out / RECORDS_DIR
     for run_id in add_runs(list(run_dirs), store):
         click.echo(store / run_id)

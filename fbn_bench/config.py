@@ -82,11 +82,16 @@ def resolve_config(preset: str = "quick", file: str | Path | None = None, **over
     if preset not in PRESETS:
         raise FbnError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     merged: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
-    if file is not None:
-        merged.update(load_config_file(file))
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    if "steps" in overrides and overrides.get("steps") is not None and "epochs" not in overrides:
-        merged["epochs"] = None
-    if overrides.get("epochs") is not None and "steps" not in overrides:
-        merged["steps"] = None
+    for layer in (load_config_file(file) if file is not None else {}, overrides):
+        _merge_layer(merged, {k: v for k, v in layer.items() if v is not None})
     return RunConfig(**merged)
+
+
+def _merge_layer(merged: dict[str, Any], given: dict[str, Any]) -> None:
+    """A layer that sets only one of the training lengths replaces the other from the layers below:
+    `--epochs 3` over a preset's 800 steps means three epochs. Given both, steps win (RunConfig)."""
+    if "epochs" in given and "steps" not in given:
+        merged["steps"] = None
+    if "steps" in given and "epochs" not in given:
+        merged["epochs"] = None
+    merged.update(given)

@@ -15,7 +15,7 @@ from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
-from .scoring import score_predictions
+from .scoring import plugin_scores, score_predictions
 from .tasks import AUS, EXPRESSIONS
 
 
@@ -62,10 +62,12 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     return frame
 
 
-def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...]) -> list[dict]:
-    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks."""
+def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...], metric_plugins=()) -> list[dict]:
+    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks: the core
+    metrics, then those of `metric_plugins` (MetricSpecs, see scoring.plugin_metrics)."""
     scored_tasks = [t for t in tasks if t in split.spec.tasks]
     scores = score_predictions(frame, scored_tasks, split.spec.aus)
+    scores.update(plugin_scores(frame, scored_tasks, split.spec.aus, metric_plugins))
     return [
         {"dataset": split.name, "split": split.split, "task": task, "metric": metric, "value": value,
          "n_samples": n, "n_skipped": split.n_skipped}

@@ -18,7 +18,7 @@ from . import results
 from .config import RunConfig
 from .data.cache import PreparedSplit, prepare_split
 from .errors import FbnError
-from .plugin_options import resolved_plugins
+from .plugin_options import display_name, resolved_plugins
 from .registry import Registry, get_registry
 from .specs import RunInfo
 from .weights import read_torch_file
@@ -32,6 +32,7 @@ class RunOutcome:
     records: list[dict[str, Any]]
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # dataset -> reason -> count
     history: list[dict[str, float]] = field(default_factory=list)
+    unscored: dict[str, str] = field(default_factory=dict)  # dataset -> why it has no record
 
 
 def default_datasets(registry: Registry, tasks: tuple[str, ...]) -> tuple[str, ...]:
@@ -40,19 +41,25 @@ def default_datasets(registry: Registry, tasks: tuple[str, ...]) -> tuple[str, .
 
 
 def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, Any, dict]]:
-    """[(display name, spec, options)] for the run; each must label at least one chosen task."""
+    """[(display name, spec, options)] for the run; each must label at least one chosen task. The display
+    name (plugin_options.display_name) shows only the options that differ from their defaults, so one
+    database never gets two names; naming the same data twice is an error."""
     texts = config.datasets or default_datasets(registry, config.tasks)
     if not texts:
         raise FbnError(f"no dataset labels the tasks {', '.join(config.tasks)}; name some with --datasets")
-    chosen = []
+    chosen: list[tuple[str, Any, dict]] = []
     for text in texts:
         spec, options = registry.resolve("datasets", text)
+        name = display_name(spec, options)
+        if name in [c[0] for c in chosen]:
+            raise FbnError(f"--datasets names {name!r} twice ({text!r} is the same data); give each database once")
         if not spec.tasks & set(config.tasks):
             raise FbnError(f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
-                           f"none of the chosen tasks ({', '.join(config.tasks)}); drop it or change --tasks")
+                           f"none of the run's tasks ({', '.join(config.tasks)}); drop it from --datasets "
+                           f"(a model is scored only on the tasks it was trained for)")
         if spec.synthetic and "size" in spec.options and "size" not in options:
             options["size"] = config.image_size  # render at the size the network sees, not upsampled from 64
-        chosen.append((text, spec, options))
+        chosen.append((name, spec, options))
     return chosen
 
 
@@ -139,7 +146,7 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
 
     history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
 
-    records = score_test_splits(model, test_splits, accelerator, config, run_dir, progress)
+    records, unscored = score_test_splits(model, test_splits, accelerator, config, run_dir, progress, registry)
     skipped = skipped_counts(train_splits + test_splits)
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
@@ -148,7 +155,7 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
         results.write_records(run_dir, records)
         hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
-    return RunOutcome(run_dir, records, skipped, history)
+    return RunOutcome(run_dir, records, skipped, history, unscored)
 
 
 def complete_records(partial: list[dict], config: RunConfig, plugins: dict[str, Any], run_id: str, accelerator,
@@ -170,18 +177,33 @@ def skipped_counts(splits: list[PreparedSplit]) -> dict[str, dict[str, int]]:
     return {f"{s.name}/{s.split}": dict(s.skipped) for s in splits if s.n_skipped}
 
 
-def score_test_splits(model, test_splits, accelerator, config: RunConfig, run_dir: Path, progress: bool) -> list[dict]:
+def score_test_splits(model, test_splits, accelerator, config: RunConfig, run_dir: Path, progress: bool,
+                      registry: Registry) -> list[dict]:
     """Predict every test split, store per-sample predictions, return partial records (main process)."""
     from .evaluate import predict, predictions_frame, score_split
+    from .scoring import plugin_metrics
 
+    metric_plugins = plugin_metrics(registry)
     records: list[dict[str, Any]] = []
+    unscored: dict[str, str] = {}
     for split in test_splits:
         outputs = predict(model, split, accelerator, config.eval_batch_size, progress)
         if accelerator.is_main_process:
             frame = predictions_frame(split, outputs)
             results.write_predictions(run_dir, split.name, frame)
-            records += score_split(split, frame, config.tasks)
-    return records
+            scored = score_split(split, frame, config.tasks, metric_plugins)
+            records += scored
+            if not scored:
+                unscored[split.name] = why_unscored(split, config.tasks)
+    return records, unscored
+
+
+def why_unscored(split: PreparedSplit, tasks: tuple[str, ...]) -> str:
+    """One line on why a test split gave no score, for the end of the run."""
+    if len(split) == 0:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in split.skipped.items()) or "the split is empty"
+        return f"no usable {split.split} image ({reasons})"
+    return f"none of its {len(split)} {split.split} images is labelled for {', '.join(t for t in tasks if t in split.spec.tasks)}"
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
@@ -220,9 +242,9 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
     test_splits = prepare_all(chosen, "test", config, accelerator, progress)
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
-    records = score_test_splits(model, test_splits, accelerator, config, out_dir, progress)
+    records, unscored = score_test_splits(model, test_splits, accelerator, config, out_dir, progress, registry)
     if accelerator.is_main_process:
         records = complete_records(records, config, plugins, run_dir.name, accelerator, time.perf_counter() - started)
         results.write_records(out_dir, records)
     accelerator.wait_for_everyone()
-    return RunOutcome(out_dir, records, skipped_counts(test_splits))
+    return RunOutcome(out_dir, records, skipped_counts(test_splits), unscored=unscored)

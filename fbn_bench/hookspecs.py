@@ -3,6 +3,11 @@
 Registration hooks receive a `register` callable and call it once per thing they provide (the pattern
 of `llm` and `datasette`), so the registry knows which plugin registered which name. Observer hooks
 let loggers (CSV, TensorBoard, MLflow, ...) watch a run without the trainer knowing them.
+
+A `@hookimpl` whose name matches no hook below is reported as a plugin warning with the closest hook name,
+and an implementation may take a subset of its hook's arguments but no other names. Observer hooks are called
+one implementation at a time (plain functions, no wrappers): one that raises is warned about once per hook and
+skipped, and the run and the other observers go on.
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ def on_run_start(run):
 
 @hookspec
 def on_epoch_end(run, epoch, logs):
-    """An epoch (or logging interval) ended; `logs` maps loss-term names to mean values."""
+    """An epoch (or logging interval) ended. `logs` holds `epoch` and `step` (ints: the epoch number and the
+    training steps done so far), then each loss term (task losses `va`, `expr`, `au`, coupling terms such as
+    `soft/au`, and their sum `loss`) -> its mean over the interval (float)."""
 
 
 @hookspec

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import torch
 from torch import nn
 
+from .errors import FbnError
 from .tasks import AUS, EXPRESSIONS
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS)}
+
+BACKBONE_CONTRACT = ("a BackboneSpec's build must return an nn.Module with a positive int `out_features` that maps "
+                     "images (B, 3, H, W) to features (B, out_features)")
 
 
 class FaceBehaviorNet(nn.Module):
@@ -29,10 +36,62 @@ class FaceBehaviorNet(nn.Module):
         return outputs
 
 
+def _takes_any_keyword(fn) -> bool:
+    try:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # no signature to read: hold it to its declared options
+        return False
+
+
+def check_backbone_options(spec, options: dict[str, Any]) -> None:
+    """Options the spec does not declare are a one-line error, unless `build` takes **kwargs and passes them on
+    (timm forwards e.g. drop_rate to the model)."""
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown and not _takes_any_keyword(spec.build):
+        known = ", ".join(sorted(spec.options)) or "none"
+        raise FbnError(f"backbone {spec.name!r} has no option {unknown[0]!r}; its options: {known}")
+
+
+def check_backbone(name: str, backbone: Any, image_size: int) -> None:
+    """A one-line error, instead of a torch error deep in the first step, when a backbone breaks its contract.
+
+    One forward pass of two blank images, in eval mode without gradients and with the RNG state restored, so
+    the check changes neither the weights, the batch-norm statistics nor what the run's seed produces."""
+    if not isinstance(backbone, nn.Module):
+        raise FbnError(f"backbone {name!r} built a {type(backbone).__name__}, not an nn.Module; {BACKBONE_CONTRACT}")
+    width = getattr(backbone, "out_features", None)
+    if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
+        raise FbnError(f"backbone {name!r} has out_features={width!r}; {BACKBONE_CONTRACT}")
+    first = next(backbone.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    modes = [(module, module.training) for module in backbone.modules()]
+    backbone.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            features = backbone(torch.zeros(2, 3, image_size, image_size, device=device, dtype=dtype))
+    except FbnError:
+        raise
+    except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise FbnError(f"backbone {name!r} failed on 2 images of {image_size} x {image_size} "
+                       f"({type(exc).__name__}: {reason}); {BACKBONE_CONTRACT}") from exc
+    finally:
+        for module, training in modes:  # per module: a plugin may keep some layers (e.g. frozen BN) in eval
+            module.training = training
+    if not isinstance(features, torch.Tensor) or tuple(features.shape) != (2, width):
+        is_tensor = isinstance(features, torch.Tensor)
+        got = f"shape {tuple(features.shape)}" if is_tensor else f"a {type(features).__name__}"
+        raise FbnError(f"backbone {name!r} returned {got} for 2 images of {image_size} x {image_size}, expected "
+                       f"shape (2, {width}); {BACKBONE_CONTRACT}")
+
+
 def build_model(config, registry) -> FaceBehaviorNet:
-    """The model a RunConfig describes, with the backbone looked up in the registry."""
+    """The model a RunConfig describes, with the backbone looked up in the registry and checked."""
     spec, options = registry.resolve("backbones", config.backbone)
+    check_backbone_options(spec, options)
     backbone = spec.build(image_size=config.image_size, **options)
+    check_backbone(spec.name, backbone, config.image_size)
     if config.weights:
         from .weights import load_weights
 

@@ -30,8 +30,9 @@ def option_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 def resolved_options(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
-    """The defaults of `fn` overridden by `options`, JSON-safe (odd values become their repr)."""
-    merged = {**option_defaults(fn), **options}
+    """The defaults of `fn` overridden by `options`, JSON-safe (odd values become their repr); core
+    arguments such as a dataset's `root=` are left out, so where data lives never changes a hash."""
+    merged = {**option_defaults(fn), **{k: v for k, v in options.items() if k not in _CORE_ARGUMENTS}}
     return json.loads(json.dumps(merged, sort_keys=True, default=repr))
 
 
@@ -53,3 +54,22 @@ def resolved_plugins(config, registry, datasets: Iterable[tuple[Any, dict[str, A
     return {"backbone": describe("backbones", backbone.name, backbone.build, backbone_options),
             "coupling": couplings, "datasets": datasets}
 
+
+
+def display_name(spec, options: dict[str, Any]) -> str:
+    """The name a database's results go by: its name plus, sorted, the options that differ from their
+    defaults, never `root=`. `disfa:threshold=2,fold=1` and `disfa` are the same data, so the same name;
+    `disfa:fold=2` is another."""
+    defaults = option_defaults(spec.load)
+    shown = {k: v for k, v in sorted(options.items())
+             if k not in _CORE_ARGUMENTS and not (k in defaults and defaults[k] == v)}
+    text = ",".join(f"{k}={_option_text(v, defaults.get(k))}" for k, v in shown.items())
+    return f"{spec.name}:{text}" if text else spec.name
+
+
+def _option_text(value: Any, default: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer() and isinstance(default, int) and not isinstance(default, bool):
+        return str(int(value))  # fold=2.0 where fold defaults to 1: the same fold as fold=2
+    return str(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as metadata
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,13 +17,17 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import FbnError, unknown_name_error
+from .errors import FbnError, one_line, unknown_name_error
+from .observers import ObserverHooks
 from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, parse_named
 
 ENTRY_POINT_GROUP = "fbn_bench"
 PLUGINS_ENV = "FBN_BENCH_PLUGINS"
 
 OBSERVER_HOOKS = ("on_run_start", "on_epoch_end", "on_run_end")
+
+# How a failure that leaves the rest of the plugin working starts (the plugin is not skipped).
+UNKNOWN_HOOK = "unknown hook"
 
 # kind -> (hook name, spec type, singular noun for messages)
 KINDS: dict[str, tuple[str, type, str]] = {
@@ -82,9 +87,10 @@ class Registry:
     def specs(self, kind: str) -> list[Any]:
         return [self.entries[kind][n].spec for n in self.names(kind)]
 
-    def hook(self):
-        """The observer hooks (`on_run_start`, `on_epoch_end`, `on_run_end`)."""
-        return self.pm.hook
+    def hook(self) -> ObserverHooks:
+        """The observer hooks (`on_run_start`, `on_epoch_end`, `on_run_end`) of one run; a plugin that raises in
+        one is warned about and skipped, the others still run."""
+        return ObserverHooks(self.pm)
 
     def observers(self) -> dict[str, list[str]]:
         """Plugin module -> the observer hooks it implements (loggers and the like), in hook order."""
@@ -100,9 +106,36 @@ def _distribution_of(ep: metadata.EntryPoint) -> str | None:
     return dist.name if dist is not None else None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+def _registration_error(exc: BaseException, pm: pluggy.PluginManager) -> str:
+    """`one_line(exc)`, plus the hookspec's signature when pluggy rejected a hook implementation's arguments."""
+    message = one_line(exc)
+    named = re.search(r"for hook '(\w+)'", str(exc)) if isinstance(exc, pluggy.PluginValidationError) else None
+    spec = getattr(getattr(pm.hook, named.group(1), None), "spec", None) if named else None
+    if spec is not None:
+        message += f"; the hookspec is {spec.name}({', '.join(spec.argnames)})"
+    return message
+
+
+def _unknown_hooks(pm: pluggy.PluginManager) -> list[tuple[str, str]]:
+    """(plugin, message) for each hook implementation that matches no hookspec: a typo pluggy would ignore."""
+    known = [name for name, caller in vars(pm.hook).items() if caller.has_spec()]
+    found = []
+    for plugin_name, plugin in sorted(pm.list_name_plugin(), key=lambda item: item[0]):
+        for caller in pm.get_hookcallers(plugin) or []:
+            if caller.has_spec():
+                continue
+            impls = [i for i in caller.get_hookimpls() if i.plugin is plugin and not i.optionalhook]
+            if impls:
+                error = unknown_name_error("hook", caller.name, known)
+                found.append((plugin_name, f"{error}; it is never called (the plugin's other hooks work)"))
+    return found
+
+
+def describe_failure(plugin: str, error: str) -> str:
+    """The warning printed for an entry of `Registry.failures`."""
+    if error.startswith(UNKNOWN_HOOK):
+        return f"Warning: plugin {plugin}: {error}"
+    return f"Warning: plugin {plugin} failed to load and was skipped: {error}"
 
 
 def build_registry(extra_modules: list[str] | None = None, use_entry_points: bool = True) -> Registry:
@@ -120,7 +153,7 @@ def build_registry(extra_modules: list[str] | None = None, use_entry_points: boo
                     pm.register(module, name=module.__name__)
                 origins[module.__name__] = _distribution_of(ep)
             except Exception as exc:  # a broken third-party plugin must not take the tool down
-                registry.failures.append((ep.value, _one_line(exc)))
+                registry.failures.append((ep.value, _registration_error(exc, pm)))
 
     env_modules = [m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
     for module_name in [*env_modules, *(extra_modules or [])]:
@@ -130,7 +163,8 @@ def build_registry(extra_modules: list[str] | None = None, use_entry_points: boo
                 pm.register(module, name=module.__name__)
                 origins.setdefault(module.__name__, None)
         except Exception as exc:
-            registry.failures.append((module_name, _one_line(exc)))
+            registry.failures.append((module_name, _registration_error(exc, pm)))
+    registry.failures.extend(_unknown_hooks(pm))
 
     for kind, (hook_name, spec_type, noun) in KINDS.items():
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
@@ -139,13 +173,16 @@ def build_registry(extra_modules: list[str] | None = None, use_entry_points: boo
             try:
                 impl.function(register=found.append)
             except Exception as exc:
-                registry.failures.append((plugin, f"{hook_name} raised {_one_line(exc)}"))
+                registry.failures.append((plugin, f"{hook_name} raised {one_line(exc)}"))
                 continue
             for spec in found:
                 if not isinstance(spec, spec_type):
                     registry.failures.append((plugin, f"{hook_name} registered a {type(spec).__name__}, expected {spec_type.__name__}"))
                     continue
                 clash = registry.entries[kind].get(spec.name)
+                if clash is not None and clash.plugin == plugin:
+                    raise FbnError(f"{noun} {spec.name!r} is registered twice by the same plugin, {plugin} "
+                                   f"({origins.get(plugin) or PLUGINS_ENV}); register each name once")
                 if clash is not None:
                     raise FbnError(
                         f"{noun} {spec.name!r} is registered twice: by {clash.plugin} "
@@ -165,5 +202,5 @@ def get_registry(reload: bool = False) -> Registry:
     if _REGISTRY is None or reload:
         _REGISTRY = build_registry()
         for plugin, error in _REGISTRY.failures:
-            print(f"Warning: plugin {plugin} failed to load and was skipped: {error}", file=sys.stderr)
+            print(describe_failure(plugin, error), file=sys.stderr)
     return _REGISTRY

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -42,10 +43,21 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
     plugin changing a default changes the hash; where it came from (`plugin`) is provenance, not hashed.
     """
     stable = {k: v for k, v in config.items() if k not in _UNHASHED}
+    if stable.get("datasets"):  # `name:root=PATH` says where a database is, not what was trained on
+        stable["datasets"] = [without_root(text) for text in stable["datasets"]]
     if plugins:
+        # The resolved datasets say the same as the texts, without their spelling (order of options, defaults).
+        stable.pop("datasets", None)
         stable["plugins"] = {kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
                              for kind, found in plugins.items()}
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def without_root(dataset_text: str) -> str:
+    """`affectnet:root=/data/an,release=npy` -> `affectnet:release=npy`: the text minus its location."""
+    name, _, rest = dataset_text.strip().partition(":")
+    kept = [part for part in rest.split(",") if part.strip() and part.partition("=")[0].strip() != "root"]
+    return f"{name}:{','.join(kept)}" if kept else name
 
 
 def _what(described: dict[str, Any]) -> dict[str, Any]:
@@ -108,8 +120,16 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
                 raise FbnError(f"{file}:{number}: not a JSON record ({exc.msg}); remove or fix the line") from None
 
 
+def file_stem(name: str) -> str:
+    """A database name (which may carry options, `synth-rafdb:scale=0.5`) as a safe file name: characters
+    outside letters, digits and `._=,+-` become `_`, so no name can make folders or break on Windows."""
+    return re.sub(r"[^A-Za-z0-9._=,+-]", "_", name)
+
+
 def predictions_path(run_dir: Path, dataset: str) -> Path:
-    return Path(run_dir) / PREDICTIONS_DIR / f"{dataset}.csv.gz"
+    path = Path(run_dir) / PREDICTIONS_DIR / f"{file_stem(dataset)}.csv.gz"
+    legacy = Path(run_dir) / PREDICTIONS_DIR / f"{dataset}.csv.gz"  # runs from before names were made safe
+    return legacy if not path.exists() and dataset != file_stem(dataset) and legacy.is_file() else path
 
 
 def write_predictions(run_dir: Path, dataset: str, frame: pd.DataFrame) -> Path:

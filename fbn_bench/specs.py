@@ -64,7 +64,10 @@ class DatasetSpec:
 @dataclass(frozen=True)
 class BackboneSpec:
     """A feature extractor. `build(image_size=..., **options)` returns an `nn.Module` that maps a float
-    batch (B, 3, H, W) in [-1, 1] to features (B, F) and has an integer attribute `out_features`."""
+    batch (B, 3, H, W) in [-1, 1] to features (B, F) and has an integer attribute `out_features` = F.
+
+    `build_model` checks this with one forward pass of two blank images, and rejects options not declared in
+    `options` unless `build` takes `**kwargs` (e.g. timm, which forwards them to the model)."""
 
     name: str
     build: Callable[..., Any]
@@ -83,7 +86,7 @@ class CouplingSpec:
     """A loss that ties the expression and AU heads together through the relatedness table.
 
     `build(relatedness, **options)` gets R = P(AU | expression) as a float tensor (7, 17) in the
-    canonical order and returns a callable `(outputs, batch) -> {term_name: scalar tensor}`. `outputs`
+    canonical order and returns a callable `(outputs, batch) -> {term_name: scalar (0-dim) tensor}`. `outputs`
     holds the heads' raw outputs (`"expr"`: logits (B, 7), `"au"`: logits (B, 17), `"va"`: (B, 2));
     `batch` holds the targets and masks (see `fbn_bench.data.batches`). Terms come back already
     weighted; the trainer adds them to the task losses and logs each under its own name.
@@ -112,6 +115,8 @@ class MetricSpec:
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
+        if self.task is not None and self.task not in TASKS:
+            raise FbnError(f"metric {self.name!r}: task must be one of {', '.join(TASKS)} or None, got {self.task!r}")
 
 
 @dataclass
@@ -148,6 +153,8 @@ def parse_named(text: str, positional: str | None = None) -> tuple[str, dict[str
     for part in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = part.partition("=")
         if eq:
+            if key.strip() in options:
+                raise FbnError(f"option {key.strip()!r} is given twice in {text!r}; give it once")
             options[key.strip()] = parse_option_value(value)
         elif positional and positional not in options:
             options[positional] = part

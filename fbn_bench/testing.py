@@ -13,17 +13,17 @@ the report shows those counts per split.
 from __future__ import annotations
 
 import inspect
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .data.table import SKIPPED_ATTR
+import numpy as np
+
+from .data.table import NOTES_ATTR, SKIPPED_ATTR
 from .errors import FbnError
 from .specs import DatasetSpec
-from .tasks import AUS, EXPRESSIONS, TASKS
+from .tasks import EXPRESSIONS, TASKS
 
-AU_COLUMN = re.compile(r"^AU(\d+)$")
 _SHOWN = 3  # examples per problem
 
 
@@ -35,6 +35,7 @@ class SplitReport:
     stats: dict[str, Any]
     skipped: dict[str, int] = field(default_factory=dict)
     unreadable_images: int | None = None
+    bad_bboxes: int | None = None  # None: the table has no bbox columns (or images were not checked)
     extra: dict[str, dict[str, int]] = field(default_factory=dict)  # counts of small categorical extra columns
 
 
@@ -72,8 +73,12 @@ def _split_lines(report: SplitReport) -> list[str]:
     s = report.stats
     n = s.get("n_subjects")
     people = "" if n is None else f", {n} subject{'' if n == 1 else 's'}"
-    unreadable = "" if report.unreadable_images is None else f", {report.unreadable_images} unreadable"
-    lines = [f"  {report.split}: {s['n_samples']} rows{people}; {s['missing_images']} missing images{unreadable}"]
+    if report.unreadable_images is None:  # check_images=False
+        images = "images not checked"
+    else:
+        boxes = "" if report.bad_bboxes is None else f", {report.bad_bboxes} bad face boxes"
+        images = f"{s['missing_images']} missing images, {report.unreadable_images} unreadable{boxes}"
+    lines = [f"  {report.split}: {s['n_samples']} rows{people}; {images}"]
     if "va" in s:
         lines.append(f"    valence-arousal: {s['va']['n']} labelled")
     if "expr" in s:
@@ -89,55 +94,80 @@ def _split_lines(report: SplitReport) -> list[str]:
     return lines
 
 
-def _metadata_problems(spec: DatasetSpec) -> list[str]:
+def _metadata_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
     problems = []
     required = ("description",) if spec.synthetic else ("description", "citation", "homepage", "license")
     problems += [f"spec.{name} is empty; fill it (shown by `fbn-bench datasets list`)" for name in required
                  if not str(getattr(spec, name) or "").strip()]
-    params = inspect.signature(spec.load).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    problems += _option_problems(spec, notes)
+    return problems
+
+
+def _option_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
+    """Options and load()'s signature agree: run records read each option's default from load's keyword defaults."""
+    problems = []
+    params = list(inspect.signature(spec.load).parameters.values())
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
+    # The core passes root and split positionally, whatever the loader calls them.
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:2]
+    keywords = [p.name for p in params if p not in positional and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     for option, help_text in spec.options.items():
         if not str(help_text).strip():
             problems.append(f"option {option!r} has no help text in spec.options")
-        if option not in params and not takes_any:
+        if option not in keywords and not takes_any:
             problems.append(f"option {option!r} is documented but load() has no parameter of that name")
+    if takes_any:
+        notes.append("load() takes **kwargs: options hidden there are invisible to run records; give each option "
+                     "as a keyword parameter with its default, e.g. load(root, split, fold=1)")
+    undeclared = [name for name in keywords if name not in spec.options]
+    if undeclared:
+        notes.append(f"load() has parameter(s) {', '.join(undeclared)} that spec.options does not declare, so "
+                     "users cannot set them (NAME:key=value); declare them with a one-line help")
     return problems
 
 
 def _raw_label_problems(raw, spec: DatasetSpec, split: str) -> list[str]:
-    """Labels the loader put in columns its spec does not declare (normalize_table would drop them silently)."""
-    problems = []
-    for column in raw.columns:
-        match = AU_COLUMN.match(str(column))
-        if not match or not raw[column].notna().any():
-            continue
-        au = int(match.group(1))
-        if au not in AUS:
-            problems.append(f"{split}: column {column} holds labels but AU{au} is not one of fbn-bench's 17; drop it")
-        elif au not in spec.aus:
-            problems.append(f"{split}: column {column} holds labels but AU{au} is not in spec.aus {spec.aus}")
-    for column, task in (("valence", "va"), ("arousal", "va"), ("expression", "expr")):
-        if column in raw.columns and raw[column].notna().any() and task not in spec.tasks:
-            problems.append(f"{split}: column {column} holds labels but {task!r} is not in spec.tasks")
-    return problems
+    """Columns that look like labels but that normalize_table ignores: misspelt, or not declared by the spec."""
+    from .data.roots import ignored_label_columns
+
+    return [f"{split}: column {column} {why}" for column, why in ignored_label_columns(raw, spec).items()]
 
 
-def _unreadable(df, root: Path) -> tuple[int, list[str]]:
-    """Existing images that PIL cannot open (missing ones are counted by table_stats)."""
+def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[str], int]:
+    """(unreadable, examples, bad bboxes or None without bbox columns, examples, rows with no box at all)
+    over the images that exist (missing ones are counted by table_stats). A bbox is checked exactly as the
+    cache will crop it; a row whose four bbox values are all missing (no face found in that frame, which
+    real video databases have) is counted apart: the run skips it too, but it is not a broken box."""
     from PIL import Image
     from tqdm import tqdm
 
+    from .data.table import bbox_array, has_bbox
+    from .data.images import check_bbox
     from .data.roots import resolve_image
 
+    sizes: dict[str, tuple[int, int]] = {}
     bad: list[str] = []
-    paths = [p for p in dict.fromkeys(df["image"]) if resolve_image(root, p).is_file()]
-    for image in tqdm(paths, desc="opening images", unit="img", disable=None, leave=False):
+    paths = [path for path in (resolve_image(root, p) for p in dict.fromkeys(df["image"])) if path.is_file()]
+    for path in tqdm(paths, desc="opening images", unit="img", disable=None, leave=False):
         try:
-            with Image.open(resolve_image(root, image)) as handle:
+            with Image.open(path) as handle:
+                sizes[str(path)] = handle.size
                 handle.verify()
         except Exception:  # any decoder error is what we are counting
-            bad.append(image)
-    return len(bad), bad[:_SHOWN]
+            bad.append(str(path))  # the path a user can open, as for missing images
+    if not has_bbox(df):
+        return len(bad), bad[:_SHOWN], None, [], 0
+    bad_boxes: list[str] = []
+    boxes = bbox_array(df)
+    no_box = np.isnan(boxes).all(axis=1)
+    for image, bbox in zip(df["image"][~no_box], boxes[~no_box]):
+        path = str(resolve_image(root, image))
+        if path in sizes and path not in bad:
+            try:
+                check_bbox(bbox, *sizes[path])
+            except ValueError as exc:
+                bad_boxes.append(f"{path} ({exc})")
+    return len(bad), bad[:_SHOWN], len(bad_boxes), bad_boxes[:_SHOWN], int(no_box.sum())
 
 
 def _extra_counts(df) -> dict[str, dict[str, int]]:
@@ -173,10 +203,12 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
                          check_images: bool = True, strict: bool = True) -> CheckReport:
     """Load every split of a dataset plugin from `root` and check it against the table contract.
 
-    Checks: metadata filled; documented options accepted by load(); the table passes normalize_table,
-    is not empty and labels only the spec's tasks and AUs; every task and AU of the spec is labelled
+    Checks: metadata filled; documented options accepted by load() (notes for `**kwargs` and for keyword
+    parameters the spec does not declare); the table passes normalize_table, is not empty, spells every label
+    column canonically and labels only the spec's tasks and AUs; every task and AU of the spec is labelled
     somewhere; the subject column is filled and no subject is in two splits; with `check_images`, every
-    image exists and opens. A layout error raised by the loader (FbnError) propagates unchanged.
+    image exists and opens, and every face box (bbox columns) can be cropped from it. A layout error raised
+    by the loader (FbnError) propagates unchanged.
     With `strict` (the default), any problem raises AssertionError listing them all.
     """
     from .data.roots import loader_options
@@ -200,8 +232,8 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
             raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
     root = Path(root).expanduser()
 
-    problems = _metadata_problems(spec)
     notes: list[str] = []
+    problems = _metadata_problems(spec, notes)
     reports: dict[str, SplitReport] = {}
     tables = {}
     for split in splits or spec.splits:
@@ -224,15 +256,22 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
             problems.append(f"{split}: some rows have an empty image path")
         stats = table_stats(df, spec, split, root)
         report = SplitReport(split, stats, dict(raw.attrs.get(SKIPPED_ATTR) or {}), extra=_extra_counts(df))
+        notes += [f"{split}: {note}" for note in raw.attrs.get(NOTES_ATTR) or []]
         if check_images and stats["missing_images"]:
             from .data.roots import resolve_image
 
             shown = [str(resolve_image(root, p)) for p in df["image"] if not resolve_image(root, p).is_file()][:_SHOWN]
             problems.append(f"{split}: {stats['missing_images']} of {len(df)} images are missing, e.g. {', '.join(shown)}")
         if check_images and len(df):
-            report.unreadable_images, shown = _unreadable(df, root)
+            report.unreadable_images, shown, report.bad_bboxes, boxes, no_box = _image_problems(df, root)
+            if no_box:
+                notes.append(f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); "
+                             "the run skips them as 'bad bbox'")
             if shown:
                 problems.append(f"{split}: {report.unreadable_images} images cannot be opened, e.g. {', '.join(shown)}")
+            if boxes:
+                problems.append(f"{split}: {report.bad_bboxes} face boxes cannot be cropped (the run skips those "
+                                f"rows), e.g. {'; '.join(boxes)}")
         reports[split], tables[split] = report, df
 
     problems += _coverage_problems(spec, tables, notes)

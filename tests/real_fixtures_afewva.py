@@ -44,7 +44,8 @@ def write_afewva(tmp: Path, fold: int = 1, folds: int = 5, seed: int = 0) -> Fix
             frames[key] = {"valence": v, "arousal": a, "landmarks": points}
             exists = not (name == "002" and k == 1)
             if exists:
-                write_image(clip / f"{key}.png", size=(64, 48))
+                # Large enough to hold the landmarks (x 100-300, y 80-260) and the default 20% margin.
+                write_image(clip / f"{key}.png", size=(400, 320))
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             boxes[(name, k)] = (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
             split = "test" if fold_of[actor] == fold else "train"

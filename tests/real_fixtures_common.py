@@ -57,3 +57,21 @@ def assert_matches(actual: dict, expected: dict) -> None:
             assert_matches(actual[key], value)
         else:
             assert actual[key] == value, f"{key}: got {actual[key]!r}, expected {value!r}"
+
+
+# The start of an AppleDouble file (macOS resource fork): binary, and not valid UTF-8.
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02\x00\x00\x00\x09\x00\x00\x00\x32\xff\xfe\x80"
+
+
+def add_macos_clutter(root: Path, mirror: bool = True) -> None:
+    """Add what a tree unpacked from a macOS-made archive also holds: an AppleDouble `._<name>` beside every
+    file and folder, the same under a `__MACOSX/` mirror of the tree (unless `mirror` is false: what is
+    left once a user deletes it), and a `.DS_Store` in every folder."""
+    entries = sorted(root.rglob("*"))
+    for path in entries:
+        rel = path.relative_to(root)
+        for folder in (path.parent, root / "__MACOSX" / rel.parent) if mirror else (path.parent,):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"._{path.name}").write_bytes(APPLEDOUBLE)
+    for folder in [root, *(p for p in entries if p.is_dir())]:
+        (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\x00\x10\x00\xff\x80")

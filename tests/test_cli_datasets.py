@@ -53,8 +53,50 @@ def test_gallery_writes_a_png(tmp_path):
         assert im.width >= 700 and im.height > 17 * 88  # the samples plus one ladder row per AU
 
 
+def test_gallery_takes_root_like_check_and_stats(tmp_path):
+    out, here = tmp_path / "g.png", tmp_path / "rafdb-here"
+    result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", "--root", str(here), "--out", str(out),
+                  "--samples", "4")
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and list(here.glob("v*/train.csv"))  # generated, and read, in the folder given
+
+
+def test_gallery_title_says_all_shown_and_uses_ordinals():
+    from fbn_bench.cli.datasets_gallery import _title
+
+    assert _title("db", "train", 8, 8) == "db / train: 8 images, all shown"
+    assert _title("db", "train", 48, 24) == "db / train: 48 images, 24 shown, about every 2nd"
+    assert _title("db", "test", 72, 24).endswith("about every 3rd")
+    assert _title("db", "test", 1500, 24).endswith("about every 62nd")
+    assert _title("db", "test", 264, 24).endswith("about every 11th")
+    assert _title("db", "test", 30, 24) == "db / test: 30 images, 24 shown"  # not "every 1st"
+
+
+def test_gallery_caption_tells_absent_aus_from_unlabelled_ones():
+    from fbn_bench.cli.datasets_gallery import _caption
+
+    nan = float("nan")
+    aus = (1, 2, 4)
+    assert _caption({"AU1": 0.0, "AU2": 0.0, "AU4": 0.0}, aus) == ["no AU present"]
+    assert _caption({"AU1": 0.0, "AU2": nan, "AU4": nan}, aus) == ["no AU; 2 unlabelled"]
+    assert _caption({"AU1": nan, "AU2": nan, "AU4": nan}, aus) == ["AUs not labelled"]
+    assert _caption({"AU1": 1.0, "AU2": nan, "AU4": 1.0}, aus) == ["AU 1,4"]
+    assert _caption({"expression": "anger", "AU1": nan}, ()) == ["anger"]  # a database without AUs
+
+
 def test_unknown_dataset_and_bad_option_are_one_line_errors():
     result = _run("datasets", "stats", "synth-rafbd")
     assert result.exit_code == 2 and "did you mean 'synth-rafdb'" in result.output
     result = _run("datasets", "stats", "synth-rafdb:colour=3")
     assert result.exit_code == 2 and "has no option 'colour'" in result.output
+
+
+def test_gallery_bad_arguments_are_one_line_errors(tmp_path):
+    for args, message in ((["--out", str(tmp_path / "g.jpgg")], "write a .png (or .jpg / .jpeg) file"),
+                          (["--out", str(tmp_path / "g.png"), "--samples", "-3"], "-3 is not in the range x>=1")):
+        result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", *args)
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", "--out", str(tmp_path / "g.jpg"), "--samples", "4")
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "g.jpg") as im:
+        assert im.format == "JPEG"

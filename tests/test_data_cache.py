@@ -308,3 +308,25 @@ def test_rows_the_loader_dropped_are_reported_with_the_bad_images(tmp_path, caps
     assert p.skipped == {"contempt": 3, "missing": 1} and p.n_skipped == 4 and len(p) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "skipped 1 of 4 images (1 missing)" in err[0] and "left out 3 rows (3 contempt)" in err[0]
+
+
+def test_loader_notes_are_printed_but_not_counted_as_skipped(tmp_path, capsys):
+    root = tmp_path / "toy"
+    write_toy(root, n=4)
+
+    def load(root, split):
+        df = pd.read_csv(root / f"{split}.csv")
+        df.attrs["fbn_skipped"] = {"contempt": 3}
+        df.attrs["fbn_notes"] = ["2 subject folders outside the standard folds, in no split (S9, S10)"]
+        return df
+
+    spec = dataclasses.replace(toy_spec(), load=load)
+    p = prepare(root, tmp_path / "cache", spec=spec)
+    # The record's n_skipped counts rows only: the 3 rows the loader dropped, not the 2 subjects of the note.
+    assert p.skipped == {"contempt": 3} and p.n_skipped == 3 and len(p) == 4
+    assert p.notes == ["2 subject folders outside the standard folds, in no split (S9, S10)"]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["warning: toy/train: the loader left out 3 rows (3 contempt); all are counted in the result records",
+                   "warning: toy/train: 2 subject folders outside the standard folds, in no split (S9, S10)"]
+    quiet = prepare(root, tmp_path / "cache", spec=spec, report=False)  # e.g. not the main process
+    assert quiet.notes == p.notes and capsys.readouterr().err == ""

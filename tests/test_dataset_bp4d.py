@@ -7,7 +7,9 @@ from real_fixtures_bp4d import write_bp4d, write_bp4dplus
 from real_fixtures_common import assert_matches, split_stats
 
 from fbn_bench import FbnError
+from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.roots import load_split
+from fbn_bench.data.table import NOTES_ATTR
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
@@ -84,11 +86,20 @@ def test_missing_annotation_folder(tmp_path):
         check_dataset_plugin("bp4d", tmp_path)
 
 
-def test_stray_files_and_unknown_subjects_are_counted(tmp_path):
-    write_bp4d(tmp_path, images=False)
+def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path, capsys):
+    write_bp4d(tmp_path)
+    occ = tmp_path / "AUCoding" / "AU_OCC"
     (_csv(tmp_path, "notes.txt")).write_text("hello")
     _csv(tmp_path, "M099_T1.csv").write_text(_csv(tmp_path).read_text())
-    report = check_dataset_plugin("bp4d", tmp_path, check_images=False)
-    skipped = report.splits["test"].skipped
-    assert skipped["files in AU_OCC/ not named <subject>_<task>.csv"] == 1
-    assert skipped["subjects outside the standard folds (M099)"] == 1
+    stray = f"1 file in {occ} not named <subject>_<task>.csv, not read (notes.txt)"
+    outside = "1 subject outside the standard folds, in no split (M099)"
+    spec = get_registry().dataset("bp4d")
+    df, _ = load_split(spec, "test", {"root": str(tmp_path)})
+    assert df.attrs[NOTES_ATTR] == [stray, outside]
+    train = prepare_split(spec, "train", {"root": str(tmp_path)}, image_size=8,
+                          cache_dir=tmp_path / "cache", progress=False)
+    # n_skipped counts the one all-9 frame, not the stray file or the extra subject.
+    assert train.skipped == {"frames with all 12 AUs not codable (9)": 1} and train.n_skipped == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[1:] == [f"warning: bp4d/train: {stray}", f"warning: bp4d/train: {outside}"]
+    assert check_dataset_plugin("bp4d", tmp_path).splits["test"].skipped == {}

@@ -7,7 +7,9 @@ from real_fixtures_common import assert_matches, corrupt, split_stats
 from real_fixtures_disfa import write_disfa
 
 from fbn_bench import FbnError
+from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.roots import load_split
+from fbn_bench.data.table import NOTES_ATTR
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
@@ -30,11 +32,29 @@ def test_defaults_are_fold1_threshold2(tmp_path):
 def test_conformance_and_skip_counts(tmp_path):
     write_disfa(tmp_path)
     report = check_dataset_plugin("disfa", tmp_path)
-    skipped = report.splits["train"].skipped
-    assert skipped["frames missing from some of their subject's 12 AU files"] == 1
-    assert skipped["subject folders outside the standard folds (SN014)"] == 1
+    # Only dropped frames are skipped rows; the subject-level facts are notes (next test).
+    assert report.splits["train"].skipped == {"frames missing from some of their subject's 12 AU files": 1}
+    assert report.splits["test"].skipped == {}
     for fold in (2, 3):
         check_dataset_plugin("disfa", tmp_path, options={"fold": fold})
+
+
+def test_subjects_outside_the_folds_or_absent_are_notes_not_skipped_images(tmp_path, capsys):
+    write_disfa(tmp_path)
+    spec = get_registry().dataset("disfa")
+    labels = tmp_path / "ActionUnit_Labels"
+    outside = f"1 subject folder in {labels} outside the standard folds, in no split (SN014)"
+    # fold 1 tests on part 3, of which the tiny tree has only SN003: the other 8 have no label folder.
+    absent = (f"8 fold 1 test subjects with no label folder in {labels}, so the split is smaller than the standard "
+              "one (SN004, SN005, SN007, SN008, SN017, ... (3 more))")
+    test = prepare_split(spec, "test", {"root": str(tmp_path)}, image_size=8,
+                         cache_dir=tmp_path / "cache", progress=False)
+    assert test.table.attrs[NOTES_ATTR] == [outside, absent]
+    assert test.skipped == {} and test.n_skipped == 0  # no frame of SN003 was dropped
+    assert capsys.readouterr().err.splitlines() == [f"warning: disfa/test: {outside}", f"warning: disfa/test: {absent}"]
+    train = prepare_split(spec, "train", {"root": str(tmp_path)}, image_size=8,
+                          cache_dir=tmp_path / "cache", progress=False)
+    assert train.n_skipped == 1 and train.notes[0] == outside and train.notes[1].startswith("16 fold 1 train subjects")
 
 
 def test_rows_join_by_frame_and_keep_intensity(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,36 @@ def test_compound_uses_canonical_names_and_sibling_folder(tmp_path):
     first = Path(df["image"].iloc[0])
     assert first.is_absolute() and first.is_file() and first.name == "train_00001_aligned.jpg"
     assert df["expression"].isna().all()
+
+
+def test_root_at_the_other_part_says_which_folder_it_is(tmp_path):
+    write_rafdb(tmp_path)
+    registry = get_registry()
+    # basic codes 1-7 are valid compound codes: without the check this read basic labels as compound classes
+    expected = (f"{tmp_path / 'basic'} is RAF-DB's basic/ folder (7 basic expressions), but rafdb-compound reads "
+                f"compound/: pass --root {tmp_path} (it holds compound/); the basic labels are read by the dataset rafdb")
+    with pytest.raises(FbnError, match=f"^{re.escape(expected)}$"):
+        load_split(registry.dataset("rafdb-compound"), "train", {"root": str(tmp_path / "basic")})
+    with pytest.raises(FbnError, match=r"compound is RAF-DB's compound/ folder \(11 compound expressions\), but rafdb "
+                                       r"reads basic/: pass --root .* \(it holds basic/\)"):
+        load_split(registry.dataset("rafdb"), "train", {"root": str(tmp_path / "compound")})
+
+
+def test_label_files_of_the_other_part_under_other_names_are_recognised(tmp_path):
+    # The compound file where rafdb expects the basic one: codes 8-11 exist only in the compound set.
+    write_rafdb(tmp_path / "a")
+    (tmp_path / "a" / "basic").rename(tmp_path / "a" / "old")
+    (tmp_path / "a" / "compound").rename(tmp_path / "a" / "basic")
+    with pytest.raises(FbnError, match=r"list_patition_label.txt:\d+: expression code '(8|9|10|11)' is not one of 1..7 .*"
+                                       r"codes 8-11 exist only in RAF-DB's compound set: this looks like compound/'s "
+                                       r"label file"):
+        load_split(get_registry().dataset("rafdb"), "train", {"root": str(tmp_path / "a")})
+    # The basic file where rafdb-compound expects the compound one: many lines, not one code above 7.
+    label_file = tmp_path / "b" / "compound" / "EmoLabel" / "list_patition_label.txt"
+    label_file.parent.mkdir(parents=True)
+    label_file.write_text("".join(f"train_{i:05d}.jpg {i % 7 + 1}\n" for i in range(1, 61)))
+    with pytest.raises(FbnError, match=r"has 60 lines and no code above 7, so it looks like RAF-DB's basic label file"):
+        load_split(get_registry().dataset("rafdb-compound"), "train", {"root": str(tmp_path / "b")})
 
 
 def _label_file(root):

@@ -99,7 +99,7 @@ def test_evaluate_rescoring_matches_the_run(multitask_run, registry, tmp_path):
 
 def test_dataset_without_the_chosen_task_is_a_clear_error(toy_root, registry, tmp_path):
     config = toy_config(toy_root, tmp_path / "x", tasks="va", datasets=(f"toy-expr:root={toy_root}",))
-    with pytest.raises(FbnError, match="dataset 'toy-expr' labels expr, none of the chosen tasks"):
+    with pytest.raises(FbnError, match="dataset 'toy-expr' labels expr, none of the run's tasks"):
         run_experiment(config, registry, progress=False)
 
 
@@ -121,3 +121,49 @@ def test_weights_file_loads_into_any_backbone(tmp_path, registry):
         build_model(resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "wrong.pt")), registry)
     with pytest.raises(FbnError, match="does not exist; pass a local state dict"):
         build_model(resolve_config("quick", weights=str(tmp_path / "none.pt")), registry)
+
+
+def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry, tmp_path, multitask_run):
+    import shutil
+
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(toy_root, moved)
+    again = run_experiment(toy_config(moved, tmp_path / "moved"), registry, progress=False)
+    assert {r["dataset"] for r in again.records} == {"toy"}  # not "toy:root=/..."
+    assert again.records[0]["config_hash"] == multitask_run.records[0]["config_hash"]
+    assert "root" not in again.records[0]["plugins"]["datasets"][0]["options"]
+    assert [p.name for p in (again.run_dir / "predictions").iterdir()] == ["toy.csv.gz"]
+    assert read_predictions(again.run_dir, "toy").shape == read_predictions(multitask_run.run_dir, "toy").shape
+
+
+def test_dataset_names_with_options_make_safe_file_names():
+    from fbn_bench.results import file_stem, without_root
+
+    assert without_root("affectnet:root=/data/an,release=npy") == "affectnet:release=npy"
+    assert without_root("disfa:fold=2, root=/a/b") == "disfa:fold=2" and without_root("toy:root=/x") == "toy"
+    assert file_stem("synth-rafdb:scale=0.5") == "synth-rafdb_scale=0.5"
+    assert "/" not in file_stem("emotionet:file=/abs/labels.csv")
+
+
+def test_a_database_whose_test_images_are_all_unusable_is_reported_not_dropped(registry, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fbn_bench.cli import cli
+
+    broken = write_toy(tmp_path / "broken", n_train=48, n_test=8)
+    for image in (broken / "images").glob("test_*.png"):
+        image.write_bytes(b"not an image")
+    good = write_toy(tmp_path / "good", n_train=48, n_test=8, seed=1)
+    config = toy_config(good, tmp_path / "run", datasets=(f"toy:root={good}", f"toy-expr:root={broken}"), steps=2)
+    outcome = run_experiment(config, registry, progress=False)
+    assert {r["dataset"] for r in outcome.records} == {"toy"}
+    assert outcome.unscored == {"toy-expr": "no usable test image (8 unreadable)"}
+
+    monkeypatch.setattr("fbn_bench.registry.get_registry", lambda reload=False: registry)
+    monkeypatch.setattr("fbn_bench.experiment.get_registry", lambda reload=False: registry)
+    result = CliRunner().invoke(cli, ["run", "--datasets", f"toy:root={good},toy-expr:root={broken}", "--steps", "2",
+                                      "--batch-size", "24", "--image-size", "16", "--no-progress",
+                                      "--out", str(tmp_path / "cli")], obj={"debug": False})
+    assert result.exit_code == 2
+    assert "Error: not scored: toy-expr: no usable test image (8 unreadable)" in result.output
+    assert "| toy " in result.output  # the scores that exist are still printed first

@@ -31,4 +31,4 @@ def test_installed_example_plugin_is_discovered_by_entry_point(tmp_path):
     mydb = next(d for d in listing["datasets"] if d["name"] == "mydb")
     assert mydb["plugin"] == "fbn_example_plugin"
     assert mydb["distribution"] == "fbn-bench-example-plugin"
-    assert any(m["name"] == "balanced_accuracy" for m in listing["metrics"])
+    assert any(m["name"] == "cohen_kappa" for m in listing["metrics"])

@@ -161,3 +161,12 @@ def test_refresh_workflow_runs_the_sweep_and_opens_a_pull_request():
     assert "fbn-bench leaderboard build --check" in script
     assert any("create-pull-request" in s.get("uses", "") for s in steps)
     assert "gpu" in workflow["jobs"]["refresh"]["runs-on"]
+
+
+def test_a_database_named_with_options_gets_a_safe_table_file(tmp_path):
+    name = "lb_expr:fold=2,file=/abs/labels.csv"
+    write_run(tmp_path / "runs", "r0", {name: predictions(tasks=("expr",))}, tasks=("expr",))
+    files = render_all(tmp_path / "boards", [tmp_path / "runs"])
+    table = "lb_expr_fold=2,file=_abs_labels.csv.md"
+    assert table in files and f"]({table})" in files["README.md"]
+    assert f"# {name}" in files[table]  # the table itself keeps the name as the records have it

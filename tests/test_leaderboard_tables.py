@@ -194,3 +194,18 @@ def test_a_metric_no_record_holds_gets_no_column_but_the_headline_always_does():
     assert database_metrics({"macro_f1", "accuracy", "mean_class_accuracy", "ccc_valence"}, spec) == [
         "ccc_mean", "ccc_valence", "macro_f1", "accuracy", "mean_class_accuracy"]
     assert database_metrics({"macro_f1", "my_metric"}, spec) == ["ccc_mean", "macro_f1", "my_metric"]
+
+
+def test_a_lower_is_better_plugin_metric_marks_its_smallest_mean_best(tmp_path, monkeypatch):
+    import json
+
+    for run_id, seed, err in (("a", 0, 0.3), ("b", 1, 0.1)):
+        run_dir = write_run(tmp_path, run_id, {DB: predictions(tasks=("expr",), seed=seed)}, tasks=("expr",), lr=seed)
+        first = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])
+        with (run_dir / "results.jsonl").open("a") as fh:  # what a metric plugin "err" adds to a run's records
+            fh.write(json.dumps({**first, "task": "expr", "metric": "err", "value": err}) + "\n")
+    monkeypatch.setattr("fbn_bench.leaderboard.build._lower_is_better", lambda: frozenset({"err"}))
+    (table,) = build_tables([tmp_path], Settings(resamples=20), [])
+    best = [r.cells["err"].mean for r in table.rows if r.cells["err"].best]
+    assert best == [pytest.approx(0.1)]
+    assert table.rows[0].cells["err"].boot_ci is None  # a plugin's metric has no sums to resample

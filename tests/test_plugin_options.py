@@ -83,3 +83,29 @@ def test_synthetic_loader_signature_matches_the_generator_defaults():
 def test_synthetic_data_renders_at_the_run_image_size_unless_told(registry):
     chosen = resolve_datasets(RunConfig(image_size=96, datasets=("synth-rafdb", "synth-disfa:size=64")), registry)
     assert [options["size"] for _, _, options in chosen] == [96, 64]
+
+
+def test_a_database_is_named_by_its_non_default_options_only(registry):
+    from fbn_bench.plugin_options import display_name
+
+    def name(text):
+        return display_name(*registry.resolve("datasets", text))
+
+    assert name("disfa:threshold=2,fold=1") == name("disfa") == name("disfa:root=/data/disfa") == "disfa"
+    assert name("disfa:threshold=1,fold=2") == name("disfa:fold=2.0,threshold=1") == "disfa:fold=2,threshold=1"
+    assert name("affwild:bboxes=false") == "affwild:bboxes=false"
+
+
+def test_naming_the_same_data_twice_is_an_error(registry):
+    from fbn_bench import FbnError
+
+    with pytest.raises(FbnError, match="names 'disfa' twice"):
+        resolve_datasets(RunConfig(tasks=("au",), datasets=("disfa", "disfa:fold=1")), registry)
+
+
+def test_the_hash_ignores_how_the_datasets_were_spelled(registry):
+    def hashed(*datasets):
+        config = RunConfig(datasets=datasets)
+        return config_hash(config.to_dict(), plugins_for(config, registry))
+
+    assert hashed("synth-rafdb:seed=0,scale=1.0") == hashed("synth-rafdb") != hashed("synth-rafdb:scale=0.5")

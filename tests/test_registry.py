@@ -49,6 +49,10 @@ def test_unknown_name_lists_available_and_suggests():
     message = str(info.value)
     assert "unknown metric 'acuracy'" in message and "did you mean 'accuracy'" in message
     assert "macro_f1" in message and "\n" not in message
+    with pytest.raises(FbnError, match="unknown dataset 'DISFA' \\(did you mean 'disfa'\\?\\)"):
+        registry.dataset("DISFA")  # too short for difflib to match across case
+    with pytest.raises(FbnError, match="option 'fold' is given twice in 'disfa:fold=1,fold=2'"):
+        registry.resolve("datasets", "disfa:fold=1,fold=2")
 
 
 def test_duplicate_name_names_both_plugins(plugin_dir):
@@ -109,7 +113,7 @@ def test_example_plugin_shows_up_next_to_builtins(monkeypatch):
         mydb = next(d for d in listing["datasets"] if d["name"] == "mydb")
         assert mydb == {**mydb, "plugin": "fbn_example_plugin", "distribution": None, "tasks": ["expr"], "aus": []}
         names = {m["name"]: m["plugin"] for m in listing["metrics"]}
-        assert names["balanced_accuracy"] == "fbn_example_plugin"
+        assert names["cohen_kappa"] == "fbn_example_plugin"
         assert names["ccc"] == "fbn_plugins.metrics.builtin"
     finally:
         monkeypatch.delenv("FBN_BENCH_PLUGINS")

@@ -199,12 +199,12 @@ def test_summary_is_the_seed_mean_and_sd_of_each_headline(ablation):
     plan = ablation[1]
     headers, rows = summary_rows(plan)
     assert headers == ["database", "headline", *NAMES]
-    table = {(row[0].split(":")[0], row[1]): dict(zip(NAMES, row[2:])) for row in rows}
+    table = {(row[0], row[1]): dict(zip(NAMES, row[2:])) for row in rows}
     assert set(table) == {("toy", "va ccc_mean"), ("toy", "expr macro_f1"), ("toy", "au f1_mean"),
                           ("toy-expr", "expr macro_f1")}
     assert table[("toy", "va ccc_mean")]["expr"] == "" and table[("toy-expr", "expr macro_f1")]["va"] == ""
     values = [r["value"] for run in plan if run.name == "all-soft"
-              for r in read_records(run.run_dir) if r["dataset"].startswith("toy:") and r["metric"] == "f1_mean"]
+              for r in read_records(run.run_dir) if r["dataset"] == "toy" and r["metric"] == "f1_mean"]
     assert len(values) == 2
     assert table[("toy", "au f1_mean")]["all-soft"] == f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
@@ -223,7 +223,7 @@ def test_cli_reports_a_failed_run_and_goes_on(tmp_path, toy_root, cli_registry):
     assert result.exit_code == 1, result.output
     assert "[1/2] va-dm seed 0 failed: coupling 'dm' needs the au and expr head(s)" in result.output
     assert "[2/2] va seed 0 done" in result.output and "2 runs: 1 ran, 0 already finished, 1 failed" in result.output
-    assert "| toy:root=" in result.output  # the summary table of what finished
+    assert "| toy " in result.output  # the summary table of what finished (names carry no root=)
     assert "Traceback" in (tmp_path / "out" / "va-dm" / "seed-0" / "error.log").read_text()
     assert (tmp_path / "out" / "va" / "seed-0" / "results.jsonl").is_file()
 

@@ -106,8 +106,10 @@ def test_images_unreadable_and_skip_images(images):
     (images / "test" / "1.png").write_bytes(b"\x89PNG broken")
     report = check_dataset_plugin(_spec(lambda root, split: _table(split)), images, strict=False)
     assert report.splits["test"].unreadable_images == 1
-    assert report.problems == ["test: 1 images cannot be opened, e.g. test/1.png"]
-    assert check_dataset_plugin(_spec(lambda root, split: _table(split)), images, check_images=False).ok
+    # the full path, as for missing images: one a user can open
+    assert report.problems == [f"test: 1 images cannot be opened, e.g. {images / 'test' / '1.png'}"]
+    unchecked = check_dataset_plugin(_spec(lambda root, split: _table(split)), images, check_images=False)
+    assert unchecked.ok and "test: 4 rows, 2 subjects; images not checked" in unchecked.to_text()
 
 
 def test_options_splits_and_skipped_attr(images):
@@ -130,3 +132,17 @@ def test_extra_categorical_column_counted(images):
     report = check_dataset_plugin(_spec(lambda root, split: _table(split, compound=["a", "b", "a", None])), images)
     assert report.splits["train"].extra == {"compound": {"a": 2, "b": 1}}
     assert report.to_dict()["splits"]["train"]["extra"]["compound"]["a"] == 2
+
+
+def test_face_boxes_the_run_cannot_crop_are_problems(images):
+    # 8x8 images: a box inside, one past the right edge, one with no width, one with no box at all.
+    nan = float("nan")
+    boxes = {"bbox_x": [1, 20, 1, nan], "bbox_y": [1, 1, 1, nan], "bbox_w": [4, 4, 0, nan], "bbox_h": [4, 4, 4, nan]}
+    report = check_dataset_plugin(_spec(lambda root, split: _table(split, **boxes)), images, strict=False)
+    assert report.splits["train"].bad_bboxes == 2 and "2 bad face boxes" in report.to_text()
+    problem = next(p for p in report.problems if p.startswith("train:"))
+    assert "2 face boxes cannot be cropped" in problem and "bbox (20, 1, 4, 4) lies outside the 8x8 image" in problem
+    # A frame without a face box is normal in video databases: a note, since the run skips it.
+    assert "train: 1 of 4 rows have no face box" in " ".join(report.notes)
+    plain = check_dataset_plugin(_spec(lambda root, split: _table(split)), images)
+    assert plain.ok and plain.splits["train"].bad_bboxes is None  # no bbox columns: nothing to check

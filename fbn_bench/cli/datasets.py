@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+
+from ..errors import FbnError
 
 
 @click.group()
@@ -110,15 +113,20 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
 
 @datasets.command()
 @click.argument("name")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="PNG file to write.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Image file to write (.png, or .jpg / .jpeg).")
 @click.option("--split", default="train", show_default=True)
-@click.option("--samples", default=24, show_default=True, help="How many labelled samples to show.")
+@click.option("--samples", default=24, show_default=True, type=click.IntRange(min=1),
+              help="How many labelled samples to show.")
+@click.option("--root", type=click.Path(file_okay=False), help="This database's folder (overrides --data-root).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
-def gallery(name: str, out_path: str, split: str, samples: int, data_root: str | None) -> None:
+def gallery(name: str, out_path: str, split: str, samples: int, root: str | None, data_root: str | None) -> None:
     """A PNG grid of samples with their labels (and, for synthetic data, each AU at intensity 0-5)."""
     from .datasets_gallery import make_gallery
 
-    spec, options = _resolve(name)
+    if Path(out_path).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise FbnError(f"--out {out_path}: write a .png (or .jpg / .jpeg) file")
+    spec, options = _resolve(name, root)
     click.echo(f"Wrote {make_gallery(spec, options, split, samples, out_path, data_root)}")
 
 

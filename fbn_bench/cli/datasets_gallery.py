@@ -27,7 +27,8 @@ def _face(root: Path, image: str, size: int):
         return Image.new("RGB", (size, size), (200, 60, 60))
 
 
-def _caption(row) -> list[str]:
+def _caption(row, aus=()) -> list[str]:
+    """Up to a few short lines; `aus`: the AUs the database annotates (NaN in `row` means not labelled)."""
     lines = []
     if isinstance(row.get("expression"), str):
         lines.append(row["expression"])
@@ -35,10 +36,31 @@ def _caption(row) -> list[str]:
         lines.append(row["compound"])
     if row.get("valence") == row.get("valence") and row.get("valence") is not None:
         lines.append(f"v{row['valence']:+.2f} a{row['arousal']:+.2f}")
-    on = [c[2:] for c, v in row.items() if str(c).startswith("AU") and v == 1.0]
-    if any(str(c).startswith("AU") and v == v for c, v in row.items()):
-        lines.append("AU " + (",".join(on) if on else "none"))
+    values = {a: row.get(f"AU{a}") for a in aus}
+    labelled = [a for a, v in values.items() if v is not None and v == v]
+    on = [str(a) for a in labelled if values[a] == 1.0]
+    unlabelled = len(values) - len(labelled)
+    if on:
+        lines.append("AU " + ",".join(on))
+    elif labelled:  # "none" only when every AU was looked at
+        lines.append("no AU present" if not unlabelled else f"no AU; {unlabelled} unlabelled")
+    elif aus:
+        lines.append("AUs not labelled")
     return lines or ["(no labels)"]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _title(name: str, split: str, n_rows: int, n_shown: int) -> str:
+    if n_shown >= n_rows:
+        shown = "all shown"
+    else:  # evenly spaced picks: the step is rarely a whole number
+        step = round(n_rows / max(n_shown, 1))
+        shown = f"{n_shown} shown" + (f", about every {_ordinal(step)}" if step >= 2 else "")
+    return f"{name} / {split}: {n_rows} image{'' if n_rows == 1 else 's'}, {shown}"
 
 
 def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, data_root=None) -> Path:
@@ -58,12 +80,12 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
     width = max(COLUMNS * CELL, 180 + 6 * 92)
     sheet = Image.new("RGB", (width, 26 + rows * (CELL + text_h) + ladder_h), PAPER)
     draw = ImageDraw.Draw(sheet)
-    draw.text((6, 6), f"{spec.name} / {split}: {len(df)} images, every {max(len(df) // max(len(picks), 1), 1)}th shown", fill=INK)
+    draw.text((6, 6), _title(spec.name, split, len(df), len(picks)), fill=INK)
     for k, i in enumerate(picks):
         x, y = (k % COLUMNS) * CELL, 26 + (k // COLUMNS) * (CELL + text_h)
         row = df.iloc[int(i)].to_dict()
         sheet.paste(_face(root, row["image"], CELL - 4), (x + 2, y))
-        for j, line in enumerate(_caption(row)[:3]):
+        for j, line in enumerate(_caption(row, spec.aus)[:3]):
             draw.text((x + 3, y + CELL - 2 + 12 * j), line[:20], fill=INK)
     if ladder is not None:
         y = 26 + rows * (CELL + text_h)

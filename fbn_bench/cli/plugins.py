@@ -6,7 +6,16 @@ import json
 
 import click
 
+from ..plugin_options import option_defaults
 from ..registry import KINDS, get_registry
+
+
+def declared_options(spec) -> dict[str, dict]:
+    """Each option a dataset, backbone or coupling declares -> {"help", "default"}; the default comes from the
+    keyword defaults of `load`/`build` (None when it has none), made JSON-safe."""
+    defaults = option_defaults(getattr(spec, "load", None) or spec.build)
+    return {name: {"help": help_text, "default": json.loads(json.dumps(defaults.get(name), default=repr))}
+            for name, help_text in spec.options.items()}
 
 
 def plugins_listing() -> dict[str, list[dict]]:
@@ -22,6 +31,8 @@ def plugins_listing() -> dict[str, list[dict]]:
             if kind == "datasets":
                 row["tasks"] = sorted(entry.spec.tasks)
                 row["aus"] = list(entry.spec.aus)
+            if kind != "metrics":
+                row["options"] = declared_options(entry.spec)
             rows.append(row)
         listing[kind] = rows
     listing["observers"] = [{"plugin": plugin, "hooks": hooks, "distribution": registry.origins.get(plugin)}
@@ -50,5 +61,4 @@ def plugins(as_json: bool) -> None:
     click.echo(click.style(f"observers ({len(observers)})", bold=True))
     rows = [[o["plugin"], ", ".join(o["hooks"]), o["distribution"] or "(FBN_BENCH_PLUGINS)"] for o in observers]
     click.echo(tabulate(rows, headers=["plugin", "hooks", "distribution"]) if rows else "  (none)")
-    for failure in listing["failures"]:
-        click.echo(f"failed to load: {failure['plugin']}: {failure['error']}", err=True)
+    # Plugin failures are not repeated here: get_registry() warned about each on stderr when it loaded them.

@@ -50,16 +50,21 @@ def _relaunch(num_processes: int) -> None:
 
 
 def _report(outcome) -> None:
-    """The results table, skipped images and where the records are (main process only: others have none)."""
+    """The results table, skipped images and where the records are (main process only: others have none).
+    A database that could not be scored fails the command after the table, so no script mistakes a
+    missing database for a finished one."""
     if outcome.records:
         _print_results(outcome.records, outcome.skipped)
         click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
+    if outcome.unscored and os.environ.get("LOCAL_RANK", "0") == "0":
+        reasons = "; ".join(f"{name}: {why}" for name, why in outcome.unscored.items())
+        raise FbnError(f"not scored: {reasons}. The other databases' results are in {outcome.run_dir}")
 
 
 def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> None:
     from tabulate import tabulate
 
-    rows = [[r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}", r["n_samples"]]
+    rows = [[r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}".replace("-0.0000", "0.0000"), r["n_samples"]]
             for r in records if not r["metric"].startswith("f1_AU")]
     click.echo(tabulate(rows, headers=["dataset", "task", "metric", "value", "n"], tablefmt="github"))
     for name, reasons in skipped.items():

@@ -43,7 +43,13 @@ class ComposedCoupling:
         terms: dict[str, Any] = {}
         for name, fn in self.parts:
             for key, value in fn(outputs, batch).items():
-                terms[f"{name}/{key}" if key else name] = value
+                term = f"{name}/{key}" if key else name
+                if not hasattr(value, "detach") or value.ndim != 0:  # the trainer sums tensors into one scalar loss
+                    got = (f"a tensor of shape {tuple(value.shape)}" if hasattr(value, "detach")
+                           else f"a {type(value).__name__}")
+                    raise FbnError(f"coupling {name!r} returned term {term!r} as {got}; each term must be a "
+                                   "scalar (0-dim) tensor, e.g. reduce it with .mean()")
+                terms[term] = value
         return terms
 
     def __bool__(self) -> bool:

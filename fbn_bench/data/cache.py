@@ -28,7 +28,7 @@ from ..specs import DatasetSpec
 from .decode import decode_rows
 from .images import REASONS, BadImageError, decode_face
 from .roots import default_cache_dir, load_split, resolve_image
-from .table import BBOX_COLUMNS, SKIPPED_ATTR, label_arrays
+from .table import BBOX_COLUMNS, NOTES_ATTR, SKIPPED_ATTR, bbox_array, has_bbox, label_arrays
 
 # Bump when decode_face or the file layout changes: old caches then stop matching.
 DECODER_VERSION = "1"
@@ -49,6 +49,7 @@ class PreparedSplit:
     labels: dict[str, np.ndarray]  # label_arrays(table.iloc[rows])
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
     skipped_examples: list[tuple[str, str]] = field(default_factory=list)  # first few (path, reason)
+    notes: list[str] = field(default_factory=list)  # the loader's notes (table.attrs[NOTES_ATTR]); not skipped rows
     cache_path: Path | None = None
 
     @property
@@ -70,7 +71,7 @@ def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: in
               "root": str(Path(root).expanduser().resolve()), "image_size": int(image_size), "n": len(table)}
     h.update(json.dumps(header, sort_keys=True).encode())
     h.update("\0".join(table["image"].astype(str)).encode())
-    h.update(_bboxes(table).tobytes() if _has_bbox(table) else b"no-bbox")
+    h.update(bbox_array(table).tobytes() if has_bbox(table) else b"no-bbox")
     return h.hexdigest()
 
 
@@ -80,11 +81,12 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     """Load a split's table and return it with its decoded faces, building the cache on first use.
 
     Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
-    line on stderr per split; they never stop the run. A reused cache re-tries only its skipped
-    images, and is rebuilt if one of them decodes now. `workers`: decoding threads (default: the
-    CPUs this process may use). `report=False` silences the stderr line (e.g. on all but the main
-    process). With several processes, let one build first (e.g. Accelerate's `main_process_first()`);
-    concurrent builders are safe but duplicate the work.
+    line on stderr per split; they never stop the run. The loader's notes (table.attrs[NOTES_ATTR])
+    follow, one line each, and are not counted. A reused cache re-tries only its skipped images, and
+    is rebuilt if one of them decodes now. `workers`: decoding threads (default: the CPUs this process
+    may use). `report=False` silences the stderr lines (e.g. on all but the main process). With
+    several processes, let one build first (e.g. Accelerate's `main_process_first()`); concurrent
+    builders are safe but duplicate the work.
     """
     table, root = load_split(spec, split, options, data_root)
     present = [c for c in BBOX_COLUMNS if c in table.columns]
@@ -115,10 +117,21 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
     prepared = PreparedSplit(name=spec.name, spec=spec, split=split, root=root, table=table, images=images,
                              rows=rows, labels=label_arrays(table.iloc[rows]), skipped=skipped,
-                             skipped_examples=examples, cache_path=npy)
-    if prepared.n_skipped and report:
-        print(skip_warning(prepared), file=sys.stderr)
+                             skipped_examples=examples, notes=_notes(table), cache_path=npy)
+    if report:
+        if prepared.n_skipped:
+            print(skip_warning(prepared), file=sys.stderr)
+        for note in prepared.notes:
+            print(f"warning: {prepared.name}/{split}: {note}", file=sys.stderr)
     return prepared
+
+
+def _notes(table: pd.DataFrame) -> list[str]:
+    """The loader's notes as one-line strings (a lone string counts as one note)."""
+    notes = table.attrs.get(NOTES_ATTR) or []
+    if isinstance(notes, str):
+        notes = [notes]
+    return [" ".join(str(n).split()) for n in notes if str(n).strip()]
 
 
 def skip_warning(p: PreparedSplit) -> str:
@@ -159,7 +172,7 @@ def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):
 def _any_recovered(table: pd.DataFrame, root: Path, image_size: int, skipped: list) -> bool:
     """Whether any previously skipped image decodes now. Cheap: bad files are few, and a missing
     file costs one stat."""
-    bboxes = _bboxes(table) if _has_bbox(table) else None
+    bboxes = bbox_array(table) if has_bbox(table) else None
     for row, _ in skipped:
         try:
             decode_face(resolve_image(root, table["image"].iat[row]), image_size, None if bboxes is None else bboxes[row])
@@ -175,7 +188,7 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
     with identical files."""
     npy.parent.mkdir(parents=True, exist_ok=True)
     paths = [str(resolve_image(root, p)) for p in table["image"]]
-    bboxes = _bboxes(table) if _has_bbox(table) else None
+    bboxes = bbox_array(table) if has_bbox(table) else None
     tmp_files: list[Path] = []
     try:
         tmp_full = _tmp(npy.parent, tmp_files)
@@ -218,15 +231,6 @@ def _tmp(folder: Path, registry: list[Path], suffix: str = ".npy") -> Path:
     os.chmod(name, 0o644)  # mkstemp makes 0600; a shared cache folder should stay readable by others
     registry.append(Path(name))
     return Path(name)
-
-
-def _has_bbox(table: pd.DataFrame) -> bool:
-    return all(c in table.columns for c in BBOX_COLUMNS)
-
-
-def _bboxes(table: pd.DataFrame) -> np.ndarray:
-    """(N, 4) float64; a non-numeric entry becomes NaN (and that row a "bad bbox")."""
-    return np.stack([pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64) for c in BBOX_COLUMNS], axis=1)
 
 
 def _safe(text: str) -> str:

@@ -39,15 +39,16 @@ def check_bbox(bbox: Sequence[float] | None, width: int, height: int) -> tuple[i
     if bbox is None:
         return None
     values = [float(v) for v in bbox]
+    shown = "(" + ", ".join(f"{v:g}" for v in values) + ")"  # plain numbers, not numpy reprs
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise ValueError(f"bbox {tuple(bbox)} is not four finite numbers")
+        raise ValueError(f"bbox {shown} is not four finite numbers")
     x, y, w, h = values
     if w <= 0 or h <= 0:
-        raise ValueError(f"bbox {tuple(bbox)} has a width or height <= 0")
+        raise ValueError(f"bbox {shown} has a width or height <= 0")
     left, top = max(0, round(x)), max(0, round(y))
     right, bottom = min(width, round(x + w)), min(height, round(y + h))
     if right <= left or bottom <= top:
-        raise ValueError(f"bbox {tuple(bbox)} lies outside the {width}x{height} image")
+        raise ValueError(f"bbox {shown} lies outside the {width}x{height} image")
     return left, top, right, bottom
 
 

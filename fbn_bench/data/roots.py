@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pandas as pd
 
 from ..errors import FbnError
 from ..specs import DatasetSpec
+from ..tasks import AUS, VA_COLUMNS
 from .table import normalize_table
 
 DATA_ENV = "FBN_BENCH_DATA"
@@ -47,8 +50,73 @@ def load_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = N
         known = ", ".join(sorted(spec.options)) or "none"
         raise FbnError(f"dataset {spec.name!r} has no option {unknown[0]!r}; its options: {known} (and root)")
     root = dataset_root(spec, options, data_root)
-    table = spec.load(root, split, **loader_options(options))
+    try:
+        table = spec.load(root, split, **loader_options(options))
+    except FbnError:
+        raise  # the plugin's own one-line message about the user's files
+    except Exception as exc:
+        if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
+            raise FbnError(f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) "
+                           f"or {spec.name}:root=PATH") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise FbnError(f"dataset {spec.name!r} ({_plugin_of(spec)}): load(root, {split!r}) raised "
+                       f"{type(exc).__name__}: {first}; this is a bug in the dataset plugin: run "
+                       f"`fbn-bench datasets check {spec.name}` for details (--debug shows the traceback)") from exc
+    if isinstance(table, pd.DataFrame):
+        _warn_ignored_columns(spec, table)
     return normalize_table(table, spec, split), root
+
+
+def _plugin_of(spec: DatasetSpec) -> str:
+    """`plugin <module>` of the loader, for pointing at the code that failed."""
+    fn = getattr(spec.load, "func", spec.load)  # functools.partial
+    module = getattr(fn, "__module__", None)
+    return f"plugin {module}" if module else "its plugin"
+
+
+# Case-insensitive look-alikes of the canonical label columns (AU01, au12, AU_4, Valence, ...).
+_LABEL_LIKE = re.compile(r"^(?:au[ _-]?(\d+)|valence|arousal|expression)$", re.IGNORECASE)
+
+
+def ignored_label_columns(table: pd.DataFrame, spec: DatasetSpec) -> dict[str, str]:
+    """Columns of a loader's table that look like labels but that normalize_table does not keep as labels,
+    each with why: a misspelt name (`AU01`, `au12`, `Valence`; always listed), or labels the spec does not
+    declare (an AU outside `spec.aus`, valence without the 'va' task; listed when the column holds labels)."""
+    ignored = {}
+    for column in map(str, table.columns):
+        match = _LABEL_LIKE.match(column)
+        if not match:
+            continue
+        canonical = f"AU{int(match.group(1))}" if match.group(1) else column.lower()
+        if column != canonical:
+            ignored[column] = f"is not a canonical name: rename it to {canonical} (names are case-sensitive)"
+        elif not table[column].notna().any():
+            continue
+        elif match.group(1):
+            au = int(match.group(1))
+            if au not in AUS:
+                ignored[column] = f"holds labels but AU{au} is not one of fbn-bench's 17; drop it"
+            elif au not in spec.aus:
+                ignored[column] = f"holds labels but AU{au} is not in spec.aus {spec.aus}"
+        else:
+            task = "va" if column in VA_COLUMNS else "expr"
+            if task not in spec.tasks:
+                ignored[column] = f"holds labels but {task!r} is not in spec.tasks"
+    return ignored
+
+
+_warned: set[str] = set()  # databases already warned about in this process
+
+
+def _warn_ignored_columns(spec: DatasetSpec, table: pd.DataFrame) -> None:
+    """One stderr line per database when the run leaves some of the loader's label columns out."""
+    ignored = ignored_label_columns(table, spec)
+    if not ignored or spec.name in _warned:
+        return
+    _warned.add(spec.name)
+    details = "; ".join(f"{column} {why}" for column, why in ignored.items())
+    print(f"warning: {spec.name}: the run ignores loader column(s): {details}; "
+          f"`fbn-bench datasets check {spec.name}` lists every problem", file=sys.stderr)
 
 
 def resolve_image(root: Path, image: str) -> Path:

@@ -18,6 +18,11 @@ ID_COLUMNS = ("image", "subject", "video", "frame")
 # Loaders that drop rows on purpose record {reason in plain words: count} under this `DataFrame.attrs`
 # key; the run reports the counts with the skipped images, and `datasets check` shows them.
 SKIPPED_ATTR = "fbn_skipped"
+# Things worth telling the user that are not dropped rows (a subject folder outside the standard folds, a
+# stray file in an annotation folder): a list of one-line strings under this key. The run prints each one
+# as a warning line when it prepares the split (cache.prepare_split) and `datasets check` lists them as
+# notes; they are never counted as skipped.
+NOTES_ATTR = "fbn_notes"
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 LABEL_COLUMNS = (*VA_COLUMNS, "expression", *AU_COLUMNS)
 
@@ -90,3 +95,12 @@ def label_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
 def annotated_aus(df: pd.DataFrame) -> list[int]:
     """AU numbers with at least one label in the table."""
     return [a for a, c in zip(AUS, AU_COLUMNS) if df[c].notna().any()]
+
+
+def has_bbox(table: pd.DataFrame) -> bool:
+    return all(c in table.columns for c in BBOX_COLUMNS)
+
+
+def bbox_array(table: pd.DataFrame) -> np.ndarray:
+    """(N, 4) float64 face boxes; a non-numeric entry becomes NaN (and that row a "bad bbox" to the cache)."""
+    return np.stack([pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64) for c in BBOX_COLUMNS], axis=1)

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import FbnError
+from ..results import file_stem
 from ..tomlfile import read_toml
 from ..tasks import TASK_NAMES
 from .bootstrap import single_threaded_blas
@@ -48,6 +49,13 @@ def _spec(database: str):
     return registry.entries["datasets"][database].spec if database in registry.entries["datasets"] else None
 
 
+def _lower_is_better() -> frozenset[str]:
+    """Registered metrics (plugins) whose best value is the smallest."""
+    from ..registry import get_registry
+
+    return frozenset(spec.name for spec in get_registry().specs("metrics") if not spec.higher_is_better)
+
+
 def build_tables(sources: list[Path], settings: Settings, references: list[Reference],
                  only: str | None = None) -> list[Table]:
     entries = load_entries(sources)
@@ -70,7 +78,8 @@ def build_tables(sources: list[Path], settings: Settings, references: list[Refer
             known = ", ".join(sorted({f"{e.key.config_hash} ({e.key.label()})" for e in entries}))
             raise FbnError(f"baseline {settings.baseline!r} matches no configuration; known: {known}")
     with single_threaded_blas():
-        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db)) for db in databases]
+        lower = _lower_is_better()
+        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db), lower) for db in databases]
 
 
 def render_index(tables: list[Table]) -> str:
@@ -91,7 +100,7 @@ def render_index(tables: list[Table]) -> str:
                 top = t.rows[0]
                 best = f"{top.key.label()}: {t.headline} {cell_text(top.cells[t.headline]).replace('**', '')}"
             tasks = ", ".join(TASK_NAMES.get(x, x) for x in t.tasks) or DASH
-            out.append(f"| [{t.database}]({t.database}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |")
+            out.append(f"| [{t.database}]({file_stem(t.database)}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |")
     return "\n".join(out) + "\n"
 
 
@@ -102,7 +111,7 @@ def render_all(out: Path, sources: list[Path] | None = None, settings: Settings 
     sources = sources or [out / RECORDS_DIR]
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
     tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE))
-    files = {f"{t.database}.md": to_markdown(t) for t in tables}
+    files = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
     files[INDEX_FILE] = render_index(tables)
     return files
 

@@ -69,6 +69,7 @@ class Table:
     baseline: ConfigKey | None = None
     compared: list[str] = field(default_factory=list)  # the metrics compared with the baseline
     notes: list[str] = field(default_factory=list)
+    lower_is_better: frozenset[str] = frozenset()  # metric plugins declared so (an error, a distance)
 
 
 def task_of(metric: str) -> str | None:
@@ -166,8 +167,9 @@ def compare(frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric:
 
 
 def build_table(database: str, entries: list[Entry], settings: Settings, spec=None,
-                references: list[Reference] | None = None) -> Table:
-    """The table of one database from its entries (all configurations evaluated on it)."""
+                references: list[Reference] | None = None, lower_is_better: frozenset[str] = frozenset()) -> Table:
+    """The table of one database from its entries (all configurations evaluated on it). `lower_is_better`:
+    metrics whose best value is the smallest (all core metrics are higher-is-better)."""
     seen = {m for e in entries for r in e.runs for m in r.values}
     # Reported numbers never add measured columns; a database with only reported rows uses theirs.
     metrics = database_metrics(seen, spec) or database_metrics({m for ref in references or [] for m in ref.metrics}, None)
@@ -175,7 +177,8 @@ def build_table(database: str, entries: list[Entry], settings: Settings, spec=No
     tasks = tuple(t for t in TASKS if any(task_of(m) == t for m in metrics))
     aus = tuple(int(m[5:]) for m in metrics if re.fullmatch(r"f1_AU\d+", m))
     split = entries[0].split if entries else "test"
-    table = Table(database, split, tasks, metrics, headline or "", [], settings, references=list(references or []))
+    table = Table(database, split, tasks, metrics, headline or "", [], settings, references=list(references or []),
+                  lower_is_better=frozenset(lower_is_better))
 
     frames = {id(e): load_predictions(e) for e in entries}
     every = [f for fs in frames.values() for f in fs.values()]
@@ -243,6 +246,7 @@ def _rank(table: Table) -> None:
     for metric in table.metrics:
         cells = [r.cells[metric] for r in table.rows if metric in r.cells]
         if cells:
-            top = round(max(c.mean for c in cells), 6)
+            pick = min if metric in table.lower_is_better else max
+            top = round(pick(c.mean for c in cells), 6)
             for cell in cells:
                 cell.best = round(cell.mean, 6) == top

@@ -17,6 +17,8 @@ from fbn_bench.errors import FbnError
 # Loaders that drop rows on purpose record {reason: count} under this attrs key; `datasets check` shows them.
 from fbn_bench.data.table import SKIPPED_ATTR
 
+from ._common import is_macos_clutter
+
 # A folder with more entries than this is an image or video folder: never descend into it.
 _BIG_FOLDER = 2000
 
@@ -36,7 +38,7 @@ def find_dirs(base: Path, names: Iterable[str], max_depth: int, skip: Iterable[s
     """Folders under `base` (depth 0..max_depth) whose lower-cased name is in `names`.
 
     Breadth-first; does not descend into a match, into folders named in `skip` (lower-cased), into
-    hidden folders, or into folders too large to be annotation folders.
+    hidden folders, into macOS's `__MACOSX/` mirror, or into folders too large to be annotation folders.
     """
     wanted = {n.lower() for n in names}
     skipped = {n.lower() for n in skip}
@@ -57,7 +59,7 @@ def find_dirs(base: Path, names: Iterable[str], max_depth: int, skip: Iterable[s
                 continue
             for entry in entries:
                 name = entry.name.lower()
-                if entry.is_dir() and not name.startswith(".") and name not in skipped:
+                if entry.is_dir() and not name.startswith(".") and not is_macos_clutter(name) and name not in skipped:
                     next_level.append(Path(entry.path))
         level = sorted(next_level)
     return sorted(found)

@@ -15,6 +15,7 @@ import pandas as pd
 from fbn_bench.errors import FbnError
 
 from ._aff_common import attach_skipped, find_dirs, relative
+from ._common import listing
 
 # AffectNet's 0-10 codes. Contempt (7), None (8), Uncertain (9) and No-Face (10) are no basic expression.
 CODES = {
@@ -138,7 +139,7 @@ def _scalar(path: Path) -> float:
 def read_npy_release(set_dir: Path, root: Path) -> pd.DataFrame:
     skipped: Counter = Counter()
     annotations = set_dir / "annotations"
-    ids = sorted((p.name[: -len("_exp.npy")] for p in annotations.glob("*_exp.npy")),
+    ids = sorted((p.name[: -len("_exp.npy")] for p in listing(annotations, "*_exp.npy")),
                  key=lambda s: (0, int(s)) if s.isdigit() else (1, s))
     prefix = relative(set_dir, root)
     rows = []

@@ -1,5 +1,6 @@
 """Small helpers shared by the built-in dataset loaders: header clean-up, alternative folder names,
-line reading with file:line positions, option checks, and the skip-and-count convention."""
+folder listings without macOS archive clutter, line reading with file:line positions, option checks,
+and the skip-and-count and notes conventions."""
 
 from __future__ import annotations
 
@@ -9,11 +10,30 @@ from typing import Any
 
 from fbn_bench.errors import FbnError
 # Loaders that drop rows record why in `table.attrs[SKIPPED_ATTR]` ({plain-words reason: count});
-# `fbn-bench datasets check` and fbn_bench.testing.check_dataset_plugin report them.
-from fbn_bench.data.table import SKIPPED_ATTR
+# `fbn-bench datasets check` and fbn_bench.testing.check_dataset_plugin report them. Things worth telling
+# the user that are not dropped rows (a subject outside the folds) go to `table.attrs[NOTES_ATTR]`.
+from fbn_bench.data.table import NOTES_ATTR, SKIPPED_ATTR
 
-__all__ = ["SKIPPED_ATTR", "choice_option", "clean_header", "find_first", "fold_subjects", "image_namer",
-           "int_option", "line_error", "numbered_lines", "require_root"]
+__all__ = ["NOTES_ATTR", "SKIPPED_ATTR", "choice_option", "clean_header", "find_first", "fold_subjects",
+           "image_namer", "int_option", "is_macos_clutter", "line_error", "listing", "numbered_lines",
+           "plural", "require_root", "short_list"]
+
+# What macOS adds when it makes or unpacks an archive: a `__MACOSX/` mirror of the tree holding an
+# AppleDouble `._<name>` (resource fork, binary) for each file, the same `._<name>` files beside the real
+# ones, and Finder's `.DS_Store`. None is part of a database; reading one breaks a loader.
+MACOS_CLUTTER = ("__macosx", ".ds_store")
+
+
+def is_macos_clutter(name: str) -> bool:
+    """Whether a file or folder name is macOS archive clutter (`__MACOSX`, `._<name>`, `.DS_Store`)."""
+    return name.startswith("._") or name.lower() in MACOS_CLUTTER
+
+
+def listing(folder: Path, pattern: str = "*") -> list[Path]:
+    """The entries of `folder` that match `pattern` (pathlib glob, one level), sorted, without macOS clutter.
+    Loaders list folders through this (or skip names with is_macos_clutter), so a tree unpacked on a Mac
+    reads like any other."""
+    return sorted((p for p in Path(folder).glob(pattern) if not is_macos_clutter(p.name)), key=lambda p: p.name)
 
 
 def clean_header(name: Any) -> str:
@@ -91,6 +111,18 @@ def fold_subjects(parts: tuple[tuple[str, ...], ...], fold: int, split: str) -> 
     if split == "test":
         return set(parts[test_part])
     return {s for i, part in enumerate(parts) if i != test_part for s in part}
+
+
+def plural(n: int, word: str) -> str:
+    """`1 subject`, `3 subjects`."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def short_list(names: Iterable[str], shown: int = 5) -> str:
+    """`a, b, c` or `a, b, c, d, e, ... (4 more)`: names for a one-line message."""
+    names = list(names)
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def image_namer(pattern: str, dataset: str, fields: dict[str, Any]):

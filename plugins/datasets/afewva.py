@@ -8,7 +8,6 @@ See docs/datasets/afewva.md.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +16,24 @@ import pandas as pd
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
 from ._aff_common import attach_skipped, relative, require_root
+from ._common import listing
 
 _REEXTRACT = "re-extract the clip from its AFEW-VA zip part"
 
 
 def find_clips(root: Path) -> list[Path]:
-    """Clip folders: `root/<clip>/` or `root/<part>/<clip>/`, each holding `<clip>.json`. `_cropped` copies are skipped."""
+    """Clip folders: `root/<clip>/` or `root/<part>/<clip>/`, each holding `<clip>.json`. `_cropped` copies,
+    hidden folders and macOS's `__MACOSX/` mirror are skipped."""
     clips: list[Path] = []
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if not entry.is_dir() or entry.name.startswith(".") or entry.name.endswith("_cropped"):
+    for folder in listing(root):
+        if not folder.is_dir() or folder.name.startswith(".") or folder.name.endswith("_cropped"):
             continue
-        folder = Path(entry.path)
         if (folder / f"{folder.name}.json").is_file():
             clips.append(folder)
             continue
-        for sub in sorted(os.scandir(folder), key=lambda e: e.name):
-            if sub.is_dir() and not sub.name.endswith("_cropped") and (Path(sub.path) / f"{sub.name}.json").is_file():
-                clips.append(Path(sub.path))
+        for sub in listing(folder):
+            if sub.is_dir() and not sub.name.endswith("_cropped") and (sub / f"{sub.name}.json").is_file():
+                clips.append(sub)
     seen: dict[str, Path] = {}
     for clip in clips:
         if clip.name in seen:

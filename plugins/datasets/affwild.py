@@ -16,6 +16,7 @@ import pandas as pd
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
 from ._aff_common import attach_skipped, find_dirs, option_path, read_text_lines, relative, require_root
+from ._common import listing
 
 _REEXTRACT = "the file looks truncated or corrupt: re-extract it from aff_wild_annotations_bboxes_landmarks_new.tar.gz"
 
@@ -92,7 +93,7 @@ def load_affwild(root: Path, split: str, images: str = "frames", bboxes: bool = 
     box_dir = _box_folder(root, split) if bboxes else None
 
     parts = []
-    for valence_file in sorted(folders["valence"].glob("*.txt")):
+    for valence_file in listing(folders["valence"], "*.txt"):
         video = valence_file.stem
         arousal_file = folders["arousal"] / valence_file.name
         if not arousal_file.is_file():
@@ -112,7 +113,7 @@ def load_affwild(root: Path, split: str, images: str = "frames", bboxes: bool = 
         if box_dir is not None:
             part[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]] = _video_boxes(box_dir / video, frames)
         parts.append(part)
-    for arousal_file in sorted(folders["arousal"].glob("*.txt")):
+    for arousal_file in listing(folders["arousal"], "*.txt"):
         if not (folders["valence"] / arousal_file.name).is_file():
             raise FbnError(f"affwild: {folders['valence'] / arousal_file.name} is missing (its arousal file {arousal_file} exists); re-extract the annotations")
     if not parts:

@@ -16,6 +16,7 @@ from fbn_bench import DatasetSpec, FbnError, hookimpl
 
 from ._abaw import PARSERS, TASK_FOLDERS, find_split_folder, find_task_folders, video_of
 from ._aff_common import attach_skipped, option_path, relative, require_root
+from ._common import listing
 
 # ABAW3 onward annotate 12 AUs; ABAW 2020 annotated 8 (adding AU20). The spec lists their union.
 AFFWILD2_AUS = (1, 2, 4, 6, 7, 10, 12, 15, 20, 23, 24, 25, 26)
@@ -46,7 +47,7 @@ def load_affwild2(root: Path, split: str, images: str = "cropped_aligned", annot
     for task, folder in sorted(tasks.items()):
         split_folder = find_split_folder(folder, split)
         frames = []
-        for path in sorted(split_folder.glob("*.txt")):
+        for path in listing(split_folder, "*.txt"):
             parsed = PARSERS[task](path)
             part = pd.DataFrame({"stem": path.stem, "frame": parsed.frames, **parsed.values})
             if parsed.other is not None:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
-from ._common import (SKIPPED_ATTR, clean_header, find_first, fold_subjects, image_namer, int_option,
-                      line_error, require_root)
+from ._common import (NOTES_ATTR, SKIPPED_ATTR, clean_header, find_first, fold_subjects, image_namer, int_option,
+                      line_error, listing, plural, require_root, short_list)
 
 # The 12 AUs every BP4D paper evaluates (also the usual choice for BP4D+).
 BP4D_AUS = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
@@ -78,22 +78,26 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFr
     fold = int_option("fold", fold, (1, 2, 3), name)
     name_of = image_namer(naming, name, {"subject": "F001", "task": "T1", "frame": 1, "frame0": 0})
     occ = find_first(root, OCC_DIRS, f"{name} AU occurrence folder")
-    files, strays = [], 0
-    for path in sorted(occ.iterdir()):
+    files, strays = [], []
+    for path in listing(occ):
         if path.suffix.lower() == ".csv" and (match := FILE_NAME.match(path.name)):
             files.append((path, match.group(1).upper(), match.group(2).upper()))
-        elif path.is_file():
-            strays += 1
+        elif path.is_file() and not path.name.startswith("."):
+            strays.append(path.name)
     if not files:
         raise FbnError(f"no AU_OCC files in {occ}; expected {occ}/F001_T1.csv ... (<subject>_<task>.csv)")
     parts = parts_of(sorted({s for _, s, _ in files}))
     wanted = fold_subjects(parts, fold, split)
-    skipped: dict[str, int] = {}
+    # Whole files and subjects left out are worth a note, but they are not dropped rows (frames).
+    notes: list[str] = []
     if strays:
-        skipped[f"files in {occ.name}/ not named <subject>_<task>.csv"] = strays
-    outside = {s for _, s, _ in files} - {s for p in parts for s in p}
+        notes.append(f"{plural(len(strays), 'file')} in {occ} not named <subject>_<task>.csv, not read "
+                     f"({short_list(strays)})")
+    outside = sorted({s for _, s, _ in files} - {s for p in parts for s in p})
     if outside:
-        skipped[f"subjects outside the standard folds ({', '.join(sorted(outside))})"] = len(outside)
+        notes.append(f"{plural(len(outside), 'subject')} outside the standard folds, in no split "
+                     f"({short_list(outside)})")
+    skipped: dict[str, int] = {}
 
     tables = []
     for path, subject, task in files:
@@ -117,6 +121,8 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFr
         result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
     if skipped:
         result.attrs[SKIPPED_ATTR] = skipped
+    if notes:
+        result.attrs[NOTES_ATTR] = notes
     return result
 
 

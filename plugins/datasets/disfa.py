@@ -17,8 +17,8 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
-from ._common import (SKIPPED_ATTR, find_first, fold_subjects, image_namer, int_option, line_error,
-                      numbered_lines, require_root)
+from ._common import (NOTES_ATTR, SKIPPED_ATTR, find_first, fold_subjects, image_namer, int_option, line_error,
+                      listing, numbered_lines, plural, require_root, short_list)
 
 DISFA_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
 # Standard subject-independent parts (identical in JAA-Net, ME-GraphAU and LibreFace).
@@ -56,18 +56,22 @@ def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFA
     threshold = int_option("threshold", threshold, range(1, 6), "disfa")
     name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
     labels = find_first(root, LABEL_DIRS, "DISFA label folder")
-    on_disk = sorted(p.name for p in labels.iterdir() if p.is_dir() and SUBJECT_DIR.match(p.name))
+    on_disk = [p.name for p in listing(labels) if p.is_dir() and SUBJECT_DIR.match(p.name)]
     if not on_disk:
         raise FbnError(f"no subject folders (SN001, SN002, ...) in {labels}; expected {labels}/SN001/SN001_au1.txt ...")
     wanted = fold_subjects(PARTS, fold, split)
     subjects = [s for s in on_disk if s in wanted]
-    skipped: dict[str, int] = {}
+    # Whole subjects left out are worth a note, but they are not dropped rows (frames).
+    notes: list[str] = []
     absent = sorted(wanted - set(on_disk))
     outside = sorted(set(on_disk) - {s for part in PARTS for s in part})
     if outside:
-        skipped[f"subject folders outside the standard folds ({', '.join(outside)})"] = len(outside)
+        notes.append(f"{plural(len(outside), 'subject folder')} in {labels} outside the standard folds, "
+                     f"in no split ({short_list(outside)})")
     if absent:
-        skipped[f"fold {fold} {split} subjects with no label folder ({', '.join(absent)})"] = len(absent)
+        notes.append(f"{plural(len(absent), f'fold {fold} {split} subject')} with no label folder in {labels}, "
+                     f"so the split is smaller than the standard one ({short_list(absent)})")
+    skipped: dict[str, int] = {}
 
     tables = []
     for subject in subjects:
@@ -99,6 +103,8 @@ def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFA
         result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
     if skipped:
         result.attrs[SKIPPED_ATTR] = skipped
+    if notes:
+        result.attrs[NOTES_ATTR] = notes
     return result
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
-from ._common import SKIPPED_ATTR, clean_header, int_option, line_error, require_root
+from ._common import SKIPPED_ATTR, clean_header, int_option, line_error, listing, require_root
 
 ANNOTATION_FILES = ("EmotioNet_FACS_aws_2020_24600.csv", "EmotioNet_FACS.csv")
 # The 2020 manual set's 23 AUs that are among fbn-bench's 17 (the 2017 file has 11 of them).
@@ -38,10 +38,10 @@ def _annotation_file(root: Path, name: str | None) -> Path:
     for candidate in ANNOTATION_FILES:
         if (root / candidate).is_file():
             return root / candidate
-    found = sorted(root.glob("EmotioNet*.csv"))
+    found = listing(root, "EmotioNet*.csv")
     if len(found) == 1:
         return found[0]
-    xlsx = sorted(p.name for p in root.glob("*.xlsx"))
+    xlsx = [p.name for p in listing(root, "*.xlsx")]
     hint = f"; found only {', '.join(xlsx)}: save it as CSV first" if xlsx else ""
     raise FbnError(f"EmotioNet annotation file not found: expected {root / ANNOTATION_FILES[0]} or "
                    f"{root / ANNOTATION_FILES[1]} (or name it with emotionet:file=NAME.csv){hint}")

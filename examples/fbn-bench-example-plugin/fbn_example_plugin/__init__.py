@@ -5,7 +5,6 @@ from pathlib import Path
 import pandas as pd
 
 from fbn_bench import DatasetSpec, MetricSpec, hookimpl
-from fbn_bench import metrics
 
 # The database's own code table, mapped to fbn-bench's canonical names in the loader.
 CODES = {0: "neutral", 1: "happiness", 2: "sadness", 3: "surprise"}
@@ -21,12 +20,15 @@ def load_mydb(root: Path, split: str) -> pd.DataFrame:
     })
 
 
-def balanced_accuracy(y_true, y_pred) -> float:
-    """Mean per-class recall, for imbalanced expression sets."""
+def cohen_kappa(y_true, y_pred) -> float:
+    """Agreement beyond chance, (p_o - p_e) / (1 - p_e): expression indices in, one number out."""
     import numpy as np
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return float(np.mean([metrics.accuracy(y_true[y_true == c], y_pred[y_true == c]) for c in np.unique(y_true)]))
+    observed = float(np.mean(y_true == y_pred))
+    classes = np.union1d(y_true, y_pred)
+    chance = float(sum(np.mean(y_true == c) * np.mean(y_pred == c) for c in classes))
+    return (observed - chance) / (1 - chance) if chance < 1 else 0.0
 
 
 @hookimpl
@@ -40,4 +42,4 @@ def register_datasets(register):
 
 @hookimpl
 def register_metrics(register):
-    register(MetricSpec("balanced_accuracy", balanced_accuracy, task="expr", description="mean per-class recall"))
+    register(MetricSpec("cohen_kappa", cohen_kappa, task="expr", description="Cohen's kappa: agreement beyond chance"))

@@ -1,0 +1,53 @@
+"""Run settings: defaults < preset < config file < command line, and the training-length rule."""
+
+import pytest
+from click.testing import CliRunner
+
+from fbn_bench import FbnError
+from fbn_bench.cli import cli
+from fbn_bench.config import RunConfig, resolve_config
+
+
+def test_layers_override_in_order(tmp_path):
+    file = tmp_path / "run.toml"
+    file.write_text('[run]\nlr = 0.01\nbatch_size = 48\ncoupling = "soft"\n')
+    config = resolve_config("paper", file, batch_size=24, coupling=None)
+    assert config.backbone == "vggface" and config.image_size == 96  # the preset over the defaults
+    assert config.lr == 0.01 and config.coupling == "soft"  # the file over the preset
+    assert config.batch_size == 24  # the command line over the file; None means "not given"
+    assert config.seed == RunConfig().seed  # untouched by every layer
+
+
+@pytest.mark.parametrize("given, steps, epochs", [
+    ({"epochs": 2.0, "steps": None}, None, 2.0),  # what the CLI passes for `--epochs 2`
+    ({"steps": 50, "epochs": None}, 50, None),
+    ({"steps": 50, "epochs": 2.0}, 50, 2.0),  # both given: steps win when the run counts its length
+])
+def test_one_training_length_replaces_the_other_below_it(given, steps, epochs):
+    config = resolve_config("quick", **given)
+    assert (config.steps, config.epochs) == (steps, epochs)
+
+
+def test_epochs_in_a_config_file_replace_the_preset_steps(tmp_path):
+    file = tmp_path / "run.toml"
+    file.write_text("epochs = 3\n")
+    assert (resolve_config("quick", file).steps, resolve_config("quick", file).epochs) == (None, 3)
+    assert resolve_config("quick", file, steps=10).steps == 10
+
+
+def test_cli_epochs_reach_the_run(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("fbn_bench.experiment.run_experiment", lambda config, **kw: seen.setdefault("config", config))
+    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome: None)
+    result = CliRunner().invoke(cli, ["run", "--tasks", "expr", "--epochs", "1.5"])
+    assert result.exit_code == 0, result.output
+    assert (seen["config"].steps, seen["config"].epochs) == (None, 1.5)
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    with pytest.raises(FbnError, match="unknown preset 'fast'"):
+        resolve_config("fast")
+    file = tmp_path / "run.toml"
+    file.write_text("learning_rate = 0.1\n")
+    with pytest.raises(FbnError, match="unknown setting 'learning_rate'"):
+        resolve_config("quick", file)

@@ -17,6 +17,7 @@ import torch
 from . import results
 from .config import RunConfig
 from .data.cache import PreparedSplit, prepare_split
+from .data.roots import load_split
 from .errors import FbnError
 from .plugin_options import display_name, resolved_plugins
 from .registry import Registry, get_registry
@@ -63,13 +64,24 @@ def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, A
     return chosen
 
 
-def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bool) -> list[PreparedSplit]:
+def read_annotations(chosen, splits: tuple[str, ...], config: RunConfig, accelerator) -> dict[tuple[str, str], tuple]:
+    """(display name, split) -> (table, root) for every database, before any image is decoded: a wrong
+    path or a malformed file in the last database fails the run in seconds, not after the others decode.
+    The main process goes first, so that it alone generates synthetic data the others then read."""
+    with accelerator.main_process_first():
+        return {(text, split): load_split(spec, split, options, config.data_root)
+                for text, spec, options in chosen for split in splits}
+
+
+def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bool,
+                annotations: dict[tuple[str, str], tuple] | None = None) -> list[PreparedSplit]:
     """Decode (or reuse) every database's split; the main process first, so others reuse its cache."""
     prepared = []
     with accelerator.main_process_first():
         for text, spec, options in chosen:
             p = prepare_split(spec, split, options, image_size=config.image_size, data_root=config.data_root,
-                              progress=progress and accelerator.is_main_process, report=accelerator.is_main_process)
+                              progress=progress and accelerator.is_main_process, report=accelerator.is_main_process,
+                              loaded=(annotations or {}).get((text, split)))
             p.name = text
             prepared.append(p)
     return prepared
@@ -127,8 +139,9 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     if accelerator.is_main_process:
         hook.on_run_start(run=info)
 
-    train_splits = prepare_all(chosen, "train", config, accelerator, progress)
-    test_splits = prepare_all(chosen, "test", config, accelerator, progress)
+    annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
+    train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
     streams = TaskStreams(train_splits, config.tasks, config.batch_size, config.shares or None, seed=config.seed,
                           rank=accelerator.process_index, world_size=accelerator.num_processes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -239,7 +252,8 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
     model.load_state_dict(state)
     model = accelerator.prepare(model)
     plugins = resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen])
-    test_splits = prepare_all(chosen, "test", config, accelerator, progress)
+    annotations = read_annotations(chosen, ("test",), config, accelerator)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
     records, unscored = score_test_splits(model, test_splits, accelerator, config, out_dir, progress, registry)

@@ -167,3 +167,12 @@ def test_a_database_whose_test_images_are_all_unusable_is_reported_not_dropped(r
     assert result.exit_code == 2
     assert "Error: not scored: toy-expr: no usable test image (8 unreadable)" in result.output
     assert "| toy " in result.output  # the scores that exist are still printed first
+
+
+def test_a_wrong_path_in_the_last_database_fails_before_any_image_is_decoded(registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("FBN_BENCH_CACHE", str(tmp_path / "cache"))
+    good = write_toy(tmp_path / "good", n_train=24, n_test=8)
+    config = toy_config(good, tmp_path / "run", datasets=(f"toy:root={good}", f"toy-expr:root={tmp_path / 'nowhere'}"))
+    with pytest.raises(FbnError, match="does not exist"):
+        run_experiment(config, registry, progress=False)
+    assert not list((tmp_path / "cache").glob("*.npy"))  # toy's images were never decoded

@@ -77,8 +77,11 @@ def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: in
 
 def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, *, image_size: int,
                   data_root: str | Path | None = None, cache_dir: str | Path | None = None,
-                  progress: bool = True, workers: int | None = None, report: bool = True) -> PreparedSplit:
+                  progress: bool = True, workers: int | None = None, report: bool = True,
+                  loaded: tuple[pd.DataFrame, Path] | None = None) -> PreparedSplit:
     """Load a split's table and return it with its decoded faces, building the cache on first use.
+    `loaded`: the (table, root) `load_split` already returned, to read every database's annotations
+    before decoding any image (so a wrong path fails in seconds, not after decoding another database).
 
     Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
     line on stderr per split; they never stop the run. The loader's notes (table.attrs[NOTES_ATTR])
@@ -88,7 +91,7 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     several processes, let one build first (e.g. Accelerate's `main_process_first()`); concurrent
     builders are safe but duplicate the work.
     """
-    table, root = load_split(spec, split, options, data_root)
+    table, root = loaded or load_split(spec, split, options, data_root)
     present = [c for c in BBOX_COLUMNS if c in table.columns]
     if present and len(present) < len(BBOX_COLUMNS):
         raise FbnError(f"dataset {spec.name!r} split {split!r}: the table has {', '.join(present)} but not all of "

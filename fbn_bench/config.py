@@ -82,9 +82,25 @@ def resolve_config(preset: str = "quick", file: str | Path | None = None, **over
     if preset not in PRESETS:
         raise FbnError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     merged: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
+    explicit: set[str] = set()
     for layer in (load_config_file(file) if file is not None else {}, overrides):
-        _merge_layer(merged, {k: v for k, v in layer.items() if v is not None})
+        given = {k: v for k, v in layer.items() if v is not None}
+        _merge_layer(merged, given)
+        explicit |= set(given)
+    if "backbone" in explicit and "image_size" not in explicit:
+        # `--backbone vggface` alone: the input size that backbone was built for, not the preset's.
+        merged["image_size"] = _default_image_size(merged["backbone"], merged.get("image_size", 64))
     return RunConfig(**merged)
+
+
+def _default_image_size(backbone: str, fallback: int) -> int:
+    from .registry import get_registry
+
+    try:
+        spec, _ = get_registry().resolve("backbones", backbone)
+    except FbnError:
+        return fallback  # an unknown backbone: building the model says so, with the names available
+    return int(spec.default_image_size)
 
 
 def _merge_layer(merged: dict[str, Any], given: dict[str, Any]) -> None:

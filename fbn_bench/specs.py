@@ -72,6 +72,7 @@ class BackboneSpec:
     name: str
     build: Callable[..., Any]
     description: str = ""
+    # The input size it was built for: a run that names this backbone but no --image-size uses it.
     default_image_size: int = 64
     options: Mapping[str, str] = field(default_factory=dict)
     # `timm:resnet18` passes "resnet18" as this option.

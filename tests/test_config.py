@@ -51,3 +51,14 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     file.write_text("learning_rate = 0.1\n")
     with pytest.raises(FbnError, match="unknown setting 'learning_rate'"):
         resolve_config("quick", file)
+
+
+def test_a_backbone_chosen_alone_brings_its_own_input_size(tmp_path):
+    assert resolve_config("quick", backbone="vggface").image_size == 96  # BackboneSpec.default_image_size
+    assert resolve_config("quick", backbone="vggface", image_size=64).image_size == 64  # an explicit size wins
+    assert resolve_config("quick", backbone="small").image_size == 64
+    assert resolve_config("paper").image_size == 96 and resolve_config("quick").image_size == 64
+    file = tmp_path / "run.toml"
+    file.write_text('backbone = "vggface"\n')
+    assert resolve_config("quick", file).image_size == 96
+    assert resolve_config("quick", file, image_size=48).image_size == 48

@@ -136,37 +136,35 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
         (run_dir / results.CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
     info = RunInfo(run_id, run_dir, config.to_dict())
     hook = registry.hook()
-    if accelerator.is_main_process:
-        hook.on_run_start(run=info)
+    with hook.watching(info, active=accelerator.is_main_process):
+        annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
+        train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
+        test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
+        streams = TaskStreams(train_splits, config.tasks, config.batch_size, config.shares or None, seed=config.seed,
+                              rank=accelerator.process_index, world_size=accelerator.num_processes)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        model, optimizer = accelerator.prepare(model, optimizer)
+        if accelerator.is_main_process and progress:
+            from .train import total_steps
 
-    annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
-    train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
-    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
-    streams = TaskStreams(train_splits, config.tasks, config.batch_size, config.shares or None, seed=config.seed,
-                          rank=accelerator.process_index, world_size=accelerator.num_processes)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    if accelerator.is_main_process and progress:
-        from .train import total_steps
+            echo(f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
+                 f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
+                 f" x{accelerator.num_processes}; {streams.summary()}")
 
-        echo(f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
-             f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
-             f" x{accelerator.num_processes}; {streams.summary()}")
+        def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
+            if accelerator.is_main_process:
+                hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
-    def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
+        history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
+
+        records, unscored = score_test_splits(model, test_splits, accelerator, config, run_dir, progress, registry)
+        skipped = skipped_counts(train_splits + test_splits)
         if accelerator.is_main_process:
-            hook.on_epoch_end(run=info, epoch=epoch, logs=row)
-
-    history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
-
-    records, unscored = score_test_splits(model, test_splits, accelerator, config, run_dir, progress, registry)
-    skipped = skipped_counts(train_splits + test_splits)
-    if accelerator.is_main_process:
-        unwrapped = accelerator.unwrap_model(model)
-        torch.save({"model": unwrapped.state_dict(), "config": config.to_dict()}, run_dir / CHECKPOINT_FILE)
-        records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started)
-        results.write_records(run_dir, records)
-        hook.on_run_end(run=info, records=records)
+            unwrapped = accelerator.unwrap_model(model)
+            torch.save({"model": unwrapped.state_dict(), "config": config.to_dict()}, run_dir / CHECKPOINT_FILE)
+            records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started)
+            results.write_records(run_dir, records)
+            hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
     return RunOutcome(run_dir, records, skipped, history, unscored)
 

@@ -53,3 +53,9 @@ def on_epoch_end(run, epoch, logs):
 @hookspec
 def on_run_end(run, records):
     """A run finished; `records` are the result records it wrote."""
+
+
+@hookspec
+def on_run_failed(run, error):
+    """A run that started stopped on `error` (the exception, re-raised after this hook): close what
+    `on_run_start` opened. Either this or `on_run_end` is called once for every `on_run_start`."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pluggy
@@ -30,6 +32,22 @@ class ObserverHooks:
         for (plugin, hook_name), count in self.errors.items():
             if count > 1:
                 print(f"Warning: plugin {plugin} raised in {hook_name} {count} times in this run", file=sys.stderr)
+
+    def on_run_failed(self, run, error) -> None:
+        self._call("on_run_failed", run=run, error=error)
+
+    @contextmanager
+    def watching(self, run, active: bool = True) -> Iterator[None]:
+        """`on_run_start` now, and `on_run_failed` if the block raises (the error then goes on up); the
+        block itself calls `on_run_end`. `active=False` (processes other than the main one) calls nothing."""
+        if active:
+            self.on_run_start(run=run)
+        try:
+            yield
+        except BaseException as exc:
+            if active:
+                self.on_run_failed(run=run, error=exc)
+            raise
 
     def _call(self, hook_name: str, **kwargs: Any) -> None:
         # pluggy calls the implementation registered last first; keep that order.

@@ -24,7 +24,7 @@ from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, parse_na
 ENTRY_POINT_GROUP = "fbn_bench"
 PLUGINS_ENV = "FBN_BENCH_PLUGINS"
 
-OBSERVER_HOOKS = ("on_run_start", "on_epoch_end", "on_run_end")
+OBSERVER_HOOKS = ("on_run_start", "on_epoch_end", "on_run_end", "on_run_failed")
 
 # How a failure that leaves the rest of the plugin working starts (the plugin is not skipped).
 UNKNOWN_HOOK = "unknown hook"

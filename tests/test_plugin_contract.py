@@ -300,6 +300,42 @@ def test_a_crashing_logger_does_not_cost_the_run_its_checkpoint(plugin_dir, tmp_
     assert all(isinstance(v, float) for row in logs for k, v in row.items() if k not in ("epoch", "step"))
 
 
+def test_a_run_that_fails_tells_its_observers_so_they_can_close(plugin_dir, tmp_path, monkeypatch):
+    from engine_toy_plugin import write_toy
+    from fbn_bench.config import resolve_config
+    from fbn_bench.experiment import run_experiment
+
+    write_plugin(plugin_dir, "fbntest_closing_logger", """
+        from fbn_bench import hookimpl
+
+        SEEN = []
+
+        @hookimpl
+        def on_run_start(run):
+            SEEN.append("start")
+
+        @hookimpl
+        def on_run_failed(run, error):
+            SEEN.append(("failed", type(error).__name__, str(error)))
+
+        @hookimpl
+        def on_run_end(run, records):
+            SEEN.append("end")
+    """)
+    registry = build_registry(extra_modules=["engine_toy_plugin", "fbntest_closing_logger"])
+    root = write_toy(tmp_path / "toy", n_train=24, n_test=8)
+    config = resolve_config("quick", datasets=(f"toy:root={root}",), image_size=16, steps=2, batch_size=12,
+                            out=str(tmp_path / "run"), hidden=8, eval_batch_size=8)
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr("fbn_bench.train.fit", out_of_memory)
+    with pytest.raises(MemoryError, match="no room"):
+        run_experiment(config, registry, progress=False)
+    assert sys.modules["fbntest_closing_logger"].SEEN == ["start", ("failed", "MemoryError", "no room")]
+
+
 # --- fbn-bench plugins --json -------------------------------------------------------------------------------
 
 def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_dir, monkeypatch):

@@ -49,3 +49,16 @@ def test_without_tensorboard_the_run_writes_no_event_files(toy_root, tmp_path, m
     outcome = toy_run(toy_root, tmp_path / "run")
     assert not (outcome.run_dir / "tensorboard").exists()
     assert (outcome.run_dir / "train_log.csv").is_file() and outcome.records
+
+
+def test_a_failed_run_closes_its_writer(toy_root, tmp_path, monkeypatch):
+    from fbn_plugins.loggers import tensorboard_logger
+
+    def broken_fit(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fbn_bench.train.fit", broken_fit)
+    with pytest.raises(KeyboardInterrupt):
+        toy_run(toy_root, tmp_path / "run")
+    assert tensorboard_logger._open == {}  # closed, not left open for the rest of the process
+    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))

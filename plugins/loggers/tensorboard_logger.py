@@ -61,3 +61,9 @@ def on_run_end(run, records):
     for record in records:
         writer.add_scalar(f"test/{record['dataset']}/{record['metric']}", record["value"], step)
     writer.close()
+
+
+@hookimpl
+def on_run_failed(run, error):
+    if run.run_id in _open:
+        _open.pop(run.run_id)[0].close()  # what was logged until the failure stays readable

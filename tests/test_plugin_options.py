@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 
 from fbn_bench.config import RunConfig
-from fbn_bench.experiment import resolve_datasets
+from fbn_bench.run_datasets import resolve_datasets
 from fbn_bench.plugin_options import option_defaults, resolved_plugins
 from fbn_bench.registry import build_registry
 from fbn_bench.results import config_hash

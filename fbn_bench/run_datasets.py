@@ -30,6 +30,9 @@ def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, A
         name = display_name(spec, options)
         if name in [c[0] for c in chosen]:
             raise FbnError(f"--datasets names {name!r} twice ({text!r} is the same data); give each database once")
+        if not spec.tasks:
+            raise FbnError(f"dataset {spec.name!r} labels no basic task (its labels are in extra columns, e.g. "
+                           f"'compound'), so no model can be trained or scored on it; drop it from --datasets")
         if not spec.tasks & set(config.tasks):
             raise FbnError(f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
                            f"none of the run's tasks ({', '.join(config.tasks)}); drop it from --datasets "

@@ -100,3 +100,12 @@ def test_gallery_bad_arguments_are_one_line_errors(tmp_path):
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "g.jpg") as im:
         assert im.format == "JPEG"
+
+
+def test_stats_count_the_compound_classes_and_run_refuses_a_database_without_a_basic_task(tmp_path):
+    result = _run("datasets", "stats", "synth-rafdb-compound:scale=0.05", "--json")
+    assert result.exit_code == 0, result.output
+    compound = json.loads(result.stdout)["compound"]
+    assert compound["n"] == sum(compound["counts"].values()) > 0 and "happily surprised" in compound["counts"]
+    refused = _run("run", "--datasets", "synth-rafdb-compound", "--steps", "1")
+    assert refused.exit_code == 2 and "labels no basic task" in refused.output

@@ -99,11 +99,12 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
                f"{result['missing_images']} missing images")
     if "va" in result:
         click.echo(f"valence-arousal labels: {result['va']['n']}")
-    if "expr" in result:
-        n = max(result["expr"]["n"], 1)
-        click.echo(f"expression labels: {result['expr']['n']}")
-        for cls, count in result["expr"]["counts"].items():
-            click.echo(f"  {cls:<10} {count:>7}  {100 * count / n:5.1f}%")
+    for task, title in (("expr", "expression"), ("compound", "compound expression")):
+        if task in result:
+            n, width = max(result[task]["n"], 1), max(map(len, result[task]["counts"]), default=10)
+            click.echo(f"{title} labels: {result[task]['n']}")
+            for cls, count in result[task]["counts"].items():
+                click.echo(f"  {cls:<{width}} {count:>7}  {100 * count / n:5.1f}%")
     if "au" in result:
         click.echo("AU labels (n, positive):")
         for au, row in result["au"].items():

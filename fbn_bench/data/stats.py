@@ -35,4 +35,7 @@ def table_stats(df: pd.DataFrame, spec: DatasetSpec, split: str, root: Path) -> 
             f"AU{a}": {"n": int(df[f"AU{a}"].notna().sum()), "positive": int(np.nansum(df[f"AU{a}"].to_numpy()))}
             for a in spec.aus
         }
+    if "compound" in df.columns:  # RAF-DB compound: an extra label column, counted as it is
+        counts = df["compound"].dropna().astype(str).value_counts().sort_index()
+        stats["compound"] = {"n": int(counts.sum()), "counts": {k: int(v) for k, v in counts.items()}}
     return stats

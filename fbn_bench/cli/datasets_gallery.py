@@ -15,16 +15,20 @@ COLUMNS = 8
 INK, PAPER = (20, 20, 20), (250, 250, 247)
 
 
-def _face(root: Path, image: str, size: int):
+def _face(root: Path, row: dict, size: int) -> tuple:
+    """(picture, problem): the face cropped as a run crops it (bbox columns included), or a red
+    square and why ("missing", "unreadable", "bad bbox") when the run would skip this row."""
     from PIL import Image
 
+    from ..data.images import BadImageError, decode_face
     from ..data.roots import resolve_image
+    from ..data.table import BBOX_COLUMNS
 
+    bbox = [row[c] for c in BBOX_COLUMNS] if all(c in row for c in BBOX_COLUMNS) else None
     try:
-        with Image.open(resolve_image(root, image)) as im:
-            return im.convert("RGB").resize((size, size), Image.BICUBIC)
-    except OSError:
-        return Image.new("RGB", (size, size), (200, 60, 60))
+        return Image.fromarray(decode_face(resolve_image(root, row["image"]), size, bbox)), None
+    except BadImageError as exc:
+        return Image.new("RGB", (size, size), (200, 60, 60)), exc.reason
 
 
 def _caption(row, aus=()) -> list[str]:
@@ -84,8 +88,10 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
     for k, i in enumerate(picks):
         x, y = (k % COLUMNS) * CELL, 26 + (k // COLUMNS) * (CELL + text_h)
         row = df.iloc[int(i)].to_dict()
-        sheet.paste(_face(root, row["image"], CELL - 4), (x + 2, y))
-        for j, line in enumerate(_caption(row, spec.aus)[:3]):
+        face, problem = _face(root, row, CELL - 4)
+        sheet.paste(face, (x + 2, y))
+        caption = ([f"({problem}: skipped)"] if problem else []) + _caption(row, spec.aus)
+        for j, line in enumerate(caption[:3]):
             draw.text((x + 3, y + CELL - 2 + 12 * j), line[:20], fill=INK)
     if ladder is not None:
         y = 26 + rows * (CELL + text_h)
@@ -95,7 +101,7 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
         for au, group in ladder.groupby("ladder_au", sort=False):
             draw.text((6, y + small // 2 - 6), f"AU{au} {AU_NAMES.get(int(au), '')}", fill=INK)
             for _, r in group.sort_values("ladder_intensity").iterrows():
-                sheet.paste(_face(root, r["image"], small), (180 + int(r["ladder_intensity"]) * (small + 4), y))
+                sheet.paste(_face(root, r.to_dict(), small)[0], (180 + int(r["ladder_intensity"]) * (small + 4), y))
             y += small + 4
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

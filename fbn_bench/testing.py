@@ -247,7 +247,8 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
             continue
         problems += _raw_label_problems(raw, spec, split)
         if df.empty:
-            problems.append(f"{split}: no rows; a loader must raise FbnError naming what it expected instead")
+            problems.append(f"{split}: no rows, so nothing to train on or score; check that the folder holds this "
+                            "split (a plugin's loader should raise FbnError naming the file it expected instead)")
         group = spec.group_column
         if group and len(df) and (group not in df.columns or df[group].isna().any()):
             problems.append(f"{split}: spec.group_column is {group!r} but the table's {group!r} column is missing or "

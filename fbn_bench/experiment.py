@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,15 @@ def why_unscored(split: PreparedSplit, tasks: tuple[str, ...]) -> str:
     return f"none of its {len(split)} {split.split} images is labelled for {', '.join(t for t in tasks if t in split.spec.tasks)}"
 
 
+def stored_run_id(run_dir: Path) -> str:
+    """The id the run's own records carry (a sweep names its folders seed-0, seed-1, ...), else the folder's name."""
+    try:
+        first = next(results.read_records(run_dir / results.RESULTS_FILE), None)
+    except (FbnError, OSError):
+        first = None
+    return str(first["run_id"]) if first and first.get("run_id") else run_dir.name
+
+
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
     """(state dict, config, run folder) from a run folder or a checkpoint file."""
     path = Path(path)
@@ -181,31 +190,37 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
 def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: str | Path | None = None,
                         registry: Registry | None = None, progress: bool = True, cpu: bool = False,
                         data_root: str | None = None) -> RunOutcome:
-    """Re-score a trained model on the test splits of its datasets (or of `datasets`)."""
+    """Re-score a trained model on the test splits of its datasets (or of `datasets`).
+
+    The records are the training run's: its run id, its configuration and hash (so a leaderboard puts a
+    cross-database score in the same configuration's row), one record per database scored now. They are
+    merged into `out`'s results.jsonl (default: the run folder): a database scored again replaces its old
+    records, the others stay.
+    """
     from .model import build_model
 
     registry = registry or get_registry()
     started = time.perf_counter()
-    state, config, run_dir = load_checkpoint(path)
-    if datasets:
-        config.datasets = tuple(datasets)
-    if data_root:
-        config.data_root = data_root
+    state, trained, run_dir = load_checkpoint(path)
+    config = replace(trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root,
+                     weights=None)  # what is scored now, where its data is; the checkpoint carries the weights
     out_dir = Path(out) if out else run_dir
+    run_id = stored_run_id(run_dir)
     accelerator = make_accelerator(config, cpu)
     chosen = resolve_datasets(config, registry)
-    config.weights = None  # the checkpoint carries the trained weights
+    trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
+    plugins = resolved_plugins(trained, registry, trained_on)
     model = build_model(config, registry)
     model.load_state_dict(state)
     model = accelerator.prepare(model)
-    plugins = resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen])
     annotations = read_annotations(chosen, ("test",), config, accelerator)
     test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
     if accelerator.is_main_process:
         out_dir.mkdir(parents=True, exist_ok=True)
     records, unscored = score_test_splits(model, test_splits, accelerator, config, out_dir, progress, registry)
     if accelerator.is_main_process:
-        records = complete_records(records, config, plugins, run_dir.name, accelerator, time.perf_counter() - started)
+        records = complete_records(records, trained, plugins, run_id, accelerator, time.perf_counter() - started)
+        records = results.merge_records(out_dir, records)
         results.write_records(out_dir, records)
     accelerator.wait_for_everyone()
     return RunOutcome(out_dir, records, skipped_counts(test_splits), unscored=unscored)

@@ -104,6 +104,19 @@ def write_records(run_dir: Path, records: Iterable[dict[str, Any]]) -> Path:
     return path
 
 
+def merge_records(run_dir: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`new` plus the records already in `run_dir` for databases `new` does not score again; those must be
+    of the same run (one folder, one run, as the leaderboard store expects)."""
+    path = Path(run_dir) / RESULTS_FILE
+    old = list(read_records(path)) if path.is_file() else []
+    run_ids = {r.get("run_id") for r in old} | {r.get("run_id") for r in new}
+    if len(run_ids) > 1:
+        raise FbnError(f"{path} holds records of another run ({', '.join(sorted(map(str, run_ids)))}); "
+                       "write these elsewhere with --out DIR")
+    rescored = {(r["dataset"], r["split"]) for r in new}
+    return [r for r in old if (r.get("dataset"), r.get("split")) not in rescored] + list(new)
+
+
 def read_records(path: Path) -> Iterator[dict[str, Any]]:
     """Records from a results.jsonl file, a run folder, or a folder tree of run folders."""
     path = Path(path)

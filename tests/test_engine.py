@@ -176,3 +176,21 @@ def test_a_wrong_path_in_the_last_database_fails_before_any_image_is_decoded(reg
     with pytest.raises(FbnError, match="does not exist"):
         run_experiment(config, registry, progress=False)
     assert not list((tmp_path / "cache").glob("*.npy"))  # toy's images were never decoded
+
+
+def test_evaluating_on_another_database_adds_records_of_the_same_run(multitask_run, registry, tmp_path, toy_root):
+    import shutil
+
+    run_dir = tmp_path / "seed-0"  # sweeps name run folders like this; the records keep the run's own id
+    shutil.copytree(multitask_run.run_dir, run_dir)
+    trained = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])
+    outcome = evaluate_checkpoint(run_dir, datasets=(f"toy-expr:root={toy_root}",), registry=registry, progress=False)
+    assert {r["dataset"] for r in outcome.records} == {"toy", "toy-expr"}  # the training database's records stay
+    new = [r for r in outcome.records if r["dataset"] == "toy-expr"]
+    assert new and all(r["run_id"] == trained["run_id"] and r["config_hash"] == trained["config_hash"] for r in new)
+    assert all(r["config"]["datasets"] == trained["config"]["datasets"] for r in new)  # what it was trained on
+    again = evaluate_checkpoint(run_dir, registry=registry, progress=False)  # its own database, scored again
+    assert len(again.records) == len(outcome.records)  # replaced, not duplicated
+    other = run_experiment(toy_config(toy_root, tmp_path / "other", seed=9), registry, progress=False)
+    with pytest.raises(FbnError, match="holds records of another run"):
+        evaluate_checkpoint(run_dir, out=other.run_dir, registry=registry, progress=False)

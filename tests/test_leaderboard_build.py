@@ -170,3 +170,13 @@ def test_a_database_named_with_options_gets_a_safe_table_file(tmp_path):
     table = "lb_expr_fold=2,file=_abs_labels.csv.md"
     assert table in files and f"]({table})" in files["README.md"]
     assert f"# {name}" in files[table]  # the table itself keeps the name as the records have it
+
+
+def test_add_refuses_a_different_run_under_an_id_the_store_already_has(runs, tmp_path):
+    store = tmp_path / "records"
+    _invoke("leaderboard", "add", runs / "mt-0", "--store", store)
+    _invoke("leaderboard", "add", runs / "mt-0", "--store", store)  # the same run again: an update
+    impostor = write_run(tmp_path / "other", "mt-0", {"lb_expr": predictions(tasks=("expr",), seed=3)}, seed=7)
+    result = CliRunner().invoke(cli, ["leaderboard", "add", str(impostor), "--store", str(store)], obj={"debug": False})
+    assert result.exit_code == 2 and "already holds a different run named 'mt-0'" in result.output
+    assert {r["seed"] for r in read_records(store / "mt-0")} == {0}  # the stored seed is still there

@@ -16,6 +16,7 @@ import numpy as np
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 CONFIDENCE = 0.95
+FEW_CLUSTERS = 10  # below this many clusters the tables warn that intervals and p-values are rough
 
 
 def database_rng(seed: int, database: str) -> np.random.Generator:

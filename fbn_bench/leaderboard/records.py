@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ class ConfigKey:
 @dataclass
 class SeedRun:
     run_id: str
-    seed: Any
+    seed: int
     folder: Path  # the run folder (or its copy in the store): predictions live under it
     values: dict[str, float] = field(default_factory=dict)
     n_samples: dict[str, int] = field(default_factory=dict)
@@ -57,7 +57,7 @@ class Entry:
     runs: list[SeedRun]  # one per seed, ordered by seed
 
     def values(self, metric: str) -> list[float]:
-        return [r.values[metric] for r in self.runs if metric in r.values and not math.isnan(r.values[metric])]
+        return [r.values[metric] for r in self.runs if metric in r.values]  # values are finite (`_checked`)
 
 
 def _record_files(path: Path) -> list[Path]:
@@ -67,17 +67,66 @@ def _record_files(path: Path) -> list[Path]:
     return [path] if path.is_file() else sorted(path.rglob(RESULTS_FILE))
 
 
-def _key(record: dict[str, Any], file: Path) -> ConfigKey:
+def _numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
+    """(`file:line`, record) for each record of a results file. `read_records` skips blank lines, and
+    so does the count, so the line named is the line the record is on."""
+    numbers = [n for n, line in enumerate(file.read_text().splitlines(), start=1) if line.strip()]
+    return zip((f"{file}:{n}" for n in numbers), read_records(file))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _checked(record: Any, where: str) -> dict[str, Any]:
+    """The record, if it holds what the tables read in the types fbn-bench writes; else a one-line
+    error naming `file:line` (fbn-bench never writes such records: the file was edited or made elsewhere)."""
+    fix = "remove or fix the line"
+    if not isinstance(record, dict):
+        raise FbnError(f"{where}: not a result record (a JSON {type(record).__name__}, not an object); {fix}")
+    for key in ("run_id", "dataset", "metric"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            raise FbnError(f"{where}: the record has no {key!r} text (got {record.get(key)!r}); {fix}")
+    value = record.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise FbnError(f"{where}: 'value' must be a finite number, got {value!r}; {fix}")
+    config = record.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise FbnError(f"{where}: 'config' must be an object, got {config!r}; {fix}")
+    seed = _seed(record)
+    if not _is_int(seed):
+        raise FbnError(f"{where}: 'seed' must be an integer, got {seed!r}; {fix}")
+    for key in ("split", "created"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise FbnError(f"{where}: {key!r} must be text, got {record[key]!r}; {fix}")
+    n = record.get("n_samples")
+    if n is not None and (not _is_int(n) or n < 0):
+        raise FbnError(f"{where}: 'n_samples' must be a non-negative integer, got {n!r}; {fix}")
+    return record
+
+
+def _seed(record: dict[str, Any]) -> Any:
+    seed = record.get("seed")
+    return seed if seed is not None else (record.get("config") or {}).get("seed")
+
+
+def _key(record: dict[str, Any], where: str) -> ConfigKey:
     config = record.get("config") or {}
     pick = lambda k: record.get(k) if record.get(k) is not None else config.get(k)  # noqa: E731
+    if not record.get("config_hash"):
+        raise FbnError(f"{where}: a record of run {record.get('run_id')!r} has no config_hash; re-run the evaluation")
     tasks = pick("tasks") or ()
     if isinstance(tasks, str):
         tasks = tuple(t for t in tasks.replace("+", ",").split(",") if t)
-    if not record.get("config_hash"):
-        raise FbnError(f"{file}: a record of run {record.get('run_id')!r} has no config_hash; re-run the evaluation")
+    if not isinstance(tasks, list | tuple) or not all(isinstance(t, str) for t in tasks):
+        raise FbnError(f"{where}: 'tasks' must be a list of task names, got {tasks!r}; remove or fix the line")
+    for name in ("backbone", "coupling", "preset"):
+        if pick(name) is not None and not isinstance(pick(name), str):
+            raise FbnError(f"{where}: {name!r} must be text, got {pick(name)!r}; remove or fix the line")
     size = pick("image_size")
-    return ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"),
-                     int(size) if size is not None else None)
+    if size is not None and not _is_int(size):
+        raise FbnError(f"{where}: 'image_size' must be an integer, got {size!r}; remove or fix the line")
+    return ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"), size)
 
 
 def load_entries(sources: Iterable[Path]) -> list[Entry]:
@@ -87,42 +136,39 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
     first by name when several). When one configuration was run twice with the same seed, the later
     run (by `created`, then run id) wins, so a re-run replaces rather than double-counts.
     """
-    rows: list[tuple[dict[str, Any], Path]] = []
+    rows: list[tuple[dict[str, Any], str, Path]] = []
     for source in sources:
         for file in _record_files(Path(source)):
-            rows.extend((record, file.parent) for record in read_records(file))
+            rows.extend((_checked(record, where), where, file.parent) for where, record in _numbered_records(file))
 
     splits: dict[str, set[str]] = {}
-    for record, _ in rows:
+    for record, _, _ in rows:
         splits.setdefault(record["dataset"], set()).add(record.get("split") or PREFERRED_SPLIT)
     chosen = {db: PREFERRED_SPLIT if PREFERRED_SPLIT in s else sorted(s)[0] for db, s in splits.items()}
 
     # (database, config_hash) -> seed -> SeedRun
     grouped: dict[tuple[str, str], dict[Any, SeedRun]] = {}
     keys: dict[tuple[str, str], ConfigKey] = {}
-    for record, folder in rows:
+    for record, where, folder in rows:
         database = record["dataset"]
         if (record.get("split") or PREFERRED_SPLIT) != chosen[database]:
             continue
-        key = _key(record, folder / RESULTS_FILE)
+        key = _key(record, where)
         slot = grouped.setdefault((database, key.config_hash), {})
         keys.setdefault((database, key.config_hash), key)
-        seed = record.get("seed")
-        seed = seed if seed is not None else (record.get("config") or {}).get("seed")
+        seed = _seed(record)
         run = slot.get(seed)
         created = str(record.get("created") or "")
         if run is None or (run.run_id != record["run_id"] and (created, record["run_id"]) > (run.created, run.run_id)):
             run = slot[seed] = SeedRun(record["run_id"], seed, folder, created=created)
         elif run.run_id != record["run_id"]:
             continue  # an older run of the same seed
-        if record.get("value") is None:
-            continue
         run.values[record["metric"]] = float(record["value"])
         if record.get("n_samples") is not None:
             run.n_samples[record["metric"]] = int(record["n_samples"])
 
     entries = []
     for (database, config_hash), seeds in grouped.items():
-        runs = sorted(seeds.values(), key=lambda r: (str(type(r.seed)), r.seed if r.seed is not None else 0))
+        runs = sorted(seeds.values(), key=lambda r: r.seed)
         entries.append(Entry(database, chosen[database], keys[(database, config_hash)], runs))
     return sorted(entries, key=lambda e: (e.database, e.key.config_hash))

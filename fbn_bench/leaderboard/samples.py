@@ -8,25 +8,41 @@ database is resampled with the same clusters.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..errors import FbnError
 from ..results import predictions_path
 from .records import Entry
 
 ROWS = "rows"
 
+# What a damaged or foreign file raises: not gzip (a Git LFS pointer), cut short, empty, not CSV, not text.
+_UNREADABLE = (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError)
+
 
 def load_predictions(entry: Entry) -> dict[str, pd.DataFrame]:
-    """run_id -> predictions frame, for the seeds that stored predictions."""
+    """run_id -> predictions frame, for the seeds that stored predictions (a file that is there but
+    cannot be read is an error: it would otherwise be mistaken for a run that stored none)."""
     frames = {}
     for run in entry.runs:
         path = predictions_path(run.folder, entry.database)
         if path.is_file():
-            frames[run.run_id] = pd.read_csv(path, dtype={"subject": "string", "video": "string", "image": "string"})
+            frames[run.run_id] = read_frame(path)
     return frames
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"subject": "string", "video": "string", "image": "string"})
+    except _UNREADABLE as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise FbnError(f"{path}: not readable predictions ({reason}); restore it (`git lfs pull` if it is a Git LFS "
+                       f"pointer), add the run again with `fbn-bench leaderboard add`, or delete it") from None
 
 
 def group_column(registered: str | None, is_registered: bool, frames: list[pd.DataFrame]) -> str:

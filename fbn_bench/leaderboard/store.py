@@ -61,8 +61,8 @@ def find_runs(paths: list[Path]) -> list[Path]:
 
 def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
     """Copy run folders (or every run under a folder) into the store: records as they are, predictions
-    compacted. Returns the run ids. A run already in the store is replaced; checkpoints, logs and
-    configs stay behind.
+    compacted. Returns the run ids. A run already in the store is replaced by a newer copy of itself (same
+    configuration and seed); another run with the same id is an error. Checkpoints, logs and configs stay behind.
     """
     added = []
     for run_dir in find_runs(paths):
@@ -76,6 +76,7 @@ def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
             raise FbnError(f"{results}: run id {run_id!r} cannot name a folder; use letters, digits, '.', '_' or '-'")
         target = Path(store) / run_id
         if target.exists():
+            _check_same_run(target, records, run_dir)
             shutil.rmtree(target)
         target.mkdir(parents=True)
         shutil.copyfile(results, target / RESULTS_FILE)
@@ -86,6 +87,20 @@ def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
                 write_predictions(target, dataset, compact_predictions(frame))
         added.append(run_id)
     return added
+
+
+def _identity(records: list[dict]) -> set[tuple]:
+    return {(r.get("config_hash"), r.get("seed")) for r in records}
+
+
+def _check_same_run(target: Path, records: list[dict], source: Path) -> None:
+    """Replacing a stored run with a newer copy of itself (re-scored, more databases) is an update; replacing
+    it with another run that happens to share its id would silently lose a seed."""
+    stored = list(read_records(target / RESULTS_FILE)) if (target / RESULTS_FILE).is_file() else []
+    if stored and _identity(stored) != _identity(records):
+        (config, seed), = _identity(stored) if len(_identity(stored)) == 1 else [("several", "several")]
+        raise FbnError(f"the store already holds a different run named {target.name!r} (config {config}, seed {seed}); "
+                       f"{source} is another run with the same id: give it its own --out name and run id")
 
 
 def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:

@@ -11,12 +11,13 @@ from ..errors import FbnError
 from ..scoring import HEADLINE, metric_names
 from ..tasks import TASKS
 from . import bootstrap
-from .records import ConfigKey, Entry
+from .records import ConfigKey, Entry, SeedRun
 from .references import Reference
 from .samples import Clusters, group_column, load_predictions, restrict, row_identity
 from .sums import Layout, cluster_sums, layout_for, metrics_from_sums, row_features
 
-_TASK_OF = {"ccc_mean": "va", "ccc_valence": "va", "ccc_arousal": "va", "macro_f1": "expr", "accuracy": "expr", "f1_mean": "au"}
+_TASK_OF = {metric: task for task, metric in metric_names(TASKS, ())}  # f1_AU<n>: see task_of
+DISPLAY_DIGITS = 3  # the decimals the Markdown shows: "best" is decided at this precision
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,32 @@ def matches_baseline(key: ConfigKey, text: str) -> bool:
     return True
 
 
+def _unusable(run: SeedRun, frame, tasks, aus) -> str | None:
+    """Why a seed's predictions cannot stand for its records in the bootstrap, or None when they can:
+    they must be there, hold the columns of every task (and AU) the run was scored on, and hold as
+    many labelled samples as the records counted."""
+    if frame is None:
+        return "no predictions file"
+    scored = {task_of(m) for m in run.values} & set(tasks)
+    scored_aus = {int(m[5:]) for m in run.values if re.fullmatch(r"f1_AU\d+", m)} & set(aus)
+    layout = layout_for(frame, tasks, aus)
+    lacking = [t for t in tasks if t in scored and t not in layout.tasks]
+    lacking += [f"AU{a}" for a in sorted(scored_aus - set(layout.aus))]
+    if lacking:
+        return f"predictions without the {', '.join(lacking)} columns"
+    counts = {}
+    if "va" in layout.tasks:
+        counts["ccc_mean"] = int((frame["valence"].notna() & frame["arousal"].notna()).sum())
+    if "expr" in layout.tasks:
+        counts["macro_f1"] = int(frame["expression"].notna().sum())
+    for a in layout.aus:
+        counts[f"f1_AU{a}"] = int(frame[f"AU{a}"].notna().sum())
+    for metric, count in counts.items():
+        if metric in run.n_samples and run.n_samples[metric] != count:
+            return f"predictions with {count} labelled samples for {metric} where the records scored {run.n_samples[metric]}"
+    return None
+
+
 def _seed_distributions(frames, clusters: Clusters, weights: np.ndarray, tasks, aus) -> dict[str, np.ndarray]:
     """{metric: (B,)}: each seed scored on every resample, then averaged over seeds."""
     per_seed = []
@@ -181,6 +208,16 @@ def build_table(database: str, entries: list[Entry], settings: Settings, spec=No
                   lower_is_better=frozenset(lower_is_better))
 
     frames = {id(e): load_predictions(e) for e in entries}
+    # A row resamples only when every seed's predictions stand for its records: an interval or p-value
+    # from some of the seeds would describe another mean than the one the cell shows.
+    partial: dict[str, list[tuple[SeedRun, str]]] = {}
+    for entry in entries:
+        problems = [(run, _unusable(run, frames[id(entry)].get(run.run_id), tasks, aus)) for run in entry.runs]
+        problems = [(run, why) for run, why in problems if why]
+        if problems:
+            if frames[id(entry)]:  # none stored at all is the plain `[–]` case, explained in the docs
+                partial[entry.key.config_hash] = problems
+            frames[id(entry)] = {}
     every = [f for fs in frames.values() for f in fs.values()]
     column = group_column(getattr(spec, "group_column", None), spec is not None, every)
     clusters = Clusters.of(column, every)
@@ -232,12 +269,26 @@ def build_table(database: str, entries: list[Entry], settings: Settings, spec=No
                         if found is not None:
                             row.comparisons[metric] = found
 
+    for config_hash, problems in partial.items():
+        table.notes.append(_partial_note(by_key[config_hash].key, problems, table.baseline))
     _rank(table)
     return table
 
 
+def _partial_note(key: ConfigKey, problems: list[tuple[SeedRun, str]], baseline: ConfigKey | None) -> str:
+    runs = "; ".join(f"seed {run.seed} (run {run.run_id}): {why}" for run, why in problems)
+    if baseline is None:
+        what = "No bootstrap interval"
+    elif baseline == key:
+        what = "No bootstrap interval, and no row compared with it,"
+    else:
+        what = "No bootstrap interval or comparison"
+    return f"{what} for {key.label()} (config {key.config_hash}): not every seed has usable predictions ({runs})."
+
+
 def _rank(table: Table) -> None:
-    """Sort by the headline mean (best first), then mark the best measured mean of every column."""
+    """Sort by the headline mean (best first), then mark the best measured mean of every column, at the
+    precision shown: cells that read the same are all bold."""
     def order(row: Row):
         cell = row.cells.get(table.headline)
         return (cell is None, -(cell.mean if cell else 0.0), row.key.label(), row.key.config_hash)
@@ -247,6 +298,6 @@ def _rank(table: Table) -> None:
         cells = [r.cells[metric] for r in table.rows if metric in r.cells]
         if cells:
             pick = min if metric in table.lower_is_better else max
-            top = round(pick(c.mean for c in cells), 6)
+            top = round(pick(c.mean for c in cells), DISPLAY_DIGITS)
             for cell in cells:
-                cell.best = round(cell.mean, 6) == top
+                cell.best = round(cell.mean, DISPLAY_DIGITS) == top

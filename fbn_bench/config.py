@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
 from .tomlfile import read_toml
-from .tasks import parse_tasks
+from .tasks import TASKS, parse_tasks
 
 
 @dataclass
@@ -45,6 +46,23 @@ class RunConfig:
         self.datasets = tuple(self.datasets)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise FbnError(f"mixed precision {self.mixed_precision!r} is not one of no, bf16, fp16")
+        for name, low in (("batch_size", 1), ("image_size", 16), ("hidden", 1), ("eval_batch_size", 1), ("seed", 0)):
+            _check_number(name, getattr(self, name), integer=True, low=low)
+        _check_number("lr", self.lr, above=0)
+        _check_number("weight_decay", self.weight_decay, low=0)
+        _check_number("dropout", self.dropout, low=0, below=1)
+        if self.steps is not None:
+            _check_number("steps", self.steps, integer=True, low=1)
+        if self.epochs is not None:
+            _check_number("epochs", self.epochs, above=0)
+        for field_name in ("task_weights", "shares"):
+            weights = getattr(self, field_name)
+            if not isinstance(weights, dict):
+                raise FbnError(f"{field_name} must be a table of task = number, e.g. {{ au = 2.0 }}, got {weights!r}")
+            for task, value in weights.items():
+                if task not in TASKS:
+                    raise FbnError(f"{field_name} names {task!r}, not a task; use va, expr or au")
+                _check_number(f"{field_name}.{task}", value, low=0)
         if self.batch_size < len(self.tasks):
             raise FbnError(f"batch size {self.batch_size} is smaller than the number of task streams ({len(self.tasks)})")
         if self.steps is None and self.epochs is None:
@@ -54,6 +72,18 @@ class RunConfig:
         d = asdict(self)
         d["tasks"], d["datasets"] = list(self.tasks), list(self.datasets)
         return d
+
+
+def _check_number(name: str, value: Any, *, integer: bool = False, low: float | None = None,
+                  above: float | None = None, below: float | None = None) -> None:
+    """A one-line error for a setting of the wrong type or range (a TOML file can hold anything)."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+        raise FbnError(f"{name} must be {'a whole number' if integer else 'a finite number'}, got {value!r}")
+    if (low is not None and value < low) or (above is not None and value <= above) or (below is not None and value >= below):
+        bounds = [f">= {low}" if low is not None else "", f"> {above}" if above is not None else "",
+                  f"< {below}" if below is not None else ""]
+        raise FbnError(f"{name} must be {' and '.join(b for b in bounds if b)}, got {value!r}")
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -18,7 +18,7 @@ from . import results
 from .config import RunConfig
 from .data.cache import PreparedSplit
 from .errors import FbnError
-from .plugin_options import resolved_plugins
+from .plugin_options import content_provenance, resolved_plugins
 from .registry import Registry, get_registry
 from .run_datasets import prepare_all, read_annotations, resolve_datasets
 from .specs import RunInfo
@@ -74,9 +74,10 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     # Build everything that can fail on a user's input before the slow work starts.
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
-    plugins = resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen])
     set_seed(config.seed)
-    model = build_model(config, registry)
+    model = build_model(config, registry)  # checks --weights before its bytes are hashed below
+    plugins = {**resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen]),
+               **content_provenance(config, R, bool(coupling))}
 
     run_id = run_id or (Path(config.out).name if config.out else new_run_id(config))
     run_dir = Path(config.out) if config.out else Path("runs") / run_id
@@ -110,22 +111,32 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
         skipped = skipped_counts(train_splits + test_splits)
         if accelerator.is_main_process:
             unwrapped = accelerator.unwrap_model(model)
-            torch.save({"model": unwrapped.state_dict(), "config": config.to_dict()}, run_dir / CHECKPOINT_FILE)
-            records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started)
+            run_hash = results.config_hash(hashed_config(config, accelerator.num_processes), plugins)
+            torch.save({"model": unwrapped.state_dict(), "config": config.to_dict(), "plugins": plugins,
+                        "config_hash": run_hash}, run_dir / CHECKPOINT_FILE)
+            records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started,
+                                       config_hash=run_hash)
             results.write_records(run_dir, records)
             hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
     return RunOutcome(run_dir, records, skipped, history, unscored)
 
 
+def hashed_config(config: RunConfig, world_size: int) -> dict[str, Any]:
+    """The configuration as hashed: with several processes the CCC loss, the coupling means and batch-norm
+    statistics are computed per process's share of each batch, which is another optimisation problem."""
+    return {**config.to_dict(), **({"world_size": world_size} if world_size > 1 else {})}
+
+
 def complete_records(partial: list[dict], config: RunConfig, plugins: dict[str, Any], run_id: str, accelerator,
-                     wall: float) -> list[dict]:
+                     wall: float, config_hash: str | None = None) -> list[dict]:
     """Add the run's identity, configuration (plugin options resolved) and provenance to each (dataset, metric)
-    record."""
+    record. `config_hash`: the training run's (re-scoring a checkpoint that saved it); else computed here."""
+    config_hash = config_hash or results.config_hash(hashed_config(config, accelerator.num_processes), plugins)
     common = {
         "run_id": run_id, "backbone": config.backbone, "tasks": list(config.tasks), "coupling": config.coupling,
         "preset": config.preset, "image_size": config.image_size, "seed": config.seed,
-        "config_hash": results.config_hash(config.to_dict(), plugins), "config": config.to_dict(), "plugins": plugins,
+        "config_hash": config_hash, "config": config.to_dict(), "plugins": plugins,
         "versions": results.versions(), "git_commit": results.git_commit(),
         "device": f"{accelerator.device.type} x{accelerator.num_processes}", "wall_time_s": round(wall, 2),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -175,8 +186,17 @@ def stored_run_id(run_dir: Path) -> str:
     return str(first["run_id"]) if first and first.get("run_id") else run_dir.name
 
 
-def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
-    """(state dict, config, run folder) from a run folder or a checkpoint file."""
+@dataclass
+class Checkpoint:
+    state: dict[str, Any]
+    config: RunConfig  # the training configuration
+    run_dir: Path
+    plugins: dict[str, Any] | None = None  # as resolved at training time (None: a checkpoint from before)
+    config_hash: str | None = None
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """A run folder's (or a checkpoint file's) trained weights and training configuration."""
     path = Path(path)
     file = path / CHECKPOINT_FILE if path.is_dir() else path
     if not file.is_file():
@@ -184,7 +204,8 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], RunConfig, Path]:
     saved = read_torch_file(file, "a fbn-bench checkpoint")
     if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:
         raise FbnError(f"{file}: not a fbn-bench checkpoint (expected keys 'model' and 'config')")
-    return saved["model"], RunConfig(**saved["config"]), file.parent
+    return Checkpoint(saved["model"], RunConfig(**saved["config"]), file.parent, saved.get("plugins"),
+                      saved.get("config_hash"))
 
 
 def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: str | Path | None = None,
@@ -201,17 +222,20 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
 
     registry = registry or get_registry()
     started = time.perf_counter()
-    state, trained, run_dir = load_checkpoint(path)
+    checkpoint = load_checkpoint(path)
+    trained, run_dir = checkpoint.config, checkpoint.run_dir
     config = replace(trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root,
                      weights=None)  # what is scored now, where its data is; the checkpoint carries the weights
     out_dir = Path(out) if out else run_dir
     run_id = stored_run_id(run_dir)
     accelerator = make_accelerator(config, cpu)
     chosen = resolve_datasets(config, registry)
-    trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
-    plugins = resolved_plugins(trained, registry, trained_on)
+    plugins = checkpoint.plugins  # what the training run resolved, files' contents included
+    if plugins is None:  # a checkpoint from before they were saved: resolve them now
+        trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
+        plugins = resolved_plugins(trained, registry, trained_on)
     model = build_model(config, registry)
-    model.load_state_dict(state)
+    model.load_state_dict(checkpoint.state)
     model = accelerator.prepare(model)
     annotations = read_annotations(chosen, ("test",), config, accelerator)
     test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
@@ -219,7 +243,8 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
         out_dir.mkdir(parents=True, exist_ok=True)
     records, unscored = score_test_splits(model, test_splits, accelerator, config, out_dir, progress, registry)
     if accelerator.is_main_process:
-        records = complete_records(records, trained, plugins, run_id, accelerator, time.perf_counter() - started)
+        records = complete_records(records, trained, plugins, run_id, accelerator, time.perf_counter() - started,
+                                   config_hash=checkpoint.config_hash)
         records = results.merge_records(out_dir, records)
         results.write_records(out_dir, records)
     accelerator.wait_for_everyone()

@@ -90,7 +90,14 @@ def build_model(config, registry) -> FaceBehaviorNet:
     """The model a RunConfig describes, with the backbone looked up in the registry and checked."""
     spec, options = registry.resolve("backbones", config.backbone)
     check_backbone_options(spec, options)
-    backbone = spec.build(image_size=config.image_size, **options)
+    try:
+        backbone = spec.build(image_size=config.image_size, **options)
+    except FbnError:
+        raise
+    except Exception as exc:  # e.g. vggface's "needs images of at least 32 x 32"
+        reason = (str(exc).strip().splitlines() or [""])[0]
+        raise FbnError(f"backbone {spec.name!r} cannot be built at {config.image_size} x {config.image_size}"
+                       f"{' with ' + repr(options) if options else ''} ({type(exc).__name__}: {reason})") from exc
     check_backbone(spec.name, backbone, config.image_size)
     if config.weights:
         from .weights import load_weights

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -73,3 +74,25 @@ def _option_text(value: Any, default: Any) -> str:
     if isinstance(value, float) and value.is_integer() and isinstance(default, int) and not isinstance(default, bool):
         return str(int(value))  # fold=2.0 where fold defaults to 1: the same fold as fold=2
     return str(value)
+
+
+def content_provenance(config, relatedness_table, coupled: bool) -> dict[str, Any]:
+    """What a run's files contained, for its hash: the relatedness table's values when a coupling reads it
+    (`--relatedness my.csv` edited between runs is another experiment under the same text), and the
+    `--weights` file's bytes. Paths are not hashed, so the same files elsewhere give the same hash."""
+    import hashlib
+
+    import numpy as np
+
+    found: dict[str, Any] = {}
+    if coupled:
+        values = np.round(np.asarray(relatedness_table, dtype=np.float64), 6)
+        found["relatedness"] = {"source": str(config.relatedness),
+                                "sha256": hashlib.sha256(values.tobytes()).hexdigest()[:16]}
+    if config.weights:
+        digest = hashlib.sha256()
+        with open(config.weights, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        found["weights"] = {"file": Path(config.weights).name, "sha256": digest.hexdigest()[:16]}
+    return found

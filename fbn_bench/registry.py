@@ -79,7 +79,9 @@ class Registry:
         """`"disfa:fold=2"` -> (the disfa spec, {"fold": 2})."""
         name = text.strip().partition(":")[0].strip()  # the options are parsed once the spec says which is positional
         spec = self.get(kind, name)
-        return spec, parse_named(text, getattr(spec, "positional_option", None))[1]
+        options = parse_named(text, getattr(spec, "positional_option", None))[1]
+        check_option_types(KINDS[kind][2], spec, options)
+        return spec, options
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
@@ -99,6 +101,21 @@ class Registry:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 found.setdefault(impl.plugin_name, []).append(hook_name)
         return dict(sorted(found.items()))
+
+
+def check_option_types(noun: str, spec: Any, options: dict[str, Any]) -> None:
+    """An option whose default is a bool takes true/false, one whose default is a number takes a number:
+    `vggface:batch_norm=maybe` would otherwise switch batch norm on (a non-empty string is true)."""
+    from .plugin_options import option_defaults
+
+    defaults = option_defaults(getattr(spec, "load", None) or getattr(spec, "build", None))
+    for key, value in options.items():
+        default = defaults.get(key)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes true or false")
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes a number (default {default})")
 
 
 def _distribution_of(ep: metadata.EntryPoint) -> str | None:

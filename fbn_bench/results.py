@@ -46,10 +46,12 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
     if stable.get("datasets"):  # `name:root=PATH` says where a database is, not what was trained on
         stable["datasets"] = [without_root(text) for text in stable["datasets"]]
     if plugins:
-        # The resolved datasets say the same as the texts, without their spelling (order of options, defaults).
-        stable.pop("datasets", None)
+        # The resolved datasets say the same as the texts, without their spelling (order of options, defaults);
+        # the relatedness table and the weights file are hashed by content (plugin_options.content_provenance).
+        for key in ("datasets", "relatedness", "weights"):
+            stable.pop(key, None)
         stable["plugins"] = {kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
-                             for kind, found in plugins.items()}
+                             for kind, found in plugins.items() if found is not None}
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -61,7 +63,8 @@ def without_root(dataset_text: str) -> str:
 
 
 def _what(described: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in described.items() if k != "plugin"}
+    """What a resolved plugin or file contributes to the hash: not where it came from or was read."""
+    return {k: v for k, v in described.items() if k not in ("plugin", "source", "file")}
 
 
 def versions() -> dict[str, str]:

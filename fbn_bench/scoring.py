@@ -126,5 +126,8 @@ def plugin_scores(df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int], sp
         except Exception as exc:  # a third party's bug: report it, keep every other score
             warnings.warn(f"metric {spec.name!r} failed and was left out: {type(exc).__name__}: {exc}", stacklevel=2)
             continue
+        if not np.isfinite(value):  # a record must hold a number; leaderboards refuse nan
+            warnings.warn(f"metric {spec.name!r} returned {value} and was left out", stacklevel=2)
+            continue
         scores[(spec.task, spec.name)] = (value, len(inputs[0]))
     return scores

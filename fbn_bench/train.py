@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .data.augment import augment, normalize
 from .data.batches import to_device
 from .data.streams import TaskStreams
+from .errors import FbnError
 from .losses import task_losses
 
 # Steps between progress-bar loss updates (each one reads the loss back from the device).
@@ -54,9 +55,12 @@ def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: C
             sums[name] = sums[name] + value if name in sums else value
         count += 1
         bar.update()
-        if step % LOG_EVERY == 0 and not bar.disable:
-            bar.set_postfix(loss=f"{float(sums['loss']) / count:.3f}")
+        if step % LOG_EVERY == 0:
+            mean_loss = float(sums["loss"]) / count
+            check_finite(mean_loss, sums, step)
+            bar.set_postfix(loss=f"{mean_loss:.3f}")
         if step % streams.steps_per_epoch == 0 or step == steps:
+            check_finite(float(sums["loss"]), sums, step)
             epoch += 1
             row = {"epoch": epoch, "step": step, **{k: float(v) / count for k, v in sums.items()}}
             history.append(row)
@@ -64,3 +68,13 @@ def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: C
             sums, count = {}, 0
     bar.close()
     return history
+
+
+def check_finite(loss: float, sums: dict, step: int) -> None:
+    """Stop a run whose loss went to nan or inf: scoring a diverged model would record numbers that look
+    like results (argmax of nan logits is class 0). Checked at log points, where the loss is read anyway."""
+    if math.isfinite(loss):
+        return
+    bad = [name for name, value in sums.items() if name != "loss" and not math.isfinite(float(value))]
+    raise FbnError(f"training diverged by step {step}: the loss is {loss} (from {', '.join(bad) or 'the total'}); "
+                   "lower --lr, check --weights and the coupling and task weights")

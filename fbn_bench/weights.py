@@ -14,7 +14,11 @@ def read_torch_file(path: Path, what: str):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise FbnError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {exc})") from None
+        if "weights_only" in str(exc):  # torch's long explanation of pickled code: say it in one line
+            raise FbnError(f"{path}: holds pickled Python objects (a whole module?), not only tensors; save "
+                           "`model.state_dict()` with torch.save and pass that file") from None
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise FbnError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {first})") from None
 
 
 def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = ("", "backbone.", "module.")) -> None:
@@ -22,11 +26,16 @@ def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = (
 
     Every parameter of the model must be found; extra keys (e.g. a classifier) are ignored.
     """
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise FbnError(f"weights file {path} does not exist; pass a local state dict (nothing is downloaded)")
     state = read_torch_file(path, "a torch state dict")
     state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise FbnError(f"{path}: holds a {type(state).__name__}, not a state dict of name -> tensor; save "
+                       "`model.state_dict()` with torch.save and pass that file")
     wanted = model.state_dict()
     for prefix in prefix_candidates:
         picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted}

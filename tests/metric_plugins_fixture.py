@@ -24,9 +24,14 @@ def broken(y_true, y_pred):
     raise ZeroDivisionError("oops")
 
 
+def undefined(y_true, y_pred):
+    return float("nan")
+
+
 @hookimpl
 def register_metrics(register):
     register(MetricSpec("va_mae", va_mae, task="va", higher_is_better=False))
     register(MetricSpec("kappa", expr_kappa, task="expr"))
     register(MetricSpec("au_acc", au_labelled_accuracy, task="au"))
     register(MetricSpec("broken", broken, task="expr"))
+    register(MetricSpec("undefined", undefined, task="au"))

@@ -121,6 +121,14 @@ def test_weights_file_loads_into_any_backbone(tmp_path, registry):
         build_model(resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "wrong.pt")), registry)
     with pytest.raises(FbnError, match="does not exist; pass a local state dict"):
         build_model(resolve_config("quick", weights=str(tmp_path / "none.pt")), registry)
+    # Files that are not a name -> tensor dict: a tensor, a dict with a number, a whole pickled module.
+    for name, content, message in (("tensor.pt", torch.zeros(3), "holds a Tensor, not a state dict"),
+                                   ("mixed.pt", {"features.0.weight": 3}, "holds a dict, not a state dict"),
+                                   ("module.pt", torch.nn.Linear(2, 2), "holds pickled Python objects")):
+        torch.save(content, tmp_path / name)
+        with pytest.raises(FbnError, match=message) as info:
+            build_model(resolve_config("quick", weights=str(tmp_path / name)), registry)
+        assert "model.state_dict()" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry, tmp_path, multitask_run):
@@ -194,3 +202,31 @@ def test_evaluating_on_another_database_adds_records_of_the_same_run(multitask_r
     other = run_experiment(toy_config(toy_root, tmp_path / "other", seed=9), registry, progress=False)
     with pytest.raises(FbnError, match="holds records of another run"):
         evaluate_checkpoint(run_dir, out=other.run_dir, registry=registry, progress=False)
+
+
+def test_a_run_that_diverges_stops_instead_of_scoring_nan_outputs(toy_root, registry, tmp_path):
+    # A learning rate this large turns the weights into inf/nan within a few steps.
+    config = toy_config(toy_root, tmp_path / "nan", lr=1e30, steps=20)
+    with pytest.raises(FbnError, match=r"training diverged by step \d+: the loss is nan"):
+        run_experiment(config, registry, progress=False)
+    assert not (tmp_path / "nan" / "results.jsonl").exists()
+
+
+def test_a_nan_coupling_weight_is_refused(registry):
+    from fbn_bench.coupling.compose import build_coupling
+    from fbn_bench.coupling.relatedness import relatedness, relatedness_tensor
+
+    table = relatedness_tensor(relatedness("du2014"))
+    with pytest.raises(FbnError, match="option weight=nan must be a finite number"):
+        build_coupling("soft:weight=nan", registry, table, ("expr", "au"))
+
+
+def test_vggface_from_scratch_gives_different_faces_different_features():
+    from fbn_plugins.backbones.vggface import build_vggface
+
+    torch.manual_seed(0)
+    net = build_vggface(image_size=96).eval()
+    with torch.no_grad():
+        features = net(torch.rand(8, 3, 96, 96) * 2 - 1)
+    # PyTorch's default init left a spread of about 1e-6 after 13 convolutions: every face looked alike.
+    assert features.std(dim=0).mean() > 1e-3

@@ -367,3 +367,21 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
     assert by_name["datasets"]["disfa"]["options"]["threshold"]["default"] == 2
     assert by_name["couplings"]["dm"]["options"]["weight"]["default"] == 0.1
     assert "options" not in by_name["metrics"]["ccc"]
+
+
+def test_option_values_must_match_the_type_of_their_default():
+    registry = get_registry()
+    with pytest.raises(FbnError, match=r"backbone 'vggface': option batch_norm='maybe' takes true or false"):
+        registry.resolve("backbones", "vggface:batch_norm=maybe")
+    with pytest.raises(FbnError, match=r"dataset 'disfa': option fold='two' takes a number \(default 1\)"):
+        registry.resolve("datasets", "disfa:fold=two")
+    assert registry.resolve("backbones", "vggface:batch_norm=true")[1] == {"batch_norm": True}
+    assert registry.resolve("datasets", "synth-rafdb:scale=1")[1] == {"scale": 1}  # an int where 1.0 is the default
+
+
+def test_a_backbone_that_cannot_be_built_at_the_size_says_so_in_one_line():
+    from fbn_bench.config import resolve_config
+    from fbn_bench.model import build_model
+
+    with pytest.raises(FbnError, match=r"backbone 'vggface' cannot be built at 16 x 16 \(ValueError: .*at least 32"):
+        build_model(resolve_config("quick", backbone="vggface", image_size=16), get_registry())

@@ -109,3 +109,34 @@ def test_the_hash_ignores_how_the_datasets_were_spelled(registry):
         return config_hash(config.to_dict(), plugins_for(config, registry))
 
     assert hashed("synth-rafdb:seed=0,scale=1.0") == hashed("synth-rafdb") != hashed("synth-rafdb:scale=0.5")
+
+
+def test_files_are_hashed_by_content_not_by_path(tmp_path):
+    import numpy as np
+
+    from fbn_bench.plugin_options import content_provenance
+
+    table = np.random.default_rng(0).random((7, 17))
+    (tmp_path / "a.pt").write_bytes(b"weights-1")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "a.pt").write_bytes(b"weights-1")  # the same bytes elsewhere
+    (tmp_path / "c.pt").write_bytes(b"weights-2")
+
+    def hashed(weights, relatedness, values, coupled=True):
+        config = RunConfig(weights=str(weights), relatedness=relatedness)
+        return config_hash(config.to_dict(), {"coupling": [], **content_provenance(config, values, coupled)})
+
+    base = hashed(tmp_path / "a.pt", "mine.csv", table)
+    assert base == hashed(tmp_path / "b" / "a.pt", "/elsewhere/mine.csv", table)
+    assert base != hashed(tmp_path / "c.pt", "mine.csv", table)  # other weights
+    assert base != hashed(tmp_path / "a.pt", "mine.csv", table + 0.01)  # the CSV edited between runs
+    # Without a coupling the table is never read, so it cannot make two runs different.
+    assert hashed(tmp_path / "a.pt", "x.csv", table, False) == hashed(tmp_path / "a.pt", "y.csv", table + 1, False)
+
+
+def test_several_processes_are_another_configuration_one_process_keeps_its_hash():
+    from fbn_bench.experiment import hashed_config
+
+    config = RunConfig()
+    assert hashed_config(config, 1) == config.to_dict()  # single-process hashes did not move
+    assert config_hash(hashed_config(config, 2)) != config_hash(hashed_config(config, 1))

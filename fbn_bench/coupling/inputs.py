@@ -5,6 +5,8 @@ Third-party coupling plugins can use these too (see docs/coupling.md).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +71,8 @@ def check_number(coupling: str, option: str, value: Any, *, positive: bool = Fal
         number = float(value)
     except (TypeError, ValueError):
         raise FbnError(f"coupling {coupling!r}: option {option}={value!r} is not a number") from None
+    if isinstance(value, bool) or not math.isfinite(number):  # nan slips past every comparison below
+        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be a finite number")
     if (positive and not number > 0) or (low is not None and number < low) or (high is not None and number > high):
         bounds = "> 0" if positive else f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be {bounds}")

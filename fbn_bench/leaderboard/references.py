@@ -20,11 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FbnError
+from ..scoring import metric_names
+from ..tasks import TASKS
 from ..tomlfile import read_toml
 
 REFERENCES_FILE = "references.toml"
 _KEYS = {"database", "method", "citation", "metrics", "note"}
-_METRICS = ("ccc_mean", "ccc_valence", "ccc_arousal", "macro_f1", "accuracy", "f1_mean")
+# Every metric the tables can show (f1_AU<n> besides), with its task for its range.
+_TASK_OF = {metric: task for task, metric in metric_names(TASKS, ())}
+_METRICS = tuple(_TASK_OF)
+
+
+def _range(metric: str) -> tuple[float, float]:
+    return (-1.0, 1.0) if _TASK_OF.get(metric) == "va" else (0.0, 1.0)  # CCC; F1 and accuracies
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,10 @@ def read_references(path: Path) -> list[Reference]:
                 raise FbnError(f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or f1_AU<n>")
             if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
                 raise FbnError(f"{where}: metric {name!r} must be a number, got {value!r}")
+            low, high = _range(name)
+            if not low <= value <= high:
+                raise FbnError(f"{where}: {name} = {value!r} is outside [{low:g}, {high:g}]; values are fractions, "
+                               f"not percent (write 0.852 for 85.2%)")
         out.append(Reference(row["database"].strip(), row["method"].strip(), row["citation"].strip(),
                              {k: float(v) for k, v in metrics.items()}, str(row.get("note", "")).strip()))
     return out

@@ -121,15 +121,15 @@ def to_markdown(table: Table) -> str:
 
 
 def _few_clusters_note(table: Table, unit: str) -> list[str]:
-    """A warning when the cluster bootstrap has too few clusters to vary much (2 clusters allow 3
-    distinct resamples), so its intervals and p-values would look more exact than they are."""
+    """A warning when the cluster bootstrap has few clusters: its resamples then vary little (2 clusters
+    allow 3 distinct ones), so its intervals are too narrow and its p-values look more exact than they are."""
     resampled = any(c.boot_ci for r in table.rows for c in r.cells.values()) or any(r.comparisons for r in table.rows)
     if not resampled or table.n_clusters >= FEW_CLUSTERS:
         return []
     what = "bootstrap intervals and p-values" if table.baseline is not None else "bootstrap intervals"
     noun = unit if table.n_clusters != 1 else {"rows": "row"}.get(table.unit, table.unit)
     return [f"Few clusters: the {what} rest on only {table.n_clusters} {noun} and are rough "
-            f"(fewer than {FEW_CLUSTERS} clusters allow few distinct resamples)."]
+            f"(with fewer than {FEW_CLUSTERS} clusters the bootstrap tends to understate the uncertainty)."]
 
 
 def _round(x: float | None) -> float | None:

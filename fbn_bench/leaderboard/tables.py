@@ -136,8 +136,9 @@ def _unusable(run: SeedRun, frame, tasks, aus) -> str | None:
     for a in layout.aus:
         counts[f"f1_AU{a}"] = int(frame[f"AU{a}"].notna().sum())
     for metric, count in counts.items():
-        if metric in run.n_samples and run.n_samples[metric] != count:
-            return f"predictions with {count} labelled samples for {metric} where the records scored {run.n_samples[metric]}"
+        recorded = run.n_samples.get(metric)
+        if recorded is not None and recorded != count:
+            return f"predictions with {count} labelled samples for {metric} where the records scored {recorded}"
     return None
 
 
@@ -276,7 +277,7 @@ def build_table(database: str, entries: list[Entry], settings: Settings, spec=No
 
 
 def _partial_note(key: ConfigKey, problems: list[tuple[SeedRun, str]], baseline: ConfigKey | None) -> str:
-    runs = "; ".join(f"seed {run.seed} (run {run.run_id}): {why}" for run, why in problems)
+    runs = "; ".join(f"seed {run.seed}, run {run.run_id}: {why}" for run, why in problems)
     if baseline is None:
         what = "No bootstrap interval"
     elif baseline == key:

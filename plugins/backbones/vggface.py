@@ -43,6 +43,16 @@ def build_vggface(image_size: int = 96, batch_norm: bool = False):
             return self.features(x).flatten(1)
 
     model = VGGFace()
+    # He initialisation for ReLU nets, as torchvision's VGG: with PyTorch's default init the 13 plain conv
+    # layers shrink the signal so much that every face starts with the same features and training from
+    # scratch barely moves (without --weights, that is what the paper preset does).
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
     return model
 
 

@@ -56,10 +56,16 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
 
 
 def without_root(dataset_text: str) -> str:
-    """`affectnet:root=/data/an,release=npy` -> `affectnet:release=npy`: the text minus its location."""
-    name, _, rest = dataset_text.strip().partition(":")
-    kept = [part for part in rest.split(",") if part.strip() and part.partition("=")[0].strip() != "root"]
-    return f"{name}:{','.join(kept)}" if kept else name
+    """`affectnet:root=/data/an,scale=0.10,release=npy` -> `affectnet:release=npy,scale=0.1`: the text minus
+    its location, options sorted and numbers written one way, so spelling never makes two configurations."""
+    from .specs import parse_named
+
+    try:
+        name, options = parse_named(dataset_text)
+    except FbnError:  # not name:key=value text; hashed as written
+        return dataset_text.strip()
+    kept = ",".join(f"{k}={v}" for k, v in sorted(options.items()) if k != "root")
+    return f"{name}:{kept}" if kept else name
 
 
 def _what(described: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
             run_dir = Path(out) / entry.name / f"seed-{seed}"
             config = resolve_entry(entry.overrides, datasets=datasets, seed=seed, out=str(run_dir))
             status, difference = _status(config, run_dir)
-            if difference:
+            if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
                     conflicts.append((run_dir, difference))
                 status = REPLACE
@@ -102,6 +102,8 @@ def _status(config: RunConfig, run_dir: Path) -> tuple[str, str | None]:
     except (OSError, json.JSONDecodeError):
         return TODO, None  # a config.json cut short: the run never got past its start
     difference = config_difference(stored, config.to_dict())
+    if difference and not (run_dir / RESULTS_FILE).is_file():
+        return REPLACE, None  # a run of another configuration that failed or never finished: nothing to lose
     if difference:
         return TODO, difference
     finished = (run_dir / RESULTS_FILE).is_file() and (run_dir / DONE_FILE).is_file()

@@ -265,3 +265,25 @@ def test_runs_of_one_sweep_may_differ_in_mixed_precision(tmp_path, toy_root, reg
     outcome = execute(plan_sweep(grid, tmp_path, registry), grid.name, run_experiment, echo=lambda line: None,
                       registry=registry, progress=False)
     assert not outcome.failed and len(outcome.ran) == 2
+
+
+def test_a_failed_run_of_another_configuration_is_replaced_without_force(sweep_copy, toy_root, registry):
+    failed = sweep_copy / "va" / "seed-0"
+    (failed / "results.jsonl").unlink()  # as if it had failed after writing its config
+    (failed / "DONE").unlink(missing_ok=True)
+    (failed / "error.log").write_text("Traceback ...")
+    changed = toy_ablation(toy_root, steps=3)  # another configuration than the one that ran
+    va = changed.entries[0]
+    assert va.name == "va"
+    plan = plan_sweep(Grid(changed.name, [va], (0,)), sweep_copy, registry)
+    assert [(r.run_dir, r.status) for r in plan] == [(failed, REPLACE)]  # nothing finished there to lose
+    with pytest.raises(FbnError, match="holds a run of another configuration"):
+        plan_sweep(Grid(changed.name, [va], (1,)), sweep_copy, registry)  # seed-1 finished: --force only
+
+
+def test_the_spelling_of_a_database_option_is_not_another_configuration():
+    from fbn_bench.sweep_run import config_difference
+
+    stored = RunConfig(datasets=("synth-rafdb:scale=0.10,seed=0",)).to_dict()
+    assert config_difference(stored, RunConfig(datasets=("synth-rafdb:seed=0,scale=0.1",)).to_dict()) is None
+    assert config_difference(stored, RunConfig(datasets=("synth-rafdb:scale=0.2",)).to_dict()) is not None

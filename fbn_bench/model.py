@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .errors import FbnError
+from .specs import check_declared_options
 from .tasks import AUS, EXPRESSIONS
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS)}
@@ -46,10 +47,8 @@ def _takes_any_keyword(fn) -> bool:
 def check_backbone_options(spec, options: dict[str, Any]) -> None:
     """Options the spec does not declare are a one-line error, unless `build` takes **kwargs and passes them on
     (timm forwards e.g. drop_rate to the model)."""
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown and not _takes_any_keyword(spec.build):
-        known = ", ".join(sorted(spec.options)) or "none"
-        raise FbnError(f"backbone {spec.name!r} has no option {unknown[0]!r}; its options: {known}")
+    if not _takes_any_keyword(spec.build):
+        check_declared_options("backbone", spec, options)
 
 
 def check_backbone(name: str, backbone: Any, image_size: int) -> None:

@@ -129,6 +129,15 @@ class RunInfo:
     config: dict[str, Any]
 
 
+def check_declared_options(noun: str, spec: Any, options: Mapping[str, Any], also: str = "") -> None:
+    """An option the spec does not declare is a one-line error listing those it does (`also`: accepted
+    besides them, e.g. a dataset's root)."""
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        known = ", ".join(sorted(spec.options)) or "none"
+        raise FbnError(f"{noun} {spec.name!r} has no option {unknown[0]!r}; its options: {known}{also}")
+
+
 def parse_option_value(text: str) -> Any:
     """`1` -> 1, `0.5` -> 0.5, `true` -> True, anything else stays a string."""
     low = text.strip().lower()

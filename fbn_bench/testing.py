@@ -21,7 +21,7 @@ import numpy as np
 
 from .data.table import NOTES_ATTR, SKIPPED_ATTR
 from .errors import FbnError
-from .specs import DatasetSpec
+from .specs import DatasetSpec, check_declared_options
 from .tasks import EXPRESSIONS, TASKS
 
 _SHOWN = 3  # examples per problem
@@ -223,10 +223,7 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
     else:
         spec = spec_or_name
     options = loader_options(dict(options or {}))
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown:
-        raise FbnError(f"dataset {spec.name!r} has no option {unknown[0]!r}; its options: "
-                       f"{', '.join(sorted(spec.options)) or 'none'}")
+    check_declared_options("dataset", spec, options)
     for split in splits or ():
         if split not in spec.splits:
             raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import FbnError
-from ..specs import parse_named
+from ..specs import check_declared_options, parse_named
 
 NONE = "none"
 
@@ -68,10 +68,7 @@ def build_coupling(text: str | None, registry, relatedness_tensor, tasks: Iterab
     parts = []
     for name, options in parse_coupling(text):
         spec = registry.coupling(name)
-        unknown = sorted(set(options) - set(spec.options))
-        if unknown:
-            known = ", ".join(sorted(spec.options)) or "none"
-            raise FbnError(f"coupling {name!r} has no option {unknown[0]!r}; its options: {known}")
+        check_declared_options("coupling", spec, options)
         missing = sorted(set(spec.requires) - tasks)
         if missing:
             raise FbnError(f"coupling {name!r} needs the {' and '.join(missing)} head(s), but the run's tasks are "

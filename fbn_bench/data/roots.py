@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FbnError
-from ..specs import DatasetSpec
+from ..specs import DatasetSpec, check_declared_options
 from ..tasks import AUS, VA_COLUMNS
 from .table import normalize_table
 
@@ -45,10 +45,7 @@ def load_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = N
     options = dict(options or {})
     if split not in spec.splits:
         raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
-    unknown = sorted(set(loader_options(options)) - set(spec.options))
-    if unknown:
-        known = ", ".join(sorted(spec.options)) or "none"
-        raise FbnError(f"dataset {spec.name!r} has no option {unknown[0]!r}; its options: {known} (and root)")
+    check_declared_options("dataset", spec, loader_options(options), also=" (and root)")
     root = dataset_root(spec, options, data_root)
     try:
         table = spec.load(root, split, **loader_options(options))

@@ -1,7 +1,6 @@
 """The training engine end to end on a toy database: records, predictions, heads, determinism, evaluate."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

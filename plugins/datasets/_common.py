@@ -16,7 +16,7 @@ from fbn_bench.data.table import NOTES_ATTR, SKIPPED_ATTR
 
 __all__ = ["NOTES_ATTR", "SKIPPED_ATTR", "choice_option", "clean_header", "find_first", "fold_subjects",
            "image_namer", "int_option", "is_macos_clutter", "line_error", "listing", "numbered_lines",
-           "plural", "require_root", "short_list"]
+           "plural", "require_root", "short_list", "stacked_table"]
 
 # What macOS adds when it makes or unpacks an archive: a `__MACOSX/` mirror of the tree holding an
 # AppleDouble `._<name>` (resource fork, binary) for each file, the same `._<name>` files beside the real
@@ -134,3 +134,19 @@ def image_namer(pattern: str, dataset: str, fields: dict[str, Any]):
         raise FbnError(f"{dataset} option naming={pattern!r} is not a valid pattern ({exc!s}); "
                        f"use the fields {names}, e.g. with padding {{frame:05d}}") from None
     return lambda **values: pattern.format(**values)
+
+
+def stacked_table(tables: list, skipped: dict[str, int] | None = None, notes: list[str] | None = None):
+    """Per-subject tables as one annotation table (with the contract's columns when there is none), carrying
+    the rows dropped on purpose (SKIPPED_ATTR) and the notes for the user (NOTES_ATTR)."""
+    import pandas as pd
+
+    if tables:
+        result = pd.concat(tables, ignore_index=True)
+    else:
+        result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
+    if skipped:
+        result.attrs[SKIPPED_ATTR] = skipped
+    if notes:
+        result.attrs[NOTES_ATTR] = notes
+    return result

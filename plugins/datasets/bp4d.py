@@ -17,8 +17,8 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
-from ._common import (NOTES_ATTR, SKIPPED_ATTR, clean_header, find_first, fold_subjects, image_namer, int_option,
-                      line_error, listing, plural, require_root, short_list)
+from ._common import (clean_header, find_first, fold_subjects, image_namer, int_option, line_error, listing, plural,
+                      require_root, short_list, stacked_table)
 
 # The 12 AUs every BP4D paper evaluates (also the usual choice for BP4D+).
 BP4D_AUS = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
@@ -115,15 +115,7 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFr
         })
         table[[f"AU{au}" for au in BP4D_AUS]] = labels
         tables.append(table)
-    if tables:
-        result = pd.concat(tables, ignore_index=True)
-    else:
-        result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
-    if skipped:
-        result.attrs[SKIPPED_ATTR] = skipped
-    if notes:
-        result.attrs[NOTES_ATTR] = notes
-    return result
+    return stacked_table(tables, skipped, notes)
 
 
 def load_bp4d(root, split: str, fold: int = 1, naming: str = BP4D_NAMING) -> pd.DataFrame:

@@ -17,8 +17,8 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
 
-from ._common import (NOTES_ATTR, SKIPPED_ATTR, find_first, fold_subjects, image_namer, int_option, line_error,
-                      listing, numbered_lines, plural, require_root, short_list)
+from ._common import (find_first, fold_subjects, image_namer, int_option, line_error, listing, numbered_lines,
+                      plural, require_root, short_list, stacked_table)
 
 DISFA_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
 # Standard subject-independent parts (identical in JAA-Net, ME-GraphAU and LibreFace).
@@ -97,15 +97,7 @@ def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFA
             table[f"AU{au}"] = (intensity >= threshold).astype(np.float64)
             table[f"intensity_au{au}"] = intensity  # kept for intensity work; AU<n> is occurrence
         tables.append(table)
-    if tables:
-        result = pd.concat(tables, ignore_index=True)
-    else:
-        result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
-    if skipped:
-        result.attrs[SKIPPED_ATTR] = skipped
-    if notes:
-        result.attrs[NOTES_ATTR] = notes
-    return result
+    return stacked_table(tables, skipped, notes)
 
 
 @hookimpl

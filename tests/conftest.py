@@ -1,5 +1,6 @@
 """Shared test set-up: every test session gets its own data root and image cache, so tests never touch
-(or depend on) a user's ~/.cache. Helpers that several test modules need live in tests/helpers.py."""
+(or depend on) a user's ~/.cache. Helpers that several test modules need are modules beside them:
+data_fixtures.py, engine_toy_plugin.py, leaderboard_helpers.py, plugin_modules.py, real_fixtures_*.py."""
 
 from __future__ import annotations
 
@@ -15,3 +16,14 @@ def _isolated_fbn_dirs(tmp_path_factory):
     mp.delenv("FBN_BENCH_PLUGINS", raising=False)
     yield base
     mp.undo()
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    """A folder on sys.path where tests write plugin modules (tests/plugin_modules.py)."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("fbntest_")]:
+        del sys.modules[name]

@@ -4,7 +4,6 @@ options and shapes, coupling terms, crashing observers, and the options `fbn-ben
 
 import json
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -17,19 +16,9 @@ from fbn_bench.coupling.compose import ComposedCoupling
 from fbn_bench.model import build_model
 from fbn_bench import registry as registry_module
 from fbn_bench.registry import build_registry, get_registry
+from plugin_modules import write_plugin
 
 
-@pytest.fixture
-def plugin_dir(tmp_path, monkeypatch):
-    """A folder on sys.path where tests write plugin modules."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    for name in [m for m in sys.modules if m.startswith("fbntest_")]:
-        del sys.modules[name]
-
-
-def write_plugin(folder, name, body):
-    (folder / f"{name}.py").write_text(textwrap.dedent(body))
 
 
 def failures_of(registry, plugin):

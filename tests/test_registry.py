@@ -1,8 +1,6 @@
 """The plugin system: discovery, attribution, and the one-line errors for unknown, duplicate and broken plugins."""
 
 import json
-import sys
-import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -10,19 +8,9 @@ from click.testing import CliRunner
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.registry import build_registry, get_registry
+from plugin_modules import write_plugin
 
 
-@pytest.fixture
-def plugin_dir(tmp_path, monkeypatch):
-    """A folder on sys.path where tests write plugin modules."""
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    for name in [m for m in sys.modules if m.startswith("fbntest_")]:
-        del sys.modules[name]
-
-
-def write_plugin(folder, name, body):
-    (folder / f"{name}.py").write_text(textwrap.dedent(body))
 
 
 METRIC_PLUGIN = """

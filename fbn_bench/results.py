@@ -44,7 +44,7 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
     """
     stable = {k: v for k, v in config.items() if k not in _UNHASHED}
     if stable.get("datasets"):  # `name:root=PATH` says where a database is, not what was trained on
-        stable["datasets"] = [without_root(text) for text in stable["datasets"]]
+        stable["datasets"] = [canonical_dataset_text(text) for text in stable["datasets"]]
     if plugins:
         # The resolved datasets say the same as the texts, without their spelling (order of options, defaults);
         # the relatedness table and the weights file are hashed by content (plugin_options.content_provenance).
@@ -55,7 +55,7 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def without_root(dataset_text: str) -> str:
+def canonical_dataset_text(dataset_text: str) -> str:
     """`affectnet:root=/data/an,scale=0.10,release=npy` -> `affectnet:release=npy,scale=0.1`: the text minus
     its location, options sorted and numbers written one way, so spelling never makes two configurations."""
     from .specs import parse_named

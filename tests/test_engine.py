@@ -144,10 +144,10 @@ def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry,
 
 
 def test_dataset_names_with_options_make_safe_file_names():
-    from fbn_bench.results import file_stem, without_root
+    from fbn_bench.results import file_stem, canonical_dataset_text
 
-    assert without_root("affectnet:root=/data/an,release=npy") == "affectnet:release=npy"
-    assert without_root("disfa:fold=2, root=/a/b") == "disfa:fold=2" and without_root("toy:root=/x") == "toy"
+    assert canonical_dataset_text("affectnet:root=/data/an,release=npy") == "affectnet:release=npy"
+    assert canonical_dataset_text("disfa:fold=2, root=/a/b") == "disfa:fold=2" and canonical_dataset_text("toy:root=/x") == "toy"
     assert file_stem("synth-rafdb:scale=0.5") == "synth-rafdb_scale=0.5"
     assert "/" not in file_stem("emotionet:file=/abs/labels.csv")
 

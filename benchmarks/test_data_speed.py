@@ -49,8 +49,14 @@ TASKS = ("va", "expr", "au")
 def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("speed")
     write_toy(base / "toy", n=N_IMAGES, fmt="JPEG", size=SOURCE)
-    split = prepare_split(toy_spec(), "train", {"root": str(base / "toy")}, image_size=IMAGE_SIZE,
-                          cache_dir=base / "cache", progress=False)
+    split = prepare_split(
+        toy_spec(),
+        "train",
+        {"root": str(base / "toy")},
+        image_size=IMAGE_SIZE,
+        cache_dir=base / "cache",
+        progress=False,
+    )
     streams = TaskStreams([split], TASKS, batch_size=BATCH, seed=0)
     steps = [streams.batch_indices(s) for s in range(streams.steps_per_epoch)]
     pool, prefetch = ThreadPoolExecutor(default_workers()), ThreadPoolExecutor(1)
@@ -73,9 +79,14 @@ def make_model(kind: str):
         return None, None
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 16, 5, stride=4, padding=2), torch.nn.ReLU(),
-        torch.nn.Conv2d(16, 32, 3, stride=2, padding=1), torch.nn.ReLU(),
-        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(32, 2 + 7 + 17)).to(DEVICE)
+        torch.nn.Conv2d(3, 16, 5, stride=4, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(32, 2 + 7 + 17),
+    ).to(DEVICE)
     return net, torch.optim.SGD(net.parameters(), lr=0.01)
 
 
@@ -166,8 +177,10 @@ def test_cache_speedup(benchmark, setup, model_kind):
     ratio = float(np.median(ratios))
     benchmark.extra_info["cache_speedup"] = round(ratio, 2)
     benchmark.extra_info["device"] = DEVICE.type
-    print(f"\n{model_kind} on {DEVICE.type}: epoch from cache {np.median(times['cache']) * 1e3:.1f} ms, "
-          f"decoding every epoch {np.median(times['decode']) * 1e3:.1f} ms, "
-          f"per-round ratios {', '.join(f'{r:.1f}' for r in ratios)}: the cache is {ratio:.1f}x faster")
+    print(
+        f"\n{model_kind} on {DEVICE.type}: epoch from cache {np.median(times['cache']) * 1e3:.1f} ms, "
+        f"decoding every epoch {np.median(times['decode']) * 1e3:.1f} ms, "
+        f"per-round ratios {', '.join(f'{r:.1f}' for r in ratios)}: the cache is {ratio:.1f}x faster"
+    )
     if model_kind == "loader" and not benchmark.disabled:
         assert ratio >= 10, f"the uint8 cache loader is only {ratio:.1f}x faster than decoding every epoch"

@@ -24,7 +24,12 @@ BATCH = 64
 def _inputs(size: int):
     rng = np.random.default_rng(0)
     labels = sample_still(rng, BATCH, LabelPrior((1 / 7,) * 7))
-    return sample_identities(rng, BATCH), render_intensity(rng, labels["intensity"]), sample_nuisance(rng, BATCH, WILD), size
+    return (
+        sample_identities(rng, BATCH),
+        render_intensity(rng, labels["intensity"]),
+        sample_nuisance(rng, BATCH, WILD),
+        size,
+    )
 
 
 def _per_cpu_second(fn, repeats=20) -> float:
@@ -43,6 +48,7 @@ def test_render_speed(benchmark, size):
     benchmark(render)
     faces = _per_cpu_second(render)
     base = _per_cpu_second(baseline)
-    benchmark.extra_info.update(faces_per_cpu_s=round(faces), baseline_per_cpu_s=round(base),
-                                ratio_to_baseline=round(faces / base, 4))
+    benchmark.extra_info.update(
+        faces_per_cpu_s=round(faces), baseline_per_cpu_s=round(base), ratio_to_baseline=round(faces / base, 4)
+    )
     print(f"\n{size} px: {faces:.0f} faces per CPU-second; baseline {base:.0f}/s; ratio {faces / base:.4f}")

@@ -36,9 +36,14 @@ class FakeSplit:
         rng = np.random.default_rng(seed)
         self.name, self.split = f"fake{seed}", "train"
         self.images = rng.integers(0, 256, (n, SIZE, SIZE, 3), dtype=np.uint8)
-        table = pd.DataFrame({"valence": rng.uniform(-1, 1, n), "arousal": rng.uniform(-1, 1, n),
-                              "expression": rng.choice(EXPRESSIONS, n),
-                              **{c: rng.integers(0, 2, n).astype(float) for c in AU_COLUMNS}})
+        table = pd.DataFrame(
+            {
+                "valence": rng.uniform(-1, 1, n),
+                "arousal": rng.uniform(-1, 1, n),
+                "expression": rng.choice(EXPRESSIONS, n),
+                **{c: rng.integers(0, 2, n).astype(float) for c in AU_COLUMNS},
+            }
+        )
         self.labels = label_arrays(table)
 
 
@@ -76,7 +81,16 @@ def trainer_loop(streams, config):
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model, optimizer = accelerator.prepare(model, optimizer)
     streams.step = 0
-    fit(model, optimizer, streams, accelerator, config, lambda outputs, batch: {}, lambda epoch, row: None, progress=False)
+    fit(
+        model,
+        optimizer,
+        streams,
+        accelerator,
+        config,
+        lambda outputs, batch: {},
+        lambda epoch, row: None,
+        progress=False,
+    )
     synchronize()
 
 

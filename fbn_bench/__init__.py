@@ -8,7 +8,16 @@ from .tasks import AU_COLUMNS, AUS, EXPRESSIONS, TASKS
 __version__ = "0.1.0"
 
 __all__ = [
-    "AUS", "AU_COLUMNS", "EXPRESSIONS", "TASKS",
-    "BackboneSpec", "CouplingSpec", "DatasetSpec", "MetricSpec", "RunInfo",
-    "FbnError", "hookimpl", "__version__",
+    "AUS",
+    "AU_COLUMNS",
+    "EXPRESSIONS",
+    "TASKS",
+    "BackboneSpec",
+    "CouplingSpec",
+    "DatasetSpec",
+    "MetricSpec",
+    "RunInfo",
+    "FbnError",
+    "hookimpl",
+    "__version__",
 ]

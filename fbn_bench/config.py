@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
-from .tomlfile import read_toml
 from .tasks import TASKS, parse_tasks
+from .tomlfile import read_toml
 
 
 @dataclass
@@ -64,7 +64,9 @@ class RunConfig:
                     raise FbnError(f"{field_name} names {task!r}, not a task; use va, expr or au")
                 _check_number(f"{field_name}.{task}", value, low=0)
         if self.batch_size < len(self.tasks):
-            raise FbnError(f"batch size {self.batch_size} is smaller than the number of task streams ({len(self.tasks)})")
+            raise FbnError(
+                f"batch size {self.batch_size} is smaller than the number of task streams ({len(self.tasks)})"
+            )
         if self.steps is None and self.epochs is None:
             raise FbnError("set a training length: --steps N or --epochs E")
 
@@ -74,15 +76,29 @@ class RunConfig:
         return d
 
 
-def _check_number(name: str, value: Any, *, integer: bool = False, low: float | None = None,
-                  above: float | None = None, below: float | None = None) -> None:
+def _check_number(
+    name: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    low: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+) -> None:
     """A one-line error for a setting of the wrong type or range (a TOML file can hold anything)."""
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
         raise FbnError(f"{name} must be {'a whole number' if integer else 'a finite number'}, got {value!r}")
-    if (low is not None and value < low) or (above is not None and value <= above) or (below is not None and value >= below):
-        bounds = [f">= {low}" if low is not None else "", f"> {above}" if above is not None else "",
-                  f"< {below}" if below is not None else ""]
+    if (
+        (low is not None and value < low)
+        or (above is not None and value <= above)
+        or (below is not None and value >= below)
+    ):
+        bounds = [
+            f">= {low}" if low is not None else "",
+            f"> {above}" if above is not None else "",
+            f"< {below}" if below is not None else "",
+        ]
         raise FbnError(f"{name} must be {' and '.join(b for b in bounds if b)}, got {value!r}")
 
 
@@ -90,8 +106,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The CPU default: a compact CNN on 64 x 64 faces, a couple of minutes on a laptop.
     "quick": {},
     # The paper's setting (reconstructed): VGG-16 layout at 96 x 96, Adam 1e-4, batches split equally.
-    "paper": {"backbone": "vggface", "image_size": 96, "lr": 1e-4, "weight_decay": 0.0, "batch_size": 192,
-              "hidden": 4096, "dropout": 0.5, "steps": None, "epochs": 10.0},
+    "paper": {
+        "backbone": "vggface",
+        "image_size": 96,
+        "lr": 1e-4,
+        "weight_decay": 0.0,
+        "batch_size": 192,
+        "hidden": 4096,
+        "dropout": 0.5,
+        "steps": None,
+        "epochs": 10.0,
+    },
 }
 
 FIELD_NAMES = {f.name for f in fields(RunConfig)}

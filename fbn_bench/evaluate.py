@@ -25,8 +25,13 @@ def predict(model, split: PreparedSplit, accelerator, batch_size: int, progress:
     model.eval()
     shard = np.array_split(np.arange(len(split)), accelerator.num_processes)[accelerator.process_index]
     chunks: dict[str, list[np.ndarray]] = {}
-    bar = tqdm(total=len(shard), desc=f"eval {split.name}", disable=not (progress and accelerator.is_main_process),
-               dynamic_ncols=True, leave=False)
+    bar = tqdm(
+        total=len(shard),
+        desc=f"eval {split.name}",
+        disable=not (progress and accelerator.is_main_process),
+        dynamic_ncols=True,
+        leave=False,
+    )
     for batch in eval_batches(split, shard, batch_size, tasks=("va", "expr", "au")):
         batch = to_device(batch, accelerator.device)
         with accelerator.autocast():
@@ -69,7 +74,14 @@ def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...
     scores = score_predictions(frame, scored_tasks, split.spec.aus)
     scores.update(plugin_scores(frame, scored_tasks, split.spec.aus, metric_plugins))
     return [
-        {"dataset": split.name, "split": split.split, "task": task, "metric": metric, "value": value,
-         "n_samples": n, "n_skipped": split.n_skipped}
+        {
+            "dataset": split.name,
+            "split": split.split,
+            "task": task,
+            "metric": metric,
+            "value": value,
+            "n_samples": n,
+            "n_skipped": split.n_skipped,
+        }
         for (task, metric), (value, n) in scores.items()
     ]

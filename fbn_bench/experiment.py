@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +55,22 @@ def make_accelerator(config: RunConfig, cpu: bool = False):
     return Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
 
 
-def run_experiment(config: RunConfig, registry: Registry | None = None, progress: bool = True,
-                   cpu: bool = False, echo=None, run_id: str | None = None) -> RunOutcome:
+def run_experiment(
+    config: RunConfig,
+    registry: Registry | None = None,
+    progress: bool = True,
+    cpu: bool = False,
+    echo=None,
+    run_id: str | None = None,
+) -> RunOutcome:
     """`run_id` names the run in its records (default: the --out folder's name, or a timestamped id)."""
     from accelerate.utils import set_seed
 
     from .coupling.compose import build_coupling
     from .coupling.relatedness import relatedness, relatedness_tensor
+    from .data.streams import TaskStreams
     from .model import build_model
     from .train import fit
-    from .data.streams import TaskStreams
 
     registry = registry or get_registry()
     echo = echo or (lambda text: print(text, file=sys.stderr))
@@ -76,8 +82,10 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
     set_seed(config.seed)
     model = build_model(config, registry)  # checks --weights before its bytes are hashed below
-    plugins = {**resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen]),
-               **content_provenance(config, R, bool(coupling))}
+    plugins = {
+        **resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen]),
+        **content_provenance(config, R, bool(coupling)),
+    }
 
     run_id = run_id or (Path(config.out).name if config.out else new_run_id(config))
     run_dir = Path(config.out) if config.out else Path("runs") / run_id
@@ -90,16 +98,25 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
         annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
         train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
         test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
-        streams = TaskStreams(train_splits, config.tasks, config.batch_size, config.shares or None, seed=config.seed,
-                              rank=accelerator.process_index, world_size=accelerator.num_processes)
+        streams = TaskStreams(
+            train_splits,
+            config.tasks,
+            config.batch_size,
+            config.shares or None,
+            seed=config.seed,
+            rank=accelerator.process_index,
+            world_size=accelerator.num_processes,
+        )
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         model, optimizer = accelerator.prepare(model, optimizer)
         if accelerator.is_main_process and progress:
             from .train import total_steps
 
-            echo(f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
-                 f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
-                 f" x{accelerator.num_processes}; {streams.summary()}")
+            echo(
+                f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
+                f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
+                f" x{accelerator.num_processes}; {streams.summary()}"
+            )
 
         def on_epoch_end(epoch: int, row: dict[str, float]) -> None:
             if accelerator.is_main_process:
@@ -112,10 +129,18 @@ def run_experiment(config: RunConfig, registry: Registry | None = None, progress
         if accelerator.is_main_process:
             unwrapped = accelerator.unwrap_model(model)
             run_hash = results.config_hash(hashed_config(config, accelerator.num_processes), plugins)
-            torch.save({"model": unwrapped.state_dict(), "config": config.to_dict(), "plugins": plugins,
-                        "config_hash": run_hash}, run_dir / CHECKPOINT_FILE)
-            records = complete_records(records, config, plugins, run_id, accelerator, time.perf_counter() - started,
-                                       config_hash=run_hash)
+            torch.save(
+                {
+                    "model": unwrapped.state_dict(),
+                    "config": config.to_dict(),
+                    "plugins": plugins,
+                    "config_hash": run_hash,
+                },
+                run_dir / CHECKPOINT_FILE,
+            )
+            records = complete_records(
+                records, config, plugins, run_id, accelerator, time.perf_counter() - started, config_hash=run_hash
+            )
             results.write_records(run_dir, records)
             hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
@@ -128,18 +153,34 @@ def hashed_config(config: RunConfig, world_size: int) -> dict[str, Any]:
     return {**config.to_dict(), **({"world_size": world_size} if world_size > 1 else {})}
 
 
-def complete_records(partial: list[dict], config: RunConfig, plugins: dict[str, Any], run_id: str, accelerator,
-                     wall: float, config_hash: str | None = None) -> list[dict]:
+def complete_records(
+    partial: list[dict],
+    config: RunConfig,
+    plugins: dict[str, Any],
+    run_id: str,
+    accelerator,
+    wall: float,
+    config_hash: str | None = None,
+) -> list[dict]:
     """Add the run's identity, configuration (plugin options resolved) and provenance to each (dataset, metric)
     record. `config_hash`: the training run's (re-scoring a checkpoint that saved it); else computed here."""
     config_hash = config_hash or results.config_hash(hashed_config(config, accelerator.num_processes), plugins)
     common = {
-        "run_id": run_id, "backbone": config.backbone, "tasks": list(config.tasks), "coupling": config.coupling,
-        "preset": config.preset, "image_size": config.image_size, "seed": config.seed,
-        "config_hash": config_hash, "config": config.to_dict(), "plugins": plugins,
-        "versions": results.versions(), "git_commit": results.git_commit(),
-        "device": f"{accelerator.device.type} x{accelerator.num_processes}", "wall_time_s": round(wall, 2),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "backbone": config.backbone,
+        "tasks": list(config.tasks),
+        "coupling": config.coupling,
+        "preset": config.preset,
+        "image_size": config.image_size,
+        "seed": config.seed,
+        "config_hash": config_hash,
+        "config": config.to_dict(),
+        "plugins": plugins,
+        "versions": results.versions(),
+        "git_commit": results.git_commit(),
+        "device": f"{accelerator.device.type} x{accelerator.num_processes}",
+        "wall_time_s": round(wall, 2),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return [{**common, **r} for r in partial]
 
@@ -148,8 +189,9 @@ def skipped_counts(splits: list[PreparedSplit]) -> dict[str, dict[str, int]]:
     return {f"{s.name}/{s.split}": dict(s.skipped) for s in splits if s.n_skipped}
 
 
-def score_test_splits(model, test_splits, accelerator, config: RunConfig, run_dir: Path, progress: bool,
-                      registry: Registry) -> list[dict]:
+def score_test_splits(
+    model, test_splits, accelerator, config: RunConfig, run_dir: Path, progress: bool, registry: Registry
+) -> list[dict]:
     """Predict every test split, store per-sample predictions, return partial records (main process)."""
     from .evaluate import predict, predictions_frame, score_split
     from .scoring import plugin_metrics
@@ -204,13 +246,20 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     saved = read_torch_file(file, "a fbn-bench checkpoint")
     if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:
         raise FbnError(f"{file}: not a fbn-bench checkpoint (expected keys 'model' and 'config')")
-    return Checkpoint(saved["model"], RunConfig(**saved["config"]), file.parent, saved.get("plugins"),
-                      saved.get("config_hash"))
+    return Checkpoint(
+        saved["model"], RunConfig(**saved["config"]), file.parent, saved.get("plugins"), saved.get("config_hash")
+    )
 
 
-def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: str | Path | None = None,
-                        registry: Registry | None = None, progress: bool = True, cpu: bool = False,
-                        data_root: str | None = None) -> RunOutcome:
+def evaluate_checkpoint(
+    path: str | Path,
+    datasets: tuple[str, ...] = (),
+    out: str | Path | None = None,
+    registry: Registry | None = None,
+    progress: bool = True,
+    cpu: bool = False,
+    data_root: str | None = None,
+) -> RunOutcome:
     """Re-score a trained model on the test splits of its datasets (or of `datasets`).
 
     The records are the training run's: its run id, its configuration and hash (so a leaderboard puts a
@@ -224,8 +273,9 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
     started = time.perf_counter()
     checkpoint = load_checkpoint(path)
     trained, run_dir = checkpoint.config, checkpoint.run_dir
-    config = replace(trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root,
-                     weights=None)  # what is scored now, where its data is; the checkpoint carries the weights
+    config = replace(
+        trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root, weights=None
+    )  # what is scored now, where its data is; the checkpoint carries the weights
     out_dir = Path(out) if out else run_dir
     run_id = stored_run_id(run_dir)
     accelerator = make_accelerator(config, cpu)
@@ -243,8 +293,15 @@ def evaluate_checkpoint(path: str | Path, datasets: tuple[str, ...] = (), out: s
         out_dir.mkdir(parents=True, exist_ok=True)
     records, unscored = score_test_splits(model, test_splits, accelerator, config, out_dir, progress, registry)
     if accelerator.is_main_process:
-        records = complete_records(records, trained, plugins, run_id, accelerator, time.perf_counter() - started,
-                                   config_hash=checkpoint.config_hash)
+        records = complete_records(
+            records,
+            trained,
+            plugins,
+            run_id,
+            accelerator,
+            time.perf_counter() - started,
+            config_hash=checkpoint.config_hash,
+        )
         records = results.merge_records(out_dir, records)
         results.write_records(out_dir, records)
     accelerator.wait_for_everyone()

@@ -39,8 +39,9 @@ def au_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     return (per_entry * mask).sum() / mask.sum()
 
 
-def task_losses(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-                weights: dict[str, float] | None = None) -> dict[str, torch.Tensor]:
+def task_losses(
+    outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], weights: dict[str, float] | None = None
+) -> dict[str, torch.Tensor]:
     """{task: weighted loss} for the heads the model has."""
     weights = weights or {}
     terms: dict[str, torch.Tensor] = {}

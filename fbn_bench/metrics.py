@@ -30,7 +30,9 @@ def _pair(y_true, y_pred, *, allow_nan_true: bool = False) -> tuple[np.ndarray, 
     if t.size == 0:
         raise FbnError("cannot score an empty set of samples")
     if np.isnan(p).any():
-        raise FbnError(f"y_pred holds {int(np.isnan(p).sum())} NaN value(s); the model diverged or a prediction is missing")
+        raise FbnError(
+            f"y_pred holds {int(np.isnan(p).sum())} NaN value(s); the model diverged or a prediction is missing"
+        )
     if not allow_nan_true and np.isnan(t).any():
         raise FbnError(f"y_true holds {int(np.isnan(t).sum())} NaN value(s); drop unlabelled samples before scoring")
     return t, p
@@ -68,7 +70,9 @@ def mean_class_accuracy(y_true, y_pred) -> float:
 def _binary(arr: np.ndarray, name: str) -> np.ndarray:
     values = np.unique(arr)
     if not np.isin(values, (0.0, 1.0)).all():
-        raise FbnError(f"{name} must hold only 0 and 1 for binary F1, found {values[~np.isin(values, (0.0, 1.0))][:5].tolist()}")
+        raise FbnError(
+            f"{name} must hold only 0 and 1 for binary F1, found {values[~np.isin(values, (0.0, 1.0))][:5].tolist()}"
+        )
     return arr.astype(bool)
 
 
@@ -106,7 +110,10 @@ def au_f1(y_true, y_pred, mask=None) -> tuple[list[float], float]:
         if m.shape != t.shape:
             raise FbnError(f"mask has shape {m.shape}, expected {t.shape}")
         annotated &= m
-    per_au = [f1(t[annotated[:, k], k], p[annotated[:, k], k]) if annotated[:, k].any() else float("nan") for k in range(t.shape[1])]
+    per_au = [
+        f1(t[annotated[:, k], k], p[annotated[:, k], k]) if annotated[:, k].any() else float("nan")
+        for k in range(t.shape[1])
+    ]
     scored = [v for v in per_au if not np.isnan(v)]
     if not scored:
         raise FbnError("au_f1: no AU has any annotated sample")

@@ -14,8 +14,10 @@ from .tasks import AUS, EXPRESSIONS
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS)}
 
-BACKBONE_CONTRACT = ("a BackboneSpec's build must return an nn.Module with a positive int `out_features` that maps "
-                     "images (B, 3, H, W) to features (B, out_features)")
+BACKBONE_CONTRACT = (
+    "a BackboneSpec's build must return an nn.Module with a positive int `out_features` that maps "
+    "images (B, 3, H, W) to features (B, out_features)"
+)
 
 
 class FaceBehaviorNet(nn.Module):
@@ -26,7 +28,9 @@ class FaceBehaviorNet(nn.Module):
         super().__init__()
         self.tasks = tuple(tasks)
         self.backbone = backbone
-        self.shared = nn.Sequential(nn.Linear(backbone.out_features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout))
+        self.shared = nn.Sequential(
+            nn.Linear(backbone.out_features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
+        )
         self.heads = nn.ModuleDict({t: nn.Linear(hidden, HEAD_SIZES[t]) for t in self.tasks})
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -73,16 +77,20 @@ def check_backbone(name: str, backbone: Any, image_size: int) -> None:
         raise
     except Exception as exc:
         reason = (str(exc).strip().splitlines() or [""])[0]
-        raise FbnError(f"backbone {name!r} failed on 2 images of {image_size} x {image_size} "
-                       f"({type(exc).__name__}: {reason}); {BACKBONE_CONTRACT}") from exc
+        raise FbnError(
+            f"backbone {name!r} failed on 2 images of {image_size} x {image_size} "
+            f"({type(exc).__name__}: {reason}); {BACKBONE_CONTRACT}"
+        ) from exc
     finally:
         for module, training in modes:  # per module: a plugin may keep some layers (e.g. frozen BN) in eval
             module.training = training
     if not isinstance(features, torch.Tensor) or tuple(features.shape) != (2, width):
         is_tensor = isinstance(features, torch.Tensor)
         got = f"shape {tuple(features.shape)}" if is_tensor else f"a {type(features).__name__}"
-        raise FbnError(f"backbone {name!r} returned {got} for 2 images of {image_size} x {image_size}, expected "
-                       f"shape (2, {width}); {BACKBONE_CONTRACT}")
+        raise FbnError(
+            f"backbone {name!r} returned {got} for 2 images of {image_size} x {image_size}, expected "
+            f"shape (2, {width}); {BACKBONE_CONTRACT}"
+        )
 
 
 def build_model(config, registry) -> FaceBehaviorNet:
@@ -95,8 +103,10 @@ def build_model(config, registry) -> FaceBehaviorNet:
         raise
     except Exception as exc:  # e.g. vggface's "needs images of at least 32 x 32"
         reason = (str(exc).strip().splitlines() or [""])[0]
-        raise FbnError(f"backbone {spec.name!r} cannot be built at {config.image_size} x {config.image_size}"
-                       f"{' with ' + repr(options) if options else ''} ({type(exc).__name__}: {reason})") from exc
+        raise FbnError(
+            f"backbone {spec.name!r} cannot be built at {config.image_size} x {config.image_size}"
+            f"{' with ' + repr(options) if options else ''} ({type(exc).__name__}: {reason})"
+        ) from exc
     check_backbone(spec.name, backbone, config.image_size)
     if config.weights:
         from .weights import load_weights

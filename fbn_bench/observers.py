@@ -60,5 +60,8 @@ class ObserverHooks:
                 key = (impl.plugin_name, hook_name)
                 self.errors[key] = self.errors.get(key, 0) + 1
                 if self.errors[key] == 1:
-                    print(f"Warning: plugin {impl.plugin_name} raised in {hook_name} and was skipped there "
-                          f"({one_line(exc)}); the run goes on (repeats are not shown)", file=sys.stderr)
+                    print(
+                        f"Warning: plugin {impl.plugin_name} raised in {hook_name} and was skipped there "
+                        f"({one_line(exc)}); the run goes on (repeats are not shown)",
+                        file=sys.stderr,
+                    )

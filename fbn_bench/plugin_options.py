@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 # Arguments the core passes itself; they are settings of the run (image_size) or locations (root), not options.
@@ -25,9 +25,13 @@ def option_defaults(fn: Callable[..., Any]) -> dict[str, Any]:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # a builtin or a callable object without a signature
         return {}
-    return {p.name: p.default for p in parameters
-            if p.default is not inspect.Parameter.empty and p.name not in _CORE_ARGUMENTS
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {
+        p.name: p.default
+        for p in parameters
+        if p.default is not inspect.Parameter.empty
+        and p.name not in _CORE_ARGUMENTS
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def resolved_options(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
@@ -47,14 +51,20 @@ def resolved_plugins(config, registry, datasets: Iterable[tuple[Any, dict[str, A
         return {"name": name, "options": resolved_options(fn, options), "plugin": entry.distribution or entry.plugin}
 
     backbone, backbone_options = registry.resolve("backbones", config.backbone)
-    couplings = [describe("couplings", name, registry.coupling(name).build, options)
-                 for name, options in parse_coupling(config.coupling)]
+    couplings = [
+        describe("couplings", name, registry.coupling(name).build, options)
+        for name, options in parse_coupling(config.coupling)
+    ]
     # A dataset's loader_version marks a change in how its annotations are parsed: other labels, other run.
-    datasets = [{**describe("datasets", spec.name, spec.load, options), "loader_version": spec.loader_version}
-                for spec, options in datasets]
-    return {"backbone": describe("backbones", backbone.name, backbone.build, backbone_options),
-            "coupling": couplings, "datasets": datasets}
-
+    datasets = [
+        {**describe("datasets", spec.name, spec.load, options), "loader_version": spec.loader_version}
+        for spec, options in datasets
+    ]
+    return {
+        "backbone": describe("backbones", backbone.name, backbone.build, backbone_options),
+        "coupling": couplings,
+        "datasets": datasets,
+    }
 
 
 def display_name(spec, options: dict[str, Any]) -> str:
@@ -62,8 +72,11 @@ def display_name(spec, options: dict[str, Any]) -> str:
     defaults, never `root=`. `disfa:threshold=2,fold=1` and `disfa` are the same data, so the same name;
     `disfa:fold=2` is another."""
     defaults = option_defaults(spec.load)
-    shown = {k: v for k, v in sorted(options.items())
-             if k not in _CORE_ARGUMENTS and not (k in defaults and defaults[k] == v)}
+    shown = {
+        k: v
+        for k, v in sorted(options.items())
+        if k not in _CORE_ARGUMENTS and not (k in defaults and defaults[k] == v)
+    }
     text = ",".join(f"{k}={_option_text(v, defaults.get(k))}" for k, v in shown.items())
     return f"{spec.name}:{text}" if text else spec.name
 
@@ -87,8 +100,10 @@ def content_provenance(config, relatedness_table, coupled: bool) -> dict[str, An
     found: dict[str, Any] = {}
     if coupled:
         values = np.round(np.asarray(relatedness_table, dtype=np.float64), 6)
-        found["relatedness"] = {"source": str(config.relatedness),
-                                "sha256": hashlib.sha256(values.tobytes()).hexdigest()[:16]}
+        found["relatedness"] = {
+            "source": str(config.relatedness),
+            "sha256": hashlib.sha256(values.tobytes()).hexdigest()[:16],
+        }
     if config.weights:
         digest = hashlib.sha256()
         with open(config.weights, "rb") as fh:

@@ -113,8 +113,11 @@ def check_option_types(noun: str, spec: Any, options: dict[str, Any]) -> None:
         default = defaults.get(key)
         if isinstance(default, bool) and not isinstance(value, bool):
             raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes true or false")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
+        if (
+            isinstance(default, (int, float))
+            and not isinstance(default, bool)
+            and (isinstance(value, bool) or not isinstance(value, (int, float)))
+        ):
             raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes a number (default {default})")
 
 
@@ -194,12 +197,16 @@ def build_registry(extra_modules: list[str] | None = None, use_entry_points: boo
                 continue
             for spec in found:
                 if not isinstance(spec, spec_type):
-                    registry.failures.append((plugin, f"{hook_name} registered a {type(spec).__name__}, expected {spec_type.__name__}"))
+                    registry.failures.append(
+                        (plugin, f"{hook_name} registered a {type(spec).__name__}, expected {spec_type.__name__}")
+                    )
                     continue
                 clash = registry.entries[kind].get(spec.name)
                 if clash is not None and clash.plugin == plugin:
-                    raise FbnError(f"{noun} {spec.name!r} is registered twice by the same plugin, {plugin} "
-                                   f"({origins.get(plugin) or PLUGINS_ENV}); register each name once")
+                    raise FbnError(
+                        f"{noun} {spec.name!r} is registered twice by the same plugin, {plugin} "
+                        f"({origins.get(plugin) or PLUGINS_ENV}); register each name once"
+                    )
                 if clash is not None:
                     raise FbnError(
                         f"{noun} {spec.name!r} is registered twice: by {clash.plugin} "

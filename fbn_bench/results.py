@@ -27,9 +27,28 @@ PREDICTIONS_DIR = "predictions"
 
 # Every record carries these keys (values may be null where not applicable).
 RECORD_FIELDS = (
-    "run_id", "dataset", "split", "task", "metric", "value", "n_samples", "n_skipped",
-    "backbone", "tasks", "coupling", "preset", "image_size", "seed",
-    "config_hash", "config", "plugins", "versions", "git_commit", "device", "wall_time_s", "created",
+    "run_id",
+    "dataset",
+    "split",
+    "task",
+    "metric",
+    "value",
+    "n_samples",
+    "n_skipped",
+    "backbone",
+    "tasks",
+    "coupling",
+    "preset",
+    "image_size",
+    "seed",
+    "config_hash",
+    "config",
+    "plugins",
+    "versions",
+    "git_commit",
+    "device",
+    "wall_time_s",
+    "created",
 )
 
 # The keys of a configuration that do not change what is learned, left out of its hash.
@@ -50,8 +69,11 @@ def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -
         # the relatedness table and the weights file are hashed by content (plugin_options.content_provenance).
         for key in ("datasets", "relatedness", "weights"):
             stable.pop(key, None)
-        stable["plugins"] = {kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
-                             for kind, found in plugins.items() if found is not None}
+        stable["plugins"] = {
+            kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
+            for kind, found in plugins.items()
+            if found is not None
+        }
     return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -120,8 +142,10 @@ def merge_records(run_dir: Path, new: list[dict[str, Any]]) -> list[dict[str, An
     old = list(read_records(path)) if path.is_file() else []
     run_ids = {r.get("run_id") for r in old} | {r.get("run_id") for r in new}
     if len(run_ids) > 1:
-        raise FbnError(f"{path} holds records of another run ({', '.join(sorted(map(str, run_ids)))}); "
-                       "write these elsewhere with --out DIR")
+        raise FbnError(
+            f"{path} holds records of another run ({', '.join(sorted(map(str, run_ids)))}); "
+            "write these elsewhere with --out DIR"
+        )
     rescored = {(r["dataset"], r["split"]) for r in new}
     return [r for r in old if (r.get("dataset"), r.get("split")) not in rescored] + list(new)
 

@@ -31,12 +31,16 @@ def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, A
         if name in [c[0] for c in chosen]:
             raise FbnError(f"--datasets names {name!r} twice ({text!r} is the same data); give each database once")
         if not spec.tasks:
-            raise FbnError(f"dataset {spec.name!r} labels no basic task (its labels are in extra columns, e.g. "
-                           f"'compound'), so no model can be trained or scored on it; drop it from --datasets")
+            raise FbnError(
+                f"dataset {spec.name!r} labels no basic task (its labels are in extra columns, e.g. "
+                f"'compound'), so no model can be trained or scored on it; drop it from --datasets"
+            )
         if not spec.tasks & set(config.tasks):
-            raise FbnError(f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
-                           f"none of the run's tasks ({', '.join(config.tasks)}); drop it from --datasets "
-                           f"(a model is scored only on the tasks it was trained for)")
+            raise FbnError(
+                f"dataset {spec.name!r} labels {', '.join(sorted(spec.tasks)) or 'no basic task'}, "
+                f"none of the run's tasks ({', '.join(config.tasks)}); drop it from --datasets "
+                f"(a model is scored only on the tasks it was trained for)"
+            )
         if spec.synthetic and "size" in spec.options and "size" not in options:
             options["size"] = config.image_size  # render at the size the network sees, not upsampled from 64
         chosen.append((name, spec, options))
@@ -48,19 +52,35 @@ def read_annotations(chosen, splits: tuple[str, ...], config: RunConfig, acceler
     path or a malformed file in the last database fails the run in seconds, not after the others decode.
     The main process goes first, so that it alone generates synthetic data the others then read."""
     with accelerator.main_process_first():
-        return {(text, split): load_split(spec, split, options, config.data_root)
-                for text, spec, options in chosen for split in splits}
+        return {
+            (text, split): load_split(spec, split, options, config.data_root)
+            for text, spec, options in chosen
+            for split in splits
+        }
 
 
-def prepare_all(chosen, split: str, config: RunConfig, accelerator, progress: bool,
-                annotations: dict[tuple[str, str], tuple] | None = None) -> list[PreparedSplit]:
+def prepare_all(
+    chosen,
+    split: str,
+    config: RunConfig,
+    accelerator,
+    progress: bool,
+    annotations: dict[tuple[str, str], tuple] | None = None,
+) -> list[PreparedSplit]:
     """Decode (or reuse) every database's split; the main process first, so others reuse its cache."""
     prepared = []
     with accelerator.main_process_first():
         for text, spec, options in chosen:
-            p = prepare_split(spec, split, options, image_size=config.image_size, data_root=config.data_root,
-                              progress=progress and accelerator.is_main_process, report=accelerator.is_main_process,
-                              loaded=(annotations or {}).get((text, split)))
+            p = prepare_split(
+                spec,
+                split,
+                options,
+                image_size=config.image_size,
+                data_root=config.data_root,
+                progress=progress and accelerator.is_main_process,
+                report=accelerator.is_main_process,
+                loaded=(annotations or {}).get((text, split)),
+            )
             p.name = text
             prepared.append(p)
     return prepared

@@ -44,7 +44,9 @@ def metric_names(tasks: Iterable[str], aus: Iterable[int]) -> list[tuple[str, st
     return names
 
 
-def score_predictions(df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int]) -> dict[tuple[str, str], tuple[float, int]]:
+def score_predictions(
+    df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int]
+) -> dict[tuple[str, str], tuple[float, int]]:
     """{(task, metric): (value, n_scored)} over the rows that carry each task's labels.
 
     A task with no labelled rows is left out rather than scored on nothing.
@@ -111,8 +113,9 @@ def plugin_inputs(df: pd.DataFrame, task: str, aus: Sequence[int]) -> tuple[np.n
     return pair if len(pair[0]) else None
 
 
-def plugin_scores(df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any]
-                  ) -> dict[tuple[str, str], tuple[float, int]]:
+def plugin_scores(
+    df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any]
+) -> dict[tuple[str, str], tuple[float, int]]:
     """{(task, metric): (value, n_scored)} for metric plugins; one that raises or returns no number is
     left out with a warning, so a broken metric never costs a finished run its results."""
     tasks, aus = set(tasks), list(aus)

@@ -97,8 +97,10 @@ def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, .
     config = resolve_entry(base)
     if config.steps is None:
         # Epochs count passes over the largest stream, which differs between single- and multi-task runs.
-        raise FbnError(f"the ablation needs a fixed budget, but preset {config.preset!r} counts epochs; "
-                       "pass --steps N (or set steps in a grid file)")
+        raise FbnError(
+            f"the ablation needs a fixed budget, but preset {config.preset!r} counts epochs; "
+            "pass --steps N (or set steps in a grid file)"
+        )
     base["steps"] = config.steps
     entries = [GridEntry(name, {**base, **settings}) for name, settings in ABLATION]
     return Grid("ablation", entries, seeds_from(seeds, "ablation"), base)
@@ -145,7 +147,9 @@ def _run_entry(run: Any, where: str) -> tuple[str, dict[str, Any]]:
         raise FbnError(f"{where}: expected a table of settings")
     name = run.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise FbnError(f"{where}: needs name = \"...\" made of letters, digits and . _ + = , - (it names the run's folder)")
+        raise FbnError(
+            f'{where}: needs name = "..." made of letters, digits and . _ + = , - (it names the run\'s folder)'
+        )
     return name, _settings({k: v for k, v in run.items() if k != "name"}, f"{where} ({name})")
 
 
@@ -183,7 +187,9 @@ def _settings(table: Any, where: str) -> dict[str, Any]:
             hint = "use seeds = [...] at the top of the file" if key == "seed" else "use --out"
             raise FbnError(f"{where}: {key!r} cannot be set per run; {hint}")
         if key not in SETTINGS:
-            raise FbnError(f"{where}: unknown setting {key!r}; known: {', '.join(sorted(set(SETTINGS) - _SWEEP_OWNED))}")
+            raise FbnError(
+                f"{where}: unknown setting {key!r}; known: {', '.join(sorted(set(SETTINGS) - _SWEEP_OWNED))}"
+            )
         expected = _type_problem(SETTINGS[key], value)
         if expected:
             raise FbnError(f"{where}: {key} = {value!r} should be {expected}")
@@ -199,7 +205,9 @@ def _type_problem(annotation: str, value: Any) -> str | None:
         ok = isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
         return None if ok else "a string or a list of strings"
     if annotation.startswith("dict"):
-        ok = isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values())
+        ok = isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        )
         return None if ok else "a table of numbers, e.g. {va = 1.0, expr = 1.0}"
     if annotation.startswith("bool"):
         return None if isinstance(value, bool) else "true or false"

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,10 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
     if conflicts:
         run_dir, difference = conflicts[0]
         more = f" (and {len(conflicts) - 1} more run folder(s))" if len(conflicts) > 1 else ""
-        raise FbnError(f"{run_dir} holds a run of another configuration ({difference}){more}; "
-                       "choose another --out, delete it, or pass --force to replace it")
+        raise FbnError(
+            f"{run_dir} holds a run of another configuration ({difference}){more}; "
+            "choose another --out, delete it, or pass --force to replace it"
+        )
     return plan
 
 
@@ -88,8 +90,10 @@ def _datasets_for(name: str, config: RunConfig, registry) -> tuple[str, ...]:
         return ()
     kept = tuple(t for t in config.datasets if registry.resolve("datasets", t)[0].tasks & set(config.tasks))
     if not kept:
-        raise FbnError(f"sweep run {name!r}: none of the databases {', '.join(config.datasets)} labels "
-                       f"{', '.join(config.tasks)}; add one that does to --datasets")
+        raise FbnError(
+            f"sweep run {name!r}: none of the databases {', '.join(config.datasets)} labels "
+            f"{', '.join(config.tasks)}; add one that does to --datasets"
+        )
     return kept
 
 
@@ -116,8 +120,11 @@ def config_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | N
     stored, wanted = {**defaults, **stored}, {**defaults, **wanted}
     if config_hash(stored) == config_hash(wanted) and stored.get("seed") == wanted.get("seed"):
         return None
-    keys = sorted(k for k in set(stored) | set(wanted)
-                  if k not in ("out", "data_root") and _jsonish(stored.get(k)) != _jsonish(wanted.get(k)))
+    keys = sorted(
+        k
+        for k in set(stored) | set(wanted)
+        if k not in ("out", "data_root") and _jsonish(stored.get(k)) != _jsonish(wanted.get(k))
+    )
     if not keys:
         return "settings differ"
     k = keys[0]
@@ -135,8 +142,14 @@ def run_id_for(grid_name: str, run: PlannedRun) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{stamp}-{grid_name}-{run.name}-s{run.seed}")
 
 
-def execute(plan: list[PlannedRun], grid_name: str, runner: Callable[..., Any], echo: Callable[[str], None] = print,
-            fail_fast: bool = False, **runner_options: Any) -> SweepOutcome:
+def execute(
+    plan: list[PlannedRun],
+    grid_name: str,
+    runner: Callable[..., Any],
+    echo: Callable[[str], None] = print,
+    fail_fast: bool = False,
+    **runner_options: Any,
+) -> SweepOutcome:
     """Run every unfinished run with `runner(config, run_id=..., **runner_options)` (run_experiment).
 
     A run that raises is reported and recorded in its folder's error.log; the others go on (unless
@@ -183,8 +196,12 @@ def _mark_done(run: PlannedRun, records: list[dict]) -> None:
     """Write DONE atomically (temp file + rename) once the run has returned."""
     if not (run.run_dir / RESULTS_FILE).is_file():
         return  # e.g. a non-main process of a distributed run, or a runner that wrote nothing
-    marker = {"run_id": records[0]["run_id"] if records else None, "config_hash": config_hash(run.config.to_dict()),
-              "seed": run.seed, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    marker = {
+        "run_id": records[0]["run_id"] if records else None,
+        "config_hash": config_hash(run.config.to_dict()),
+        "seed": run.seed,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     tmp = run.run_dir / f".{DONE_FILE}.tmp"
     tmp.write_text(json.dumps(marker, indent=2) + "\n")
     os.replace(tmp, run.run_dir / DONE_FILE)

@@ -5,7 +5,13 @@ from __future__ import annotations
 TASKS: tuple[str, ...] = ("va", "expr", "au")
 
 EXPRESSIONS: tuple[str, ...] = (
-    "neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise",
+    "neutral",
+    "anger",
+    "disgust",
+    "fear",
+    "happiness",
+    "sadness",
+    "surprise",
 )
 
 # The union of the EmotioNet, DISFA and BP4D AU sets (FaceBehaviorNet's 17).

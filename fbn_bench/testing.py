@@ -97,8 +97,11 @@ def _split_lines(report: SplitReport) -> list[str]:
 def _metadata_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
     problems = []
     required = ("description",) if spec.synthetic else ("description", "citation", "homepage", "license")
-    problems += [f"spec.{name} is empty; fill it (shown by `fbn-bench datasets list`)" for name in required
-                 if not str(getattr(spec, name) or "").strip()]
+    problems += [
+        f"spec.{name} is empty; fill it (shown by `fbn-bench datasets list`)"
+        for name in required
+        if not str(getattr(spec, name) or "").strip()
+    ]
     problems += _option_problems(spec, notes)
     return problems
 
@@ -117,12 +120,16 @@ def _option_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
         if option not in keywords and not takes_any:
             problems.append(f"option {option!r} is documented but load() has no parameter of that name")
     if takes_any:
-        notes.append("load() takes **kwargs: options hidden there are invisible to run records; give each option "
-                     "as a keyword parameter with its default, e.g. load(root, split, fold=1)")
+        notes.append(
+            "load() takes **kwargs: options hidden there are invisible to run records; give each option "
+            "as a keyword parameter with its default, e.g. load(root, split, fold=1)"
+        )
     undeclared = [name for name in keywords if name not in spec.options]
     if undeclared:
-        notes.append(f"load() has parameter(s) {', '.join(undeclared)} that spec.options does not declare, so "
-                     "users cannot set them (NAME:key=value); declare them with a one-line help")
+        notes.append(
+            f"load() has parameter(s) {', '.join(undeclared)} that spec.options does not declare, so "
+            "users cannot set them (NAME:key=value); declare them with a one-line help"
+        )
     return problems
 
 
@@ -141,9 +148,9 @@ def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[st
     from PIL import Image
     from tqdm import tqdm
 
-    from .data.table import bbox_array, has_bbox
     from .data.images import check_bbox
     from .data.roots import resolve_image
+    from .data.table import bbox_array, has_bbox
 
     sizes: dict[str, tuple[int, int]] = {}
     bad: list[str] = []
@@ -191,16 +198,26 @@ def _load_raw(spec: DatasetSpec, root: Path, split: str, options: dict[str, Any]
         raise  # a layout error the user can fix: one line, as the CLI prints it
     except Exception as exc:
         if not Path(root).exists():
-            raise FbnError(f"{spec.name} root {root} does not exist; pass --root DIR or --data-root DIR "
-                           f"(then DIR/{spec.name})") from None
+            raise FbnError(
+                f"{spec.name} root {root} does not exist; pass --root DIR or --data-root DIR (then DIR/{spec.name})"
+            ) from None
         first = (str(exc).strip().splitlines() or [""])[0]
-        problems.append(f"{split}: load() raised {type(exc).__name__}: {first} (loaders must raise FbnError with "
-                        "one line naming the file and what to do)")
+        problems.append(
+            f"{split}: load() raised {type(exc).__name__}: {first} (loaders must raise FbnError with "
+            "one line naming the file and what to do)"
+        )
         return None
 
 
-def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, splits=None, options=None,
-                         check_images: bool = True, strict: bool = True) -> CheckReport:
+def check_dataset_plugin(
+    spec_or_name: DatasetSpec | str,
+    root: str | Path,
+    *,
+    splits=None,
+    options=None,
+    check_images: bool = True,
+    strict: bool = True,
+) -> CheckReport:
     """Load every split of a dataset plugin from `root` and check it against the table contract.
 
     Checks: metadata filled; documented options accepted by load() (notes for `**kwargs` and for keyword
@@ -244,12 +261,16 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
             continue
         problems += _raw_label_problems(raw, spec, split)
         if df.empty:
-            problems.append(f"{split}: no rows, so nothing to train on or score; check that the folder holds this "
-                            "split (a plugin's loader should raise FbnError naming the file it expected instead)")
+            problems.append(
+                f"{split}: no rows, so nothing to train on or score; check that the folder holds this "
+                "split (a plugin's loader should raise FbnError naming the file it expected instead)"
+            )
         group = spec.group_column
         if group and len(df) and (group not in df.columns or df[group].isna().any()):
-            problems.append(f"{split}: spec.group_column is {group!r} but the table's {group!r} column is missing or "
-                            "has empty values; fill it (or set group_column=None)")
+            problems.append(
+                f"{split}: spec.group_column is {group!r} but the table's {group!r} column is missing or "
+                "has empty values; fill it (or set group_column=None)"
+            )
         if (df["image"].str.strip() == "").any():
             problems.append(f"{split}: some rows have an empty image path")
         stats = table_stats(df, spec, split, root)
@@ -259,24 +280,31 @@ def check_dataset_plugin(spec_or_name: DatasetSpec | str, root: str | Path, *, s
             from .data.roots import resolve_image
 
             shown = [str(resolve_image(root, p)) for p in df["image"] if not resolve_image(root, p).is_file()][:_SHOWN]
-            problems.append(f"{split}: {stats['missing_images']} of {len(df)} images are missing, e.g. {', '.join(shown)}")
+            problems.append(
+                f"{split}: {stats['missing_images']} of {len(df)} images are missing, e.g. {', '.join(shown)}"
+            )
         if check_images and len(df):
             report.unreadable_images, shown, report.bad_bboxes, boxes, no_box = _image_problems(df, root)
             if no_box:
-                notes.append(f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); "
-                             "the run skips them as 'bad bbox'")
+                notes.append(
+                    f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); "
+                    "the run skips them as 'bad bbox'"
+                )
             if shown:
                 problems.append(f"{split}: {report.unreadable_images} images cannot be opened, e.g. {', '.join(shown)}")
             if boxes:
-                problems.append(f"{split}: {report.bad_bboxes} face boxes cannot be cropped (the run skips those "
-                                f"rows), e.g. {'; '.join(boxes)}")
+                problems.append(
+                    f"{split}: {report.bad_bboxes} face boxes cannot be cropped (the run skips those "
+                    f"rows), e.g. {'; '.join(boxes)}"
+                )
         reports[split], tables[split] = report, df
 
     problems += _coverage_problems(spec, tables, notes)
     report = CheckReport(spec.name, str(root), options, reports, problems, notes)
     if strict and problems:
-        raise AssertionError(f"dataset plugin {spec.name!r} failed {len(problems)} check(s):\n"
-                             + "\n".join(f"- {p}" for p in problems))
+        raise AssertionError(
+            f"dataset plugin {spec.name!r} failed {len(problems)} check(s):\n" + "\n".join(f"- {p}" for p in problems)
+        )
     return report
 
 
@@ -288,10 +316,14 @@ def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> lis
     import pandas as pd
 
     both = pd.concat(tables.values(), ignore_index=True)
-    labelled = {"va": both["valence"].notna().any(), "expr": both["expression"].notna().any(),
-                "au": any(both[f"AU{a}"].notna().any() for a in spec.aus)}
-    problems += [f"spec.tasks has {t!r} but no loaded split labels it" for t in TASKS
-                 if t in spec.tasks and not labelled[t]]
+    labelled = {
+        "va": both["valence"].notna().any(),
+        "expr": both["expression"].notna().any(),
+        "au": any(both[f"AU{a}"].notna().any() for a in spec.aus),
+    }
+    problems += [
+        f"spec.tasks has {t!r} but no loaded split labels it" for t in TASKS if t in spec.tasks and not labelled[t]
+    ]
     unlabelled = [a for a in spec.aus if not both[f"AU{a}"].notna().any()]
     if unlabelled and "au" in spec.tasks and labelled["au"]:
         notes.append(f"spec.aus lists AU{', AU'.join(map(str, unlabelled))} but no loaded row labels them")
@@ -302,9 +334,11 @@ def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> lis
     if spec.group_column == "subject" and "subject" in both.columns:
         names = list(tables)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 shared = sorted(set(tables[a]["subject"].dropna()) & set(tables[b]["subject"].dropna()))
                 if shared:
-                    problems.append(f"{len(shared)} subject(s) appear in both {a} and {b}, e.g. "
-                                    f"{', '.join(map(str, shared[:_SHOWN]))}; splits must keep people apart")
+                    problems.append(
+                        f"{len(shared)} subject(s) appear in both {a} and {b}, e.g. "
+                        f"{', '.join(map(str, shared[:_SHOWN]))}; splits must keep people apart"
+                    )
     return problems

@@ -28,8 +28,16 @@ def total_steps(config, streams: TaskStreams) -> int:
     return max(1, math.ceil(config.epochs * streams.steps_per_epoch))
 
 
-def fit(model, optimizer, streams: TaskStreams, accelerator, config, coupling: Callable,
-        on_epoch_end: Callable[[int, dict[str, float]], None], progress: bool = True) -> list[dict[str, float]]:
+def fit(
+    model,
+    optimizer,
+    streams: TaskStreams,
+    accelerator,
+    config,
+    coupling: Callable,
+    on_epoch_end: Callable[[int, dict[str, float]], None],
+    progress: bool = True,
+) -> list[dict[str, float]]:
     """Train for the configured number of steps. Returns one log row per epoch (mean of each term)."""
     steps = total_steps(config, streams)
     generator = torch.Generator(device="cpu").manual_seed(config.seed * 1000 + accelerator.process_index)
@@ -76,5 +84,7 @@ def check_finite(loss: float, sums: dict, step: int) -> None:
     if math.isfinite(loss):
         return
     bad = [name for name, value in sums.items() if name != "loss" and not math.isfinite(float(value))]
-    raise FbnError(f"training diverged by step {step}: the loss is {loss} (from {', '.join(bad) or 'the total'}); "
-                   "lower --lr, check --weights and the coupling and task weights")
+    raise FbnError(
+        f"training diverged by step {step}: the loss is {loss} (from {', '.join(bad) or 'the total'}); "
+        "lower --lr, check --weights and the coupling and task weights"
+    )

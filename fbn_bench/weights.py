@@ -15,8 +15,10 @@ def read_torch_file(path: Path, what: str):
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         if "weights_only" in str(exc):  # torch's long explanation of pickled code: say it in one line
-            raise FbnError(f"{path}: holds pickled Python objects (a whole module?), not only tensors; save "
-                           "`model.state_dict()` with torch.save and pass that file") from None
+            raise FbnError(
+                f"{path}: holds pickled Python objects (a whole module?), not only tensors; save "
+                "`model.state_dict()` with torch.save and pass that file"
+            ) from None
         first = (str(exc).strip().splitlines() or [""])[0]
         raise FbnError(f"{path}: cannot be read as {what} ({type(exc).__name__}: {first})") from None
 
@@ -34,16 +36,22 @@ def load_weights(model, path: str | Path, prefix_candidates: tuple[str, ...] = (
     state = read_torch_file(path, "a torch state dict")
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise FbnError(f"{path}: holds a {type(state).__name__}, not a state dict of name -> tensor; save "
-                       "`model.state_dict()` with torch.save and pass that file")
+        raise FbnError(
+            f"{path}: holds a {type(state).__name__}, not a state dict of name -> tensor; save "
+            "`model.state_dict()` with torch.save and pass that file"
+        )
     wanted = model.state_dict()
     for prefix in prefix_candidates:
-        picked = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix):] in wanted}
+        picked = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix) and k[len(prefix) :] in wanted}
         if len(picked) == len(wanted):
             bad = [k for k, v in picked.items() if v.shape != wanted[k].shape]
             if bad:
-                raise FbnError(f"{path}: {bad[0]} has shape {tuple(picked[bad[0]].shape)}, the model expects {tuple(wanted[bad[0]].shape)}")
+                raise FbnError(
+                    f"{path}: {bad[0]} has shape {tuple(picked[bad[0]].shape)}, the model expects {tuple(wanted[bad[0]].shape)}"
+                )
             model.load_state_dict(picked)
             return
     missing = sorted(set(wanted) - {k for k in state})[:3]
-    raise FbnError(f"{path}: does not match the backbone's layers (missing e.g. {', '.join(missing)}); see docs for the expected key names")
+    raise FbnError(
+        f"{path}: does not match the backbone's layers (missing e.g. {', '.join(missing)}); see docs for the expected key names"
+    )

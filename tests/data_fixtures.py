@@ -29,8 +29,15 @@ def write_image(path: Path, seed: int, size: tuple[int, int] = (40, 32), fmt: st
     img.save(path, format=fmt)
 
 
-def write_toy(root: Path, n: int = 12, split: str = "train", seed: int = 0, labels: dict | None = None,
-              fmt: str = "PNG", size: tuple[int, int] = (40, 32)) -> pd.DataFrame:
+def write_toy(
+    root: Path,
+    n: int = 12,
+    split: str = "train",
+    seed: int = 0,
+    labels: dict | None = None,
+    fmt: str = "PNG",
+    size: tuple[int, int] = (40, 32),
+) -> pd.DataFrame:
     """Write `n` images and `<split>.csv` under `root`; every row gets all labels unless `labels`
     (column -> list of values) overrides some. Returns the table written."""
     rng = np.random.default_rng(seed)
@@ -38,16 +45,18 @@ def write_toy(root: Path, n: int = 12, split: str = "train", seed: int = 0, labe
     images = [f"images/{split}_{i:03d}.{ext}" for i in range(n)]
     for i, rel in enumerate(images):
         write_image(root / rel, seed * 1000 + i, size=size, fmt=fmt)
-    table = pd.DataFrame({
-        "image": images,
-        "subject": [f"s{i % 3}" for i in range(n)],
-        "valence": rng.uniform(-1, 1, n).round(3),
-        "arousal": rng.uniform(-1, 1, n).round(3),
-        "expression": [("neutral", "anger", "happiness", "surprise")[i % 4] for i in range(n)],
-        "AU1": rng.integers(0, 2, n).astype(float),
-        "AU2": rng.integers(0, 2, n).astype(float),
-        "AU12": rng.integers(0, 2, n).astype(float),
-    })
+    table = pd.DataFrame(
+        {
+            "image": images,
+            "subject": [f"s{i % 3}" for i in range(n)],
+            "valence": rng.uniform(-1, 1, n).round(3),
+            "arousal": rng.uniform(-1, 1, n).round(3),
+            "expression": [("neutral", "anger", "happiness", "surprise")[i % 4] for i in range(n)],
+            "AU1": rng.integers(0, 2, n).astype(float),
+            "AU2": rng.integers(0, 2, n).astype(float),
+            "AU12": rng.integers(0, 2, n).astype(float),
+        }
+    )
     for column, values in (labels or {}).items():
         table[column] = values
     table.to_csv(root / f"{split}.csv", index=False)

@@ -12,8 +12,10 @@ from PIL import Image
 
 from fbn_bench import EXPRESSIONS, DatasetSpec, hookimpl
 
-PALETTE = np.array([[200, 200, 200], [220, 40, 40], [60, 160, 60], [120, 60, 200],
-                    [250, 200, 40], [40, 80, 220], [240, 120, 200]], dtype=np.float64)
+PALETTE = np.array(
+    [[200, 200, 200], [220, 40, 40], [60, 160, 60], [120, 60, 200], [250, 200, 40], [40, 80, 220], [240, 120, 200]],
+    dtype=np.float64,
+)
 
 
 def write_toy(root: Path, n_train: int = 96, n_test: int = 40, seed: int = 0) -> Path:
@@ -32,8 +34,18 @@ def write_toy(root: Path, n_train: int = 96, n_test: int = 40, seed: int = 0) ->
                 img[2:5, 6:10, :] = 255
             name = f"images/{split}_{i:04d}.png"
             Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(root / name)
-            rows.append({"split": split, "image": name, "subject": f"{split}{i % 8}", "valence": valence,
-                         "arousal": -valence / 2, "expression": EXPRESSIONS[e], "AU4": au4, "AU12": au12})
+            rows.append(
+                {
+                    "split": split,
+                    "image": name,
+                    "subject": f"{split}{i % 8}",
+                    "valence": valence,
+                    "arousal": -valence / 2,
+                    "expression": EXPRESSIONS[e],
+                    "AU4": au4,
+                    "AU12": au12,
+                }
+            )
     pd.DataFrame(rows).to_csv(root / "labels.csv", index=False)
     return root
 
@@ -50,4 +62,6 @@ def load_toy_expr(root, split):
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("toy", tasks={"va", "expr", "au"}, aus=(4, 12), load=load_toy, description="engine test data"))
-    register(DatasetSpec("toy-expr", tasks={"expr"}, load=load_toy_expr, description="engine test data, expressions only"))
+    register(
+        DatasetSpec("toy-expr", tasks={"expr"}, load=load_toy_expr, description="engine test data, expressions only")
+    )

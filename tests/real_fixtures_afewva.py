@@ -15,8 +15,12 @@ from real_fixtures_aff_common import Fixture, Row, expected_stats, write_image
 
 # clip folder (relative to the root) -> (actor, number of frames)
 CLIPS = {
-    "01/001": ("Ana Banana", 4), "01/002": ("Bob Crane", 3), "01/003": ("Ana Banana", 2),
-    "02/051": ("Cid Moreau", 3), "02/052": ("Dee Wallace", 5), "02/053": ("Eve Arden", 2),
+    "01/001": ("Ana Banana", 4),
+    "01/002": ("Bob Crane", 3),
+    "01/003": ("Ana Banana", 2),
+    "02/051": ("Cid Moreau", 3),
+    "02/052": ("Dee Wallace", 5),
+    "02/053": ("Eve Arden", 2),
     "104": ("Fay Wray", 3),
 }
 

@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fbn_bench.tasks import EXPRESSIONS
 from real_fixtures_common import write_image  # noqa: F401  (re-exported for the Aff-* fixtures)
+
+from fbn_bench.tasks import EXPRESSIONS
 
 
 @dataclass
@@ -38,7 +39,9 @@ class Fixture:
 
 def expected_stats(name: str, split: str, rows: list[Row], tasks: set[str], aus: tuple[int, ...]) -> dict:
     stats = {
-        "dataset": name, "split": split, "n_samples": len(rows),
+        "dataset": name,
+        "split": split,
+        "n_samples": len(rows),
         "n_subjects": len({r.subject for r in rows}) if rows else None,
         "missing_images": sum(not r.image_exists for r in rows),
     }
@@ -48,8 +51,9 @@ def expected_stats(name: str, split: str, rows: list[Row], tasks: set[str], aus:
         counts = {e: sum(r.expression == e for r in rows) for e in EXPRESSIONS}
         stats["expr"] = {"n": sum(counts.values()), "counts": counts}
     if "au" in tasks:
-        stats["au"] = {f"AU{a}": {"n": sum(a in r.aus for r in rows), "positive": sum(r.aus.get(a, 0) for r in rows)}
-                       for a in aus}
+        stats["au"] = {
+            f"AU{a}": {"n": sum(a in r.aus for r in rows), "positive": sum(r.aus.get(a, 0) for r in rows)} for a in aus
+        }
     return stats
 
 
@@ -66,13 +70,19 @@ def loaded(name: str, root: Path, split: str, **options):
 
 def as_rows(df, root: Path, aus: tuple[int, ...] = ()) -> list[Row]:
     """A loaded table in the fixture's own terms, for row-by-row comparison."""
+
     def value(x):
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
     return [
-        Row(subject=r["subject"], image_exists=(root / r["image"]).is_file(), valence=value(r["valence"]),
-            arousal=value(r["arousal"]), expression=value(r["expression"]),
-            aus={a: int(r[f"AU{a}"]) for a in aus if value(r[f"AU{a}"]) is not None})
+        Row(
+            subject=r["subject"],
+            image_exists=(root / r["image"]).is_file(),
+            valence=value(r["valence"]),
+            arousal=value(r["arousal"]),
+            expression=value(r["expression"]),
+            aus={a: int(r[f"AU{a}"]) for a in aus if value(r[f"AU{a}"]) is not None},
+        )
         for _, r in df.iterrows()
     ]
 

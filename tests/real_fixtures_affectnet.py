@@ -12,7 +12,6 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-
 from real_fixtures_aff_common import Fixture, Row, expected_stats, write_image
 
 NAMES = {0: "neutral", 1: "happiness", 2: "sadness", 3: "surprise", 4: "fear", 5: "disgust", 6: "anger"}
@@ -20,13 +19,32 @@ HEADER = "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_land
 
 # (code, valence, arousal, face width); a width <= 0 is skipped, as is code 9/10 with -2 markers.
 CSV_ROWS = {
-    "train": [(0, 0.1, -0.2, 30), (1, 0.785714, -0.055556, 30), (2, -0.5, 0.3, 30), (3, 0.2, 0.9, 30),
-              (4, -0.7, 0.8, 30), (5, -0.6, 0.1, 30), (6, -0.8, 0.7, 30), (7, -0.3, 0.2, 30), (8, 0.05, 0.0, 30),
-              (9, -2, -2, 30), (10, -2, -2, 30), (1, 0.6, 0.2, -1), (1, 0.4, 0.3, 30), (10, -2, -2, 30)],
+    "train": [
+        (0, 0.1, -0.2, 30),
+        (1, 0.785714, -0.055556, 30),
+        (2, -0.5, 0.3, 30),
+        (3, 0.2, 0.9, 30),
+        (4, -0.7, 0.8, 30),
+        (5, -0.6, 0.1, 30),
+        (6, -0.8, 0.7, 30),
+        (7, -0.3, 0.2, 30),
+        (8, 0.05, 0.0, 30),
+        (9, -2, -2, 30),
+        (10, -2, -2, 30),
+        (1, 0.6, 0.2, -1),
+        (1, 0.4, 0.3, 30),
+        (10, -2, -2, 30),
+    ],
     "test": [(0, 0.0, 0.0, 20), (6, -0.4, 0.6, 20), (7, -0.2, 0.1, 20), (9, -2, -2, 20), (3, 0.3, 0.5, 20)],
 }
 NPY_ROWS = {  # (code, valence, arousal, stored as string?)
-    "train": [(0, 0.1, 0.1, False), (1, 0.7, 0.3, True), (7, -0.3, 0.4, False), (3, -2, -2, True), (5, -0.5, 0.2, False)],
+    "train": [
+        (0, 0.1, 0.1, False),
+        (1, 0.7, 0.3, True),
+        (7, -0.3, 0.4, False),
+        (3, -2, -2, True),
+        (5, -0.5, 0.2, False),
+    ],
     "test": [(6, -0.6, 0.5, True), (4, -0.4, 0.8, False), (7, -0.1, 0.1, False)],
 }
 
@@ -83,7 +101,15 @@ def write_affectnet_npy(tmp: Path) -> Fixture:
             if exists:
                 write_image(root / set_name / "images" / f"{i}.jpg", size=(32, 32))
             va = (v, a) if v != -2 else (None, None)
-            rows.append(Row(subject=f"{set_name}/{i}", valence=va[0], arousal=va[1], expression=NAMES.get(code), image_exists=exists))
+            rows.append(
+                Row(
+                    subject=f"{set_name}/{i}",
+                    valence=va[0],
+                    arousal=va[1],
+                    expression=NAMES.get(code),
+                    image_exists=exists,
+                )
+            )
         stats[split] = expected_stats("affectnet", split, rows, {"va", "expr"}, ())
         all_rows[split] = rows
     return Fixture(root=root, stats=stats, skipped={"train": {}, "test": {}}, rows=all_rows)

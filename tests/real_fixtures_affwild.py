@@ -46,7 +46,9 @@ def write_affwild(tmp: Path, seed: int = 0) -> Fixture:
                 exists = frame != 2
                 if exists:
                     write_image(root / "frames" / video / f"{frame:05d}.jpg", size=(96, 72))
-                rows.append(Row(subject=video, image_exists=exists, valence=valence[frame - 1], arousal=arousal[frame - 1]))
+                rows.append(
+                    Row(subject=video, image_exists=exists, valence=valence[frame - 1], arousal=arousal[frame - 1])
+                )
         stats[split] = expected_stats("affwild", split, rows, {"va"}, ())
         rows_by_split[split] = rows
     (base / "videos" / "train").mkdir(parents=True, exist_ok=True)

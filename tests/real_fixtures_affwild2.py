@@ -22,26 +22,38 @@ SPEC_AUS = (1, 2, 4, 6, 7, 10, 12, 15, 20, 23, 24, 25, 26)
 
 EDITIONS = {
     # edition: (annotation base, {task: folder}, {split: folder}, expression classes, AU list)
-    "abaw3": ("3rd ABAW Annotations/Third ABAW Annotations",
-              {"va": "VA_Estimation_Challenge", "expr": "EXPR_Classification_Challenge", "au": "AU_Detection_Challenge"},
-              {"train": "Train_Set", "test": "Validation_Set"}, 8, AUS_12),
-    "abaw6": ("6th ABAW Annotations",
-              {"va": "VA_Estimation_Challenge", "expr": "EXPR_Recognition_Challenge", "au": "AU_Detection_Challenge"},
-              {"train": "Train_Set", "test": "Validation_Set"}, 8, AUS_12),
-    "abaw2020": ("ABAW Annotations/ABAW Annotations",
-                 {"va": "VA_Set/annotations", "expr": "EXPR_Set", "au": "AU_Set"},
-                 {"train": "Training_Set", "test": "Validation_Set"}, 7, AUS_8),
+    "abaw3": (
+        "3rd ABAW Annotations/Third ABAW Annotations",
+        {"va": "VA_Estimation_Challenge", "expr": "EXPR_Classification_Challenge", "au": "AU_Detection_Challenge"},
+        {"train": "Train_Set", "test": "Validation_Set"},
+        8,
+        AUS_12,
+    ),
+    "abaw6": (
+        "6th ABAW Annotations",
+        {"va": "VA_Estimation_Challenge", "expr": "EXPR_Recognition_Challenge", "au": "AU_Detection_Challenge"},
+        {"train": "Train_Set", "test": "Validation_Set"},
+        8,
+        AUS_12,
+    ),
+    "abaw2020": (
+        "ABAW Annotations/ABAW Annotations",
+        {"va": "VA_Set/annotations", "expr": "EXPR_Set", "au": "AU_Set"},
+        {"train": "Training_Set", "test": "Validation_Set"},
+        7,
+        AUS_8,
+    ),
 }
 
 # split -> stem -> (number of lines per task; a task missing means the video has no file for it)
 VIDEOS = {
     "train": {
         "1-30-1280x720": {"va": 9, "expr": 9, "au": 9},
-        "video59": {"va": 6, "expr": 7},            # only the second person carries a suffix
+        "video59": {"va": 6, "expr": 7},  # only the second person carries a suffix
         "video59_right": {"va": 6, "expr": 6},
         "video74_left": {"expr": 5, "au": 5},
-        "video74_right": {"expr": 5, "au": 6},      # AU file one line longer than the EXPR file
-        "118": {"au": 7},                            # a video only in the AU set
+        "video74_right": {"expr": 5, "au": 6},  # AU file one line longer than the EXPR file
+        "118": {"au": 7},  # a video only in the AU set
     },
     "test": {
         "2-30-640x360": {"va": 8, "expr": 8, "au": 8},
@@ -58,7 +70,9 @@ def _label_lines(rng: random.Random, task: str, n: int, n_classes: int, aus: lis
         elif task == "expr":
             lines.append("-1" if rng.random() < 0.2 else str(rng.randrange(n_classes)))
         else:
-            lines.append(",".join(["-1"] * len(aus)) if rng.random() < 0.2 else ",".join(str(rng.randrange(2)) for _ in aus))
+            lines.append(
+                ",".join(["-1"] * len(aus)) if rng.random() < 0.2 else ",".join(str(rng.randrange(2)) for _ in aus)
+            )
     return lines
 
 
@@ -78,7 +92,9 @@ def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
         for stem, lengths in videos.items():
             for task, n in lengths.items():
                 # The 2020 VA folder spells its training split with a lower-case "set".
-                split_dir = "Train_set" if (edition == "abaw2020" and task == "va" and split == "train") else split_dirs[split]
+                split_dir = (
+                    "Train_set" if (edition == "abaw2020" and task == "va" and split == "train") else split_dirs[split]
+                )
                 path = root / base / task_dirs[task] / split_dir / f"{stem}.txt"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 lines = _label_lines(rng, task, n, n_classes, aus)
@@ -103,7 +119,11 @@ def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
         for (stem, frame), entry in sorted(labels.items()):
             has = "va" in entry or entry.get("expr") is not None or bool(entry.get("aus"))
             if not has:
-                key = "expression 'Other' and no other label" if entry.get("other") else "not annotated for any task (-5 / -1 markers)"
+                key = (
+                    "expression 'Other' and no other label"
+                    if entry.get("other")
+                    else "not annotated for any task (-5 / -1 markers)"
+                )
                 skip[key] += 1
                 continue
             # Face detection "failed" on every frame number divisible by 4: no crop on disk.
@@ -111,8 +131,16 @@ def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
             if exists:
                 write_image(root / "cropped_aligned" / stem / f"{frame:05d}.jpg")
             va = entry.get("va")
-            rows.append(Row(subject=stem, image_exists=exists, valence=va[0] if va else None,
-                            arousal=va[1] if va else None, expression=entry.get("expr"), aus=entry.get("aus", {})))
+            rows.append(
+                Row(
+                    subject=stem,
+                    image_exists=exists,
+                    valence=va[0] if va else None,
+                    arousal=va[1] if va else None,
+                    expression=entry.get("expr"),
+                    aus=entry.get("aus", {}),
+                )
+            )
         stats[split] = expected_stats("affwild2", split, rows, {"va", "expr", "au"}, SPEC_AUS)
         skipped[split] = {k: v for k, v in skip.items() if v}
         all_rows[split] = rows
@@ -120,7 +148,9 @@ def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
     (root / base / "MTL_Challenge").mkdir(parents=True, exist_ok=True)
     (root / base / "MTL_Challenge" / "train_set.txt").write_text("image,valence,arousal,expression,aus\n")
     (root / "names_of_videos_in_each_test_set").mkdir(parents=True, exist_ok=True)
-    (root / "names_of_videos_in_each_test_set" / "Valence_Arousal_Estimation_Challenge_test_set_release.txt").write_text("9-15-1920x1080\n")
+    (
+        root / "names_of_videos_in_each_test_set" / "Valence_Arousal_Estimation_Challenge_test_set_release.txt"
+    ).write_text("9-15-1920x1080\n")
     write_image(root / "cropped_aligned" / "9-15-1920x1080" / "00001.jpg")
     return Fixture(root=root, stats=stats, skipped=skipped, rows=all_rows)
 

@@ -11,8 +11,42 @@ from real_fixtures_common import au_stats, write_image
 
 EVALUATED = (1, 2, 4, 6, 7, 10, 12, 14, 15, 17, 23, 24)
 BP4D_HEADER_AUS = tuple(range(1, 29))  # every AU number 1..28, as some copies have
-PLUS_HEADER_AUS = (1, 2, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 27, 28, 29,
-                   30, 31, 32, 33, 34, 35, 36, 37, 38, 39)
+PLUS_HEADER_AUS = (
+    1,
+    2,
+    4,
+    5,
+    6,
+    7,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    20,
+    22,
+    23,
+    24,
+    27,
+    28,
+    29,
+    30,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    37,
+    38,
+    39,
+)
 # One subject of each standard part: F001 (part1), M011 (part2), F007 (part3).
 BP4D_SUBJECTS = {"F001": 1, "M011": 2, "F007": 3}
 BP4D_TASKS = {"T1": 2440, "T2": 98}  # first coded frame: T2 exercises the 4-digit padding (0098.jpg)
@@ -45,8 +79,13 @@ def write_bp4d(root: Path, seed: int = 0, images: bool = True) -> dict:
     rows = {}
     for subject in BP4D_SUBJECTS:
         for task, first in BP4D_TASKS.items():
-            kept = _write_csv(root / "AUCoding" / "AU_OCC" / f"{subject}_{task}.csv", BP4D_HEADER_AUS, first, rng,
-                              all_nine_row=(subject, task) == ("F001", "T1"))
+            kept = _write_csv(
+                root / "AUCoding" / "AU_OCC" / f"{subject}_{task}.csv",
+                BP4D_HEADER_AUS,
+                first,
+                rng,
+                all_nine_row=(subject, task) == ("F001", "T1"),
+            )
             rows[subject, task] = kept
             if images:
                 for frame, _ in kept:
@@ -60,8 +99,9 @@ def write_bp4dplus(root: Path, seed: int = 1, images: bool = True) -> dict:
     rows = {}
     for subject in PLUS_SUBJECTS:
         for task, first in PLUS_TASKS.items():
-            kept = _write_csv(root / "AUCoding" / "AU_OCC" / f"{subject}_{task}.csv", PLUS_HEADER_AUS, first, rng,
-                              all_nine_row=False)
+            kept = _write_csv(
+                root / "AUCoding" / "AU_OCC" / f"{subject}_{task}.csv", PLUS_HEADER_AUS, first, rng, all_nine_row=False
+            )
             rows[subject, task] = kept
             if images:
                 for frame, _ in kept:
@@ -78,7 +118,11 @@ def _expected(rows: dict, parts: dict[str, int]) -> dict:
         for split in ("train", "test"):
             subjects = {s for s, p in parts.items() if (p == test_part) == (split == "test")}
             labels = [label for (s, _), kept in rows.items() if s in subjects for _, label in kept]
-            per_split[split] = {"n_samples": len(labels), "n_subjects": len(subjects), "missing_images": 0,
-                                "au": au_stats(labels, EVALUATED)}
+            per_split[split] = {
+                "n_samples": len(labels),
+                "n_subjects": len(subjects),
+                "missing_images": 0,
+                "au": au_stats(labels, EVALUATED),
+            }
         expected[f"fold{fold}"] = per_split
     return expected

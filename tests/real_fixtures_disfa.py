@@ -19,8 +19,9 @@ TEST_PART = {1: 3, 2: 2, 3: 1}
 
 def intensities(seed: int = 0) -> dict[str, dict[int, list[int]]]:
     rng = random.Random(seed)
-    return {s: {au: [rng.randint(0, 5) for _ in range(N_FRAMES)] for au in DISFA_AUS}
-            for s in (*SUBJECTS, EXTRA_SUBJECT)}
+    return {
+        s: {au: [rng.randint(0, 5) for _ in range(N_FRAMES)] for au in DISFA_AUS} for s in (*SUBJECTS, EXTRA_SUBJECT)
+    }
 
 
 def write_disfa(root: Path, gap: bool = True, images: bool = True, seed: int = 0) -> dict:
@@ -31,8 +32,11 @@ def write_disfa(root: Path, gap: bool = True, images: bool = True, seed: int = 0
     labels = root / "ActionUnit_Labels"
     for subject, per_au in values.items():
         for au, series in per_au.items():
-            lines = [f"{f},{v}" for f, v in enumerate(series, start=1)
-                     if not (gap and subject == "SN013" and au == 9 and f == 4)]
+            lines = [
+                f"{f},{v}"
+                for f, v in enumerate(series, start=1)
+                if not (gap and subject == "SN013" and au == 9 and f == 4)
+            ]
             path = labels / subject / f"{subject}_au{au}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("\n".join(lines) + "\n")
@@ -52,7 +56,11 @@ def write_disfa(root: Path, gap: bool = True, images: bool = True, seed: int = 0
                         if gap and s == "SN013" and f == 4:
                             continue
                         rows.append({au: float(values[s][au][f - 1] >= threshold) for au in DISFA_AUS})
-                per_split[split] = {"n_samples": len(rows), "n_subjects": len(subjects), "missing_images": 0,
-                                    "au": au_stats(rows, DISFA_AUS)}
+                per_split[split] = {
+                    "n_samples": len(rows),
+                    "n_subjects": len(subjects),
+                    "missing_images": 0,
+                    "au": au_stats(rows, DISFA_AUS),
+                }
             expected.setdefault(f"fold{fold}", {})[f"threshold{threshold}"] = per_split
     return expected

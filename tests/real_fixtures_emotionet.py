@@ -46,6 +46,13 @@ def write_emotionet(root: Path, seed: int = 0, images: bool = True, test_percent
     root.mkdir(parents=True, exist_ok=True)
     (root / FILE_NAME).write_text("\n".join(lines) + "\n")
     assert kept["train"] and kept["test"], "fixture names must put rows in both splits"
-    return {split: {"n_samples": len(rows), "n_subjects": len(rows), "missing_images": 0,
-                    "au": au_stats(rows, OURS), "skipped": skipped[split]}
-            for split, rows in kept.items()}
+    return {
+        split: {
+            "n_samples": len(rows),
+            "n_subjects": len(rows),
+            "missing_images": 0,
+            "au": au_stats(rows, OURS),
+            "skipped": skipped[split],
+        }
+        for split, rows in kept.items()
+    }

@@ -9,9 +9,19 @@ from real_fixtures_common import expr_stats, write_image
 
 # The official README's 1-based codes, written out here independently of the loader.
 README_BASIC = {1: "surprise", 2: "fear", 3: "disgust", 4: "happiness", 5: "sadness", 6: "anger", 7: "neutral"}
-README_COMPOUND = ["happily surprised", "happily disgusted", "sadly fearful", "sadly angry", "sadly surprised",
-                   "sadly disgusted", "fearfully angry", "fearfully surprised", "angrily surprised",
-                   "angrily disgusted", "disgustedly surprised"]
+README_COMPOUND = [
+    "happily surprised",
+    "happily disgusted",
+    "sadly fearful",
+    "sadly angry",
+    "sadly surprised",
+    "sadly disgusted",
+    "fearfully angry",
+    "fearfully surprised",
+    "angrily surprised",
+    "angrily disgusted",
+    "disgustedly surprised",
+]
 
 BASIC_TRAIN_CODES = [5, 5, 4, 1, 7, 7, 2, 3, 6, 4, 4]
 BASIC_TEST_CODES = [5, 1, 7, 4]
@@ -44,7 +54,9 @@ def write_rafdb(root: Path, misspelt: bool = True, crlf: bool = False, compound:
     expected = {"rafdb": {}, "rafdb-compound": {}}
     for split, codes in (("train", BASIC_TRAIN_CODES), ("test", BASIC_TEST_CODES)):
         expected["rafdb"][split] = {
-            "n_samples": len(codes), "n_subjects": len(codes), "missing_images": 0,
+            "n_samples": len(codes),
+            "n_subjects": len(codes),
+            "missing_images": 0,
             "expr": expr_stats([README_BASIC[c] for c in codes]),
         }
     if compound:
@@ -52,7 +64,9 @@ def write_rafdb(root: Path, misspelt: bool = True, crlf: bool = False, compound:
         for split, codes in (("train", COMPOUND_TRAIN_CODES), ("test", COMPOUND_TEST_CODES)):
             names = [README_COMPOUND[c - 1] for c in codes]
             expected["rafdb-compound"][split] = {
-                "n_samples": len(codes), "n_subjects": len(codes), "missing_images": 0,
+                "n_samples": len(codes),
+                "n_subjects": len(codes),
+                "missing_images": 0,
                 "compound": {n: names.count(n) for n in sorted(set(names))},
             }
     return expected

@@ -68,8 +68,9 @@ def polish_registry(tmp_path, monkeypatch):
     plugins.mkdir()
     (plugins / "fbntest_polish_plugin.py").write_text(textwrap.dedent(PLUGIN))
     monkeypatch.syspath_prepend(str(plugins))
-    monkeypatch.setattr(registry_module, "_REGISTRY",
-                        registry_module.build_registry(extra_modules=["fbntest_polish_plugin"]))
+    monkeypatch.setattr(
+        registry_module, "_REGISTRY", registry_module.build_registry(extra_modules=["fbntest_polish_plugin"])
+    )
     monkeypatch.setattr(roots, "_warned", set(), raising=False)
     yield registry_module._REGISTRY
     sys.modules.pop("fbntest_polish_plugin", None)
@@ -81,6 +82,7 @@ def _cli(*args):
 
 # 1. Misspelt label columns are problems, naming the canonical spelling.
 
+
 def test_renamed_label_columns_fail_the_check(polish_registry, images):
     result = _cli("datasets", "check", "polish-renamed", "--root", images)
     assert result.exit_code == 1, result.output
@@ -89,25 +91,48 @@ def test_renamed_label_columns_fail_the_check(polish_registry, images):
     assert "test: column au12 is not a canonical name: rename it to AU12" in result.output
 
 
-@pytest.mark.parametrize(("column", "canonical"), [("AU01", "AU1"), ("au4", "AU4"), ("Au_25", "AU25"),
-                                                   ("Valence", "valence"), ("AROUSAL", "arousal"),
-                                                   ("Expression", "expression")])
+@pytest.mark.parametrize(
+    ("column", "canonical"),
+    [
+        ("AU01", "AU1"),
+        ("au4", "AU4"),
+        ("Au_25", "AU25"),
+        ("Valence", "valence"),
+        ("AROUSAL", "arousal"),
+        ("Expression", "expression"),
+    ],
+)
 def test_every_label_look_alike_names_its_canonical_spelling(images, column, canonical):
     def load(root, split):
-        return pd.DataFrame({"image": [f"{split}/{i}.png" for i in range(4)], "subject": ["a", "a", "b", "b"],
-                             "valence": [0.1] * 4, "arousal": [0.2] * 4, "AU4": [1.0, 0, 1, 0],
-                             column: [0.0, 1, 0, 1]})
+        return pd.DataFrame(
+            {
+                "image": [f"{split}/{i}.png" for i in range(4)],
+                "subject": ["a", "a", "b", "b"],
+                "valence": [0.1] * 4,
+                "arousal": [0.2] * 4,
+                "AU4": [1.0, 0, 1, 0],
+                column: [0.0, 1, 0, 1],
+            }
+        )
 
     spec = DatasetSpec(name="fake", tasks={"va", "au"}, aus=(4,), load=load, group_column=None, **META)
     report = check_dataset_plugin(spec, images, splits=["train"], strict=False)
-    assert report.problems == [f"train: column {column} is not a canonical name: rename it to {canonical} "
-                               "(names are case-sensitive)"]
+    assert report.problems == [
+        f"train: column {column} is not a canonical name: rename it to {canonical} (names are case-sensitive)"
+    ]
 
 
 def test_canonical_columns_and_unrelated_extras_are_not_flagged(images):
     def load(root, split):
-        return pd.DataFrame({"image": [f"{split}/{i}.png" for i in range(4)], "subject": ["a", "a", "b", "b"],
-                             "AU4": [1.0, 0, 1, 0], "au_ladder": [0] * 4, "AU4_intensity": [3] * 4})
+        return pd.DataFrame(
+            {
+                "image": [f"{split}/{i}.png" for i in range(4)],
+                "subject": ["a", "a", "b", "b"],
+                "AU4": [1.0, 0, 1, 0],
+                "au_ladder": [0] * 4,
+                "AU4_intensity": [3] * 4,
+            }
+        )
 
     spec = DatasetSpec(name="fake", tasks={"au"}, aus=(4,), load=load, group_column=None, **META)
     assert check_dataset_plugin(spec, images, splits=["train"]).ok
@@ -115,14 +140,17 @@ def test_canonical_columns_and_unrelated_extras_are_not_flagged(images):
 
 # 2. A loader bug during a run is one line, chained to the original exception.
 
+
 def test_loader_bug_in_load_split_is_one_line_fbn_error(polish_registry, images):
     spec = polish_registry.dataset("polish-buggy")
     with pytest.raises(FbnError) as info:
         load_split(spec, "train", {"root": str(images)})
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("dataset 'polish-buggy' (plugin fbntest_polish_plugin): load(root, 'train') raised "
-                              "KeyError: 'b'; this is a bug in the dataset plugin")
+    assert message.startswith(
+        "dataset 'polish-buggy' (plugin fbntest_polish_plugin): load(root, 'train') raised "
+        "KeyError: 'b'; this is a bug in the dataset plugin"
+    )
     assert "fbn-bench datasets check polish-buggy" in message
     assert isinstance(info.value.__cause__, KeyError)  # --debug shows where the plugin broke
 
@@ -140,8 +168,19 @@ def test_loader_bug_with_a_missing_root_says_the_root_is_missing(polish_registry
 
 
 def test_run_with_a_buggy_loader_prints_one_error_line(polish_registry, images, tmp_path):
-    result = _cli("run", "--datasets", f"polish-buggy:root={images}", "--tasks", "au", "--steps", "1", "--cpu",
-                  "--no-progress", "--out", tmp_path / "run")
+    result = _cli(
+        "run",
+        "--datasets",
+        f"polish-buggy:root={images}",
+        "--tasks",
+        "au",
+        "--steps",
+        "1",
+        "--cpu",
+        "--no-progress",
+        "--out",
+        tmp_path / "run",
+    )
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
@@ -150,25 +189,30 @@ def test_run_with_a_buggy_loader_prints_one_error_line(polish_registry, images, 
 
 # 3. A run warns (once per database) about label columns it ignores.
 
+
 def test_run_data_preparation_warns_once_about_ignored_au_columns(polish_registry, images, tmp_path, capsys):
     from fbn_bench.data.cache import prepare_split
 
     spec = polish_registry.dataset("polish-extra-au")
     for split in ("train", "test"):
-        prepared = prepare_split(spec, split, {"root": str(images)}, image_size=8, cache_dir=tmp_path / "cache",
-                                 progress=False)
+        prepared = prepare_split(
+            spec, split, {"root": str(images)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
+        )
         assert len(prepared) == 4  # a warning, not a failure
     warnings = [line for line in capsys.readouterr().err.splitlines() if "ignores" in line]
-    assert warnings == ["warning: polish-extra-au: the run ignores loader column(s): AU4 holds labels but AU4 is "
-                        "not in spec.aus (1, 12); `fbn-bench datasets check polish-extra-au` lists every problem"]
+    assert warnings == [
+        "warning: polish-extra-au: the run ignores loader column(s): AU4 holds labels but AU4 is "
+        "not in spec.aus (1, 12); `fbn-bench datasets check polish-extra-au` lists every problem"
+    ]
 
 
 def test_no_warning_when_every_label_column_is_used(images, capsys, monkeypatch):
     monkeypatch.setattr(roots, "_warned", set(), raising=False)
 
     def load(root, split):
-        return pd.DataFrame({"image": [f"{split}/{i}.png" for i in range(4)], "AU4": [1.0, 0, 1, 0],
-                             "valence": [float("nan")] * 4})  # valence without 'va', but no labels in it
+        return pd.DataFrame(
+            {"image": [f"{split}/{i}.png" for i in range(4)], "AU4": [1.0, 0, 1, 0], "valence": [float("nan")] * 4}
+        )  # valence without 'va', but no labels in it
 
     spec = DatasetSpec(name="fake", tasks={"au"}, aus=(4,), load=load, **META)
     load_split(spec, "train", {"root": str(images)})
@@ -180,36 +224,52 @@ def test_no_warning_when_every_label_column_is_used(images, capsys, monkeypatch)
 
 # 6. Missing and unreadable images are both shown with the root, as a path a user can open.
 
+
 def test_missing_and_unreadable_images_show_the_same_kind_of_path(images):
     (images / "test" / "1.png").write_bytes(b"\x89PNG broken")
     (images / "test" / "2.png").unlink()
 
     def load(root, split):
-        return pd.DataFrame({"image": [f"{split}/{i}.png" for i in range(4)], "subject": [split] * 4,
-                             "expression": ["happiness", "neutral", "anger", "sadness"]})
+        return pd.DataFrame(
+            {
+                "image": [f"{split}/{i}.png" for i in range(4)],
+                "subject": [split] * 4,
+                "expression": ["happiness", "neutral", "anger", "sadness"],
+            }
+        )
 
     spec = DatasetSpec(name="fake", tasks={"expr"}, load=load, **META)
     report = check_dataset_plugin(spec, images, splits=["test"], strict=False)
-    assert report.problems == [f"test: 1 of 4 images are missing, e.g. {images / 'test' / '2.png'}",
-                               f"test: 1 images cannot be opened, e.g. {images / 'test' / '1.png'}"]
+    assert report.problems == [
+        f"test: 1 of 4 images are missing, e.g. {images / 'test' / '2.png'}",
+        f"test: 1 images cannot be opened, e.g. {images / 'test' / '1.png'}",
+    ]
 
 
 # 7. Options that run records cannot see.
 
+
 def _expr_table(split):
-    return pd.DataFrame({"image": [f"{split}/{i}.png" for i in range(4)], "subject": [f"{split}-{i}" for i in range(4)],
-                         "expression": ["happiness", "neutral", "anger", "sadness"]})
+    return pd.DataFrame(
+        {
+            "image": [f"{split}/{i}.png" for i in range(4)],
+            "subject": [f"{split}-{i}" for i in range(4)],
+            "expression": ["happiness", "neutral", "anger", "sadness"],
+        }
+    )
 
 
 def test_load_with_kwargs_is_a_note_not_a_problem(images):
     def load(root, split, **options):
         return _expr_table(split)
 
-    report = check_dataset_plugin(DatasetSpec(name="fake", tasks={"expr"}, load=load, options={"fold": "which fold"},
-                                              **META), images)
+    report = check_dataset_plugin(
+        DatasetSpec(name="fake", tasks={"expr"}, load=load, options={"fold": "which fold"}, **META), images
+    )
     assert report.ok
-    assert any(n.startswith("load() takes **kwargs: options hidden there are invisible to run records")
-               for n in report.notes)
+    assert any(
+        n.startswith("load() takes **kwargs: options hidden there are invisible to run records") for n in report.notes
+    )
 
 
 def test_declared_option_missing_from_load_is_a_problem(images):
@@ -230,7 +290,8 @@ def test_undeclared_keyword_parameter_is_a_note(images):
     assert report.ok
     assert [n for n in report.notes if "spec.options does not declare" in n] == [
         "load() has parameter(s) margin that spec.options does not declare, so users cannot set them "
-        "(NAME:key=value); declare them with a one-line help"]
+        "(NAME:key=value); declare them with a one-line help"
+    ]
     assert "Note: load() has parameter(s) margin" in report.to_text()
 
 
@@ -238,8 +299,9 @@ def test_root_and_split_are_not_options_whatever_they_are_called(images):
     def load(folder, which, fold=1):
         return _expr_table(which)
 
-    report = check_dataset_plugin(DatasetSpec(name="fake", tasks={"expr"}, load=load, options={"fold": "f"}, **META),
-                                  images)
+    report = check_dataset_plugin(
+        DatasetSpec(name="fake", tasks={"expr"}, load=load, options={"fold": "f"}, **META), images
+    )
     assert report.ok and [n for n in report.notes if "load()" in n] == []
 
 

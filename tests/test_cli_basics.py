@@ -15,17 +15,20 @@ def test_version():
 
 
 def test_user_error_is_one_line_on_stderr_with_status_2():
-    proc = subprocess.run([sys.executable, "-m", "fbn_bench", "run", "--tasks", "vaa", "--no-progress"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fbn_bench", "run", "--tasks", "vaa", "--no-progress"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "Error: unknown task 'vaa'; use 'all' or a comma-separated subset of va, expr, au"]
+        "Error: unknown task 'vaa'; use 'all' or a comma-separated subset of va, expr, au"
+    ]
     assert "Traceback" not in proc.stderr
 
 
 def test_debug_shows_the_traceback():
-    proc = subprocess.run([sys.executable, "-m", "fbn_bench", "--debug", "run", "--tasks", "vaa"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fbn_bench", "--debug", "run", "--tasks", "vaa"], capture_output=True, text=True
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "FbnError" in proc.stderr
 
 

@@ -33,7 +33,9 @@ def test_prepare_then_stats_json_matches_the_csv(tmp_path):
     result = _run("datasets", "prepare", "synth-affectnet:scale=0.05", "--data-root", str(tmp_path))
     assert result.exit_code == 0, result.output
     assert "synth-affectnet: ready" in result.output
-    out = _run("datasets", "stats", "synth-affectnet:scale=0.05", "--data-root", str(tmp_path), "--split", "test", "--json")
+    out = _run(
+        "datasets", "stats", "synth-affectnet:scale=0.05", "--data-root", str(tmp_path), "--split", "test", "--json"
+    )
     assert out.exit_code == 0, out.output
     stats = json.loads(out.output)
     csv = pd.read_csv(next((tmp_path / "synth-affectnet").glob("v*/test.csv")))
@@ -55,8 +57,9 @@ def test_gallery_writes_a_png(tmp_path):
 
 def test_gallery_takes_root_like_check_and_stats(tmp_path):
     out, here = tmp_path / "g.png", tmp_path / "rafdb-here"
-    result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", "--root", str(here), "--out", str(out),
-                  "--samples", "4")
+    result = _run(
+        "datasets", "gallery", "synth-rafdb:scale=0.05", "--root", str(here), "--out", str(out), "--samples", "4"
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file() and list(here.glob("v*/train.csv"))  # generated, and read, in the folder given
 
@@ -92,8 +95,10 @@ def test_unknown_dataset_and_bad_option_are_one_line_errors():
 
 
 def test_gallery_bad_arguments_are_one_line_errors(tmp_path):
-    for args, message in ((["--out", str(tmp_path / "g.jpgg")], "write a .png (or .jpg / .jpeg) file"),
-                          (["--out", str(tmp_path / "g.png"), "--samples", "-3"], "-3 is not in the range x>=1")):
+    for args, message in (
+        (["--out", str(tmp_path / "g.jpgg")], "write a .png (or .jpg / .jpeg) file"),
+        (["--out", str(tmp_path / "g.png"), "--samples", "-3"], "-3 is not in the range x>=1"),
+    ):
         result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", *args)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     result = _run("datasets", "gallery", "synth-rafdb:scale=0.05", "--out", str(tmp_path / "g.jpg"), "--samples", "4")

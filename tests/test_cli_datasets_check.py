@@ -54,9 +54,11 @@ def test_wrong_layout_names_expected_path(tmp_path):
     (tmp_path / "ActionUnits").mkdir()
     result = _run("disfa", "--root", tmp_path)
     assert result.exit_code == 2
-    assert result.output.strip() == (f"Error: DISFA label folder not found: expected {tmp_path}/ActionUnit_Labels or "
-                                     f"{tmp_path}/ActionUnit_Labels/ActionUnit_Labels; check --root (or "
-                                     "NAME:root=PATH) points at the database folder")
+    assert result.output.strip() == (
+        f"Error: DISFA label folder not found: expected {tmp_path}/ActionUnit_Labels or "
+        f"{tmp_path}/ActionUnit_Labels/ActionUnit_Labels; check --root (or "
+        "NAME:root=PATH) points at the database folder"
+    )
 
 
 def test_malformed_line_names_file_and_line(tmp_path):

@@ -15,8 +15,9 @@ from fbn_bench.coupling import relatedness
 @pytest.fixture
 def runner(monkeypatch):
     # The process-wide registry, plus the tiny databases of tests/relatedness_fixture_plugin.py.
-    monkeypatch.setattr(registry_module, "_REGISTRY",
-                        registry_module.build_registry(extra_modules=["relatedness_fixture_plugin"]))
+    monkeypatch.setattr(
+        registry_module, "_REGISTRY", registry_module.build_registry(extra_modules=["relatedness_fixture_plugin"])
+    )
     return CliRunner()
 
 
@@ -30,8 +31,25 @@ def test_show_default_prints_du2014(runner):
     lines = result.output.splitlines()
     assert lines[0] == "P(AU | expression), source: du2014"
     anger = next(line for line in lines if line.startswith("anger")).split()
-    assert anger[1:] == ["0.00", "0.00", "1.00", "0.00", "0.00", "1.00", "0.00", "0.26", "0.00", "0.00",
-                         "0.00", "0.52", "0.00", "0.29", "1.00", "0.00", "0.00"]
+    assert anger[1:] == [
+        "0.00",
+        "0.00",
+        "1.00",
+        "0.00",
+        "0.00",
+        "1.00",
+        "0.00",
+        "0.26",
+        "0.00",
+        "0.00",
+        "0.00",
+        "0.52",
+        "0.00",
+        "0.29",
+        "1.00",
+        "0.00",
+        "0.00",
+    ]
 
 
 def test_show_csv_reads_back_as_a_source(runner, tmp_path):
@@ -64,11 +82,14 @@ def test_estimate_writes_csv_and_names_fallbacks(runner, tmp_path):
     assert shown.exit_code == 0 and "source: empirical:relfix-both" in shown.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (("show", "nope.csv"), "Error: relatedness file nope.csv does not exist"),
-    (("estimate", "relfix-va", "--out", "x.csv"), "Error: dataset 'relfix-va' does not label expr and au"),
-    (("estimate", "nosuchdb", "--out", "x.csv"), "Error: unknown dataset 'nosuchdb'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("show", "nope.csv"), "Error: relatedness file nope.csv does not exist"),
+        (("estimate", "relfix-va", "--out", "x.csv"), "Error: dataset 'relfix-va' does not label expr and au"),
+        (("estimate", "nosuchdb", "--out", "x.csv"), "Error: unknown dataset 'nosuchdb'"),
+    ],
+)
 def test_user_errors_exit_2_with_one_line(runner, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     result = invoke(runner, "relatedness", *args)

@@ -18,11 +18,14 @@ def test_layers_override_in_order(tmp_path):
     assert config.seed == RunConfig().seed  # untouched by every layer
 
 
-@pytest.mark.parametrize("given, steps, epochs", [
-    ({"epochs": 2.0, "steps": None}, None, 2.0),  # what the CLI passes for `--epochs 2`
-    ({"steps": 50, "epochs": None}, 50, None),
-    ({"steps": 50, "epochs": 2.0}, 50, 2.0),  # both given: steps win when the run counts its length
-])
+@pytest.mark.parametrize(
+    "given, steps, epochs",
+    [
+        ({"epochs": 2.0, "steps": None}, None, 2.0),  # what the CLI passes for `--epochs 2`
+        ({"steps": 50, "epochs": None}, 50, None),
+        ({"steps": 50, "epochs": 2.0}, 50, 2.0),  # both given: steps win when the run counts its length
+    ],
+)
 def test_one_training_length_replaces_the_other_below_it(given, steps, epochs):
     config = resolve_config("quick", **given)
     assert (config.steps, config.epochs) == (steps, epochs)
@@ -64,21 +67,24 @@ def test_a_backbone_chosen_alone_brings_its_own_input_size(tmp_path):
     assert resolve_config("quick", file, image_size=48).image_size == 48
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"steps": 0}, "steps must be >= 1, got 0"),
-    ({"steps": -3}, "steps must be >= 1"),
-    ({"epochs": 0.0, "steps": None}, "epochs must be > 0"),
-    ({"lr": "fast"}, "lr must be a finite number, got 'fast'"),
-    ({"lr": float("nan")}, "lr must be a finite number"),
-    ({"batch_size": True}, "batch_size must be a whole number, got True"),
-    ({"image_size": 8}, "image_size must be >= 16"),
-    ({"dropout": 1.0}, "dropout must be >= 0 and < 1"),
-    ({"task_weights": {"au": -5}}, "task_weights.au must be >= 0, got -5"),
-    ({"task_weights": {"au": "abc"}}, "task_weights.au must be a finite number"),
-    ({"task_weights": {"foo": 2.0}}, "task_weights names 'foo', not a task"),
-    ({"task_weights": "au=2"}, "task_weights must be a table of task = number"),
-    ({"shares": {"va": True}}, "shares.va must be a finite number, got True"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"steps": 0}, "steps must be >= 1, got 0"),
+        ({"steps": -3}, "steps must be >= 1"),
+        ({"epochs": 0.0, "steps": None}, "epochs must be > 0"),
+        ({"lr": "fast"}, "lr must be a finite number, got 'fast'"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
+        ({"batch_size": True}, "batch_size must be a whole number, got True"),
+        ({"image_size": 8}, "image_size must be >= 16"),
+        ({"dropout": 1.0}, "dropout must be >= 0 and < 1"),
+        ({"task_weights": {"au": -5}}, "task_weights.au must be >= 0, got -5"),
+        ({"task_weights": {"au": "abc"}}, "task_weights.au must be a finite number"),
+        ({"task_weights": {"foo": 2.0}}, "task_weights names 'foo', not a task"),
+        ({"task_weights": "au=2"}, "task_weights must be a table of task = number"),
+        ({"shares": {"va": True}}, "shares.va must be a finite number, got True"),
+    ],
+)
 def test_settings_of_the_wrong_type_or_range_are_one_line_errors(settings, message):
     with pytest.raises(FbnError, match=message.replace("(", r"\(").replace(")", r"\)")):
         RunConfig(**settings)

@@ -30,13 +30,22 @@ def mixed_batch():
         au[2, AUS.index(a)] = 1
     mask[4, :5] = True
     au[4, :2] = 1
-    return {"expr": expr, "au": au, "au_mask": mask, "va": torch.zeros(6, 2), "va_mask": torch.zeros(6, dtype=torch.bool)}
+    return {
+        "expr": expr,
+        "au": au,
+        "au_mask": mask,
+        "va": torch.zeros(6, 2),
+        "va_mask": torch.zeros(6, dtype=torch.bool),
+    }
 
 
 def outputs(seed=0):
     g = torch.Generator().manual_seed(seed)
-    return {"expr": torch.randn(6, 7, generator=g).requires_grad_(),
-            "au": torch.randn(6, 17, generator=g).requires_grad_(), "va": torch.randn(6, 2, generator=g)}
+    return {
+        "expr": torch.randn(6, 7, generator=g).requires_grad_(),
+        "au": torch.randn(6, 17, generator=g).requires_grad_(),
+        "va": torch.randn(6, 2, generator=g),
+    }
 
 
 def grads(term, out):
@@ -52,9 +61,17 @@ def test_parse_coupling():
     assert parse_coupling("none") == [] and parse_coupling("") == [] and parse_coupling(None) == []
     assert parse_coupling("soft+dm") == [("soft", {}), ("dm", {})]
     assert parse_coupling("soft:temperature=2+dm:weight=0.5,reverse=true") == [
-        ("soft", {"temperature": 2}), ("dm", {"weight": 0.5, "reverse": True})]
+        ("soft", {"temperature": 2}),
+        ("dm", {"weight": 0.5, "reverse": True}),
+    ]
     assert parse_coupling("dm:weight=1e+3") == [("dm", {"weight": 1000.0})]
-    for bad, message in (("soft+soft", "twice"), ("none+dm", "cannot be combined"), ("soft+", "empty part"), ("+dm", "empty part"), ("co++dm", "empty part")):
+    for bad, message in (
+        ("soft+soft", "twice"),
+        ("none+dm", "cannot be combined"),
+        ("soft+", "empty part"),
+        ("+dm", "empty part"),
+        ("co++dm", "empty part"),
+    ):
         with pytest.raises(FbnError, match=message):
             parse_coupling(bad)
 
@@ -72,16 +89,19 @@ def test_term_names_are_prefixed_and_separate(registry):
         assert value.dim() == 0 and torch.isfinite(value) and value.item() > 0
 
 
-@pytest.mark.parametrize("text, expr_head, au_head", [
-    ("co", {"co/expr"}, {"co/au"}),
-    ("soft", {"soft/expr"}, {"soft/au"}),
-    ("dm", {"dm"}, {"dm"}),
-    ("dm:reverse=true", {"dm", "dm/reverse"}, {"dm", "dm/reverse"}),
-    ("dm:stop_gradient=expr,reverse=true", set(), {"dm", "dm/reverse"}),
-    ("dm:stop_gradient=au,reverse=true", {"dm", "dm/reverse"}, set()),
-    ("soft:stop_gradient=expr", set(), {"soft/au"}),
-    ("co:stop_gradient=au", {"co/expr"}, set()),
-])
+@pytest.mark.parametrize(
+    "text, expr_head, au_head",
+    [
+        ("co", {"co/expr"}, {"co/au"}),
+        ("soft", {"soft/expr"}, {"soft/au"}),
+        ("dm", {"dm"}, {"dm"}),
+        ("dm:reverse=true", {"dm", "dm/reverse"}, {"dm", "dm/reverse"}),
+        ("dm:stop_gradient=expr,reverse=true", set(), {"dm", "dm/reverse"}),
+        ("dm:stop_gradient=au,reverse=true", {"dm", "dm/reverse"}, set()),
+        ("soft:stop_gradient=expr", set(), {"soft/au"}),
+        ("co:stop_gradient=au", {"co/expr"}, set()),
+    ],
+)
 def test_each_term_reaches_exactly_the_heads_it_should(registry, text, expr_head, au_head):
     out = outputs()
     terms = build_coupling(text, registry, R, ALL)(out, mixed_batch())
@@ -122,7 +142,11 @@ def test_half_precision_outputs_give_float32_terms(registry):
 def test_user_errors_are_one_line(registry):
     cases = [
         ("sfot", ALL, "unknown coupling 'sfot' (did you mean 'soft'?); available: co, dm, soft"),
-        ("soft:temprature=2", ALL, "coupling 'soft' has no option 'temprature'; its options: eps, stop_gradient, temperature, weight"),
+        (
+            "soft:temprature=2",
+            ALL,
+            "coupling 'soft' has no option 'temprature'; its options: eps, stop_gradient, temperature, weight",
+        ),
         ("dm", ("va", "au"), "coupling 'dm' needs the expr head(s)"),
         ("soft:temperature=0", ALL, "option temperature=0 must be > 0"),
         ("dm:stop_gradient=va", ALL, "must be one of none, expr, au"),

@@ -48,6 +48,7 @@ def logits(n, k, seed):
 
 # ---- hard co-annotation --------------------------------------------------------------------------
 
+
 def test_co_au_pseudo_labels_skip_labelled_aus_neutral_and_missing():
     expr, au, mask = labels(4, ["happiness", "neutral", None, "anger"], [{12: 0}, {}, {1: 1}, {}])
     targets, m = losses.co_annotation_au_targets(expr, mask, R)
@@ -84,6 +85,7 @@ def test_co_threshold_decides_what_is_prototypical():
 
 
 # ---- soft co-annotation --------------------------------------------------------------------------
+
 
 def test_soft_au_targets_are_the_relatedness_row_on_unlabelled_aus_neutral_included():
     expr, au, mask = labels(3, ["anger", "neutral", None], [{4: 0, 17: 1}, {}, {}])
@@ -132,6 +134,7 @@ def test_soft_expr_neutral_wins_when_all_annotated_aus_are_off():
 
 
 # ---- distribution matching -----------------------------------------------------------------------
+
 
 def hand_dm(z, a, weights=None):
     total = 0.0
@@ -182,8 +185,10 @@ def test_losses_with_nothing_to_average_are_zero_and_backward_safely():
     z = logits(2, 7, 10).requires_grad_()
     a = logits(2, 17, 11).requires_grad_()
     terms = [
-        losses.co_annotation_au_loss(a, expr, mask, R), losses.co_annotation_expr_loss(z, expr, au, mask, R),
-        losses.soft_co_annotation_au_loss(a, expr, mask, R), losses.soft_co_annotation_expr_loss(z, expr, au, mask, R),
+        losses.co_annotation_au_loss(a, expr, mask, R),
+        losses.co_annotation_expr_loss(z, expr, au, mask, R),
+        losses.soft_co_annotation_au_loss(a, expr, mask, R),
+        losses.soft_co_annotation_expr_loss(z, expr, au, mask, R),
     ]
     for term in terms:
         assert term.item() == 0.0

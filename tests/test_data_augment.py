@@ -55,8 +55,12 @@ def test_crop_is_a_window_of_the_padded_image(images, mode, np_mode):
     shifts = []
     for img, got in zip(images.numpy(), expected_u8):
         padded = np.pad(img, ((0, 0), (pad_h, pad_h), (pad_w, pad_w)), mode=np_mode)
-        match = [(dy, dx) for dy in range(2 * pad_h + 1) for dx in range(2 * pad_w + 1)
-                 if np.array_equal(padded[:, dy:dy + h, dx:dx + w], got)]
+        match = [
+            (dy, dx)
+            for dy in range(2 * pad_h + 1)
+            for dx in range(2 * pad_w + 1)
+            if np.array_equal(padded[:, dy : dy + h, dx : dx + w], got)
+        ]
         assert match, "output is not a window of the padded image"
         shifts.append(match[0])
     assert len(set(shifts)) > 4  # shifts differ between samples
@@ -68,7 +72,7 @@ def test_brightness_scales_each_sample_by_one_factor(images):
     x = images.double()
     for o, xi in zip(out, x):
         unclipped = (o < 254.5) & (xi > 20)
-        ratio = (o[unclipped] / xi[unclipped])
+        ratio = o[unclipped] / xi[unclipped]
         assert ratio.max() - ratio.min() < 1e-3
         assert 1 - s - 1e-4 <= ratio.mean() <= 1 + s + 1e-4
         np.testing.assert_allclose(o.numpy(), np.clip(xi.numpy() * ratio.mean().item(), 0, 255), atol=1e-3)
@@ -77,8 +81,16 @@ def test_brightness_scales_each_sample_by_one_factor(images):
 def test_contrast_and_saturation_by_hand(images):
     x = images.double().numpy()
     gray_w = np.array([0.299, 0.587, 0.114])[None, :, None, None]
-    sat = ((augment(images, gen(), flip=0, crop=0, brightness=0, contrast=0, saturation=0.5) + 1) * 127.5).double().numpy()
-    con = ((augment(images, gen(), flip=0, crop=0, brightness=0, contrast=0.5, saturation=0) + 1) * 127.5).double().numpy()
+    sat = (
+        ((augment(images, gen(), flip=0, crop=0, brightness=0, contrast=0, saturation=0.5) + 1) * 127.5)
+        .double()
+        .numpy()
+    )
+    con = (
+        ((augment(images, gen(), flip=0, crop=0, brightness=0, contrast=0.5, saturation=0) + 1) * 127.5)
+        .double()
+        .numpy()
+    )
     gray = (x * gray_w).sum(axis=1, keepdims=True)
     mean = gray.mean(axis=(1, 2, 3), keepdims=True)
     for i in range(len(x)):

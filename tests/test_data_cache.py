@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from data_fixtures import toy_spec, write_image, write_toy
 from PIL import Image
 
-from data_fixtures import toy_spec, write_image, write_toy
 from fbn_bench.data import cache as cache_mod
 from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.images import BadImageError, decode_face
@@ -28,8 +28,9 @@ def toy(tmp_path):
 
 
 def prepare(root, cache_dir, spec=None, size=SIZE, **kw):
-    return prepare_split(spec or toy_spec(), "train", {"root": str(root)}, image_size=size,
-                         cache_dir=cache_dir, progress=False, **kw)
+    return prepare_split(
+        spec or toy_spec(), "train", {"root": str(root)}, image_size=size, cache_dir=cache_dir, progress=False, **kw
+    )
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def decode_calls(monkeypatch):
 
 
 # ---------------------------------------------------------------- decode_face
+
 
 def test_decode_face_matches_pil_resize_and_crop(tmp_path):
     path = tmp_path / "a.png"
@@ -89,8 +91,12 @@ def _bad_files(folder):
     (folder / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     (folder / "text.jpg").write_bytes(b"this is not an image at all\n" * 10)
     (folder / "empty.png").write_bytes(b"")
-    return {"truncated": folder / "truncated.jpg", "text": folder / "text.jpg", "empty": folder / "empty.png",
-            "missing": folder / "nope.png"}
+    return {
+        "truncated": folder / "truncated.jpg",
+        "text": folder / "text.jpg",
+        "empty": folder / "empty.png",
+        "missing": folder / "nope.png",
+    }
 
 
 def test_decode_face_reasons(tmp_path):
@@ -109,6 +115,7 @@ def test_decode_face_reasons(tmp_path):
 
 
 # ---------------------------------------------------------------- the cache
+
 
 def test_cache_holds_decoded_rows_and_labels(toy):
     root, table, cache_dir = toy
@@ -136,7 +143,9 @@ def test_second_run_reuses_the_cache(toy, decode_calls):
     assert decode_calls == [10]
     assert second.cache_path == first.cache_path
     assert np.array_equal(np.asarray(first.images), np.asarray(second.images))
-    assert sorted(f.name for f in cache_dir.iterdir()) == sorted([first.cache_path.name, first.cache_path.with_suffix(".json").name])
+    assert sorted(f.name for f in cache_dir.iterdir()) == sorted(
+        [first.cache_path.name, first.cache_path.with_suffix(".json").name]
+    )
 
 
 @pytest.mark.parametrize("change", ["image path", "bbox", "row order", "size", "loader_version", "root"])
@@ -160,6 +169,7 @@ def test_cache_invalidation(toy, decode_calls, change, tmp_path):
         spec = dataclasses.replace(spec, loader_version="2")
     elif change == "root":
         import shutil
+
         shutil.copytree(root, tmp_path / "copy")
         root = tmp_path / "copy"
     second = prepare(root, cache_dir, spec=spec, size=size)
@@ -185,8 +195,18 @@ def test_bad_images_are_counted_and_reported_once(tmp_path, capsys):
     root = tmp_path / "toy"
     table = write_toy(root, n=8)
     bad = _bad_files(root / "images")
-    extra = pd.DataFrame({"image": [str(bad["missing"]), "images/truncated.jpg", "images/text.jpg",
-                                    "images/empty.png", "images/train_000.png", "images/train_001.png"]})
+    extra = pd.DataFrame(
+        {
+            "image": [
+                str(bad["missing"]),
+                "images/truncated.jpg",
+                "images/text.jpg",
+                "images/empty.png",
+                "images/train_000.png",
+                "images/train_001.png",
+            ]
+        }
+    )
     table = pd.concat([table, extra], ignore_index=True)
     table[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]] = (0.0, 0.0, 30.0, 30.0)
     table.loc[12, "bbox_w"] = 0  # w <= 0
@@ -326,7 +346,9 @@ def test_loader_notes_are_printed_but_not_counted_as_skipped(tmp_path, capsys):
     assert p.skipped == {"contempt": 3} and p.n_skipped == 3 and len(p) == 4
     assert p.notes == ["2 subject folders outside the standard folds, in no split (S9, S10)"]
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["warning: toy/train: the loader left out 3 rows (3 contempt); all are counted in the result records",
-                   "warning: toy/train: 2 subject folders outside the standard folds, in no split (S9, S10)"]
+    assert err == [
+        "warning: toy/train: the loader left out 3 rows (3 contempt); all are counted in the result records",
+        "warning: toy/train: 2 subject folders outside the standard folds, in no split (S9, S10)",
+    ]
     quiet = prepare(root, tmp_path / "cache", spec=spec, report=False)  # e.g. not the main process
     assert quiet.notes == p.notes and capsys.readouterr().err == ""

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from data_fixtures import toy_spec, write_toy
+
 from fbn_bench.data.batches import collate, eval_batches, to_device
 from fbn_bench.data.cache import PreparedSplit, prepare_split
 from fbn_bench.data.streams import TaskStreams, split_counts
@@ -24,11 +24,21 @@ def fake_split(name: str, va, expr, au, size: int = 4) -> PreparedSplit:
     """A split without files: image i is filled with the value i, so a batch says which image it holds."""
     n = len(expr)
     images = np.broadcast_to(np.arange(n, dtype=np.uint8)[:, None, None, None], (n, size, size, 3)).copy()
-    labels = {"va": np.asarray(va, float).reshape(n, 2), "expr": np.asarray(expr, np.int64),
-              "au": np.asarray(au, float).reshape(n, len(AUS))}
-    return PreparedSplit(name=name, spec=toy_spec(name), split="train", root=Path("."),
-                         table=pd.DataFrame({"image": [f"{i}.png" for i in range(n)]}), images=images,
-                         rows=np.arange(n, dtype=np.int64), labels=labels)
+    labels = {
+        "va": np.asarray(va, float).reshape(n, 2),
+        "expr": np.asarray(expr, np.int64),
+        "au": np.asarray(au, float).reshape(n, len(AUS)),
+    }
+    return PreparedSplit(
+        name=name,
+        spec=toy_spec(name),
+        split="train",
+        root=Path("."),
+        table=pd.DataFrame({"image": [f"{i}.png" for i in range(n)]}),
+        images=images,
+        rows=np.arange(n, dtype=np.int64),
+        labels=labels,
+    )
 
 
 @pytest.fixture
@@ -66,8 +76,10 @@ def test_split_counts_round_and_assign_the_remainder():
     assert sum(split_counts({"va": 0.2, "expr": 0.45, "au": 0.35}, 33).values()) == 33
 
 
-@pytest.mark.parametrize("shares,expected", [(None, {"va": 3, "expr": 3, "au": 2}),
-                                             ({"va": 1, "expr": 2, "au": 1}, {"va": 2, "expr": 4, "au": 2})])
+@pytest.mark.parametrize(
+    "shares,expected",
+    [(None, {"va": 3, "expr": 3, "au": 2}), ({"va": 1, "expr": 2, "au": 1}, {"va": 2, "expr": 4, "au": 2})],
+)
 def test_every_batch_takes_its_share_from_each_stream(splits, shares, expected):
     s = TaskStreams(splits, ("va", "expr", "au"), batch_size=8, shares=shares)
     assert s.counts == expected
@@ -76,9 +88,9 @@ def test_every_batch_takes_its_share_from_each_stream(splits, shares, expected):
         pairs = list(zip(batch["dataset"].tolist(), batch["row"].tolist()))
         assert len(pairs) == 8
         # Streams come in canonical order: the first counts["va"] samples are VA-Set draws, etc.
-        assert set(pairs[:expected["va"]]) <= va
-        assert set(pairs[expected["va"]:expected["va"] + expected["expr"]]) <= ex
-        assert set(pairs[-expected["au"]:]) <= au
+        assert set(pairs[: expected["va"]]) <= va
+        assert set(pairs[expected["va"] : expected["va"] + expected["expr"]]) <= ex
+        assert set(pairs[-expected["au"] :]) <= au
 
 
 def test_masks_and_values_follow_the_labels(splits):
@@ -102,8 +114,16 @@ def test_masks_and_values_follow_the_labels(splits):
     assert batch["image"].dtype == torch.uint8 and batch["image"].shape == (9, 3, 4, 4)
     assert batch["image"].is_contiguous()
     dtypes = {k: v.dtype for k, v in batch.items()}
-    assert dtypes == {"image": torch.uint8, "va": torch.float32, "va_mask": torch.bool, "expr": torch.int64,
-                      "au": torch.float32, "au_mask": torch.bool, "dataset": torch.int64, "row": torch.int64}
+    assert dtypes == {
+        "image": torch.uint8,
+        "va": torch.float32,
+        "va_mask": torch.bool,
+        "expr": torch.int64,
+        "au": torch.float32,
+        "au_mask": torch.bool,
+        "dataset": torch.int64,
+        "row": torch.int64,
+    }
 
 
 def test_unchosen_tasks_are_masked_out(splits):
@@ -125,7 +145,7 @@ def test_largest_stream_is_seen_once_per_epoch_smaller_ones_cycle(splits):
     for step in range(s.steps_per_epoch):
         split_idx, img_idx = s.batch_indices(step)
         for j, t in enumerate(s.tasks):
-            drawn[t] += list(zip(split_idx[2 * j:2 * j + 2].tolist(), img_idx[2 * j:2 * j + 2].tolist()))
+            drawn[t] += list(zip(split_idx[2 * j : 2 * j + 2].tolist(), img_idx[2 * j : 2 * j + 2].tolist()))
     assert sorted(drawn["expr"]) == members(s, "expr")  # exactly one pass
     assert sorted(drawn["va"][:6]) == members(s, "va") and sorted(drawn["va"][6:12]) == members(s, "va")
     assert drawn["va"][:6] != drawn["va"][6:12]  # reshuffled on the next pass (fixed seed)
@@ -186,10 +206,22 @@ def test_streams_over_prepared_splits(tmp_path):
     """End to end from files: two databases, one labelling expressions only."""
     write_toy(tmp_path / "one", n=6)
     write_toy(tmp_path / "two", n=4, seed=1)
-    one = prepare_split(toy_spec("one"), "train", {"root": str(tmp_path / "one")}, image_size=8,
-                        cache_dir=tmp_path / "cache", progress=False)
-    two = prepare_split(toy_spec("two", tasks=("expr",)), "train", {"root": str(tmp_path / "two")},
-                        image_size=8, cache_dir=tmp_path / "cache", progress=False)
+    one = prepare_split(
+        toy_spec("one"),
+        "train",
+        {"root": str(tmp_path / "one")},
+        image_size=8,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
+    two = prepare_split(
+        toy_spec("two", tasks=("expr",)),
+        "train",
+        {"root": str(tmp_path / "two")},
+        image_size=8,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
     s = TaskStreams([one, two], ("va", "expr", "au"), batch_size=6)
     assert [len(s.streams[t][1]) for t in s.tasks] == [6, 10, 6]
     batch = next(iter(s))

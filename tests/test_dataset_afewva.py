@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems
 from real_fixtures_afewva import write_afewva
+from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems
 
 from fbn_bench import FbnError
 from fbn_bench.testing import check_dataset_plugin
@@ -29,7 +29,9 @@ def test_rows_images_and_landmark_boxes(tmp_path):
     assert (r["bbox_x"], r["bbox_y"], r["bbox_w"], r["bbox_h"]) == pytest.approx(fx.options["boxes"][("052", 2)])
     wide, _ = loaded("afewva", fx.root, "train")  # default margin 0.2 on every side
     w = wide[(wide["video"] == "052") & (wide["frame"] == 2)].iloc[0]
-    assert w["bbox_w"] == pytest.approx(1.4 * r["bbox_w"]) and w["bbox_x"] == pytest.approx(r["bbox_x"] - 0.2 * r["bbox_w"])
+    assert w["bbox_w"] == pytest.approx(1.4 * r["bbox_w"]) and w["bbox_x"] == pytest.approx(
+        r["bbox_x"] - 0.2 * r["bbox_w"]
+    )
     bare, _ = loaded("afewva", fx.root, "test", crop="none")
     assert "bbox_x" not in bare.columns
     assert not any("_cropped" in p for p in df["image"])  # the duplicate folder is not read

@@ -20,8 +20,9 @@ def test_counts_rows_and_skips_match_construction(tmp_path, writer):
         df, stats = loaded("affectnet", fx.root, split)
         assert stats == fx.stats[split]
         assert df.attrs[SKIPPED_ATTR] == fx.skipped[split]
-        assert [r.__dict__ | {"subject": None} for r in as_rows(df, fx.root)] == \
-               [r.__dict__ | {"subject": None} for r in fx.rows[split]]
+        assert [r.__dict__ | {"subject": None} for r in as_rows(df, fx.root)] == [
+            r.__dict__ | {"subject": None} for r in fx.rows[split]
+        ]
         assert list(df["subject"]) == [r.subject.rsplit(".", 1)[0] for r in fx.rows[split]]
 
 
@@ -63,7 +64,9 @@ def test_malformed_csv(tmp_path):
         loaded("affectnet", fx.root, "test")
     path.write_text(good)
     _edit_line(path, 2, lambda line: line.rsplit(",", 3)[0] + ",1,-1.5,0.1")
-    with pytest.raises(FbnError, match=r"validation\.csv:2: valence -1\.5 is outside \[-1, 1\] and is not the -2 marker"):
+    with pytest.raises(
+        FbnError, match=r"validation\.csv:2: valence -1\.5 is outside \[-1, 1\] and is not the -2 marker"
+    ):
         loaded("affectnet", fx.root, "test")
     path.write_text(good.replace("subDirectory_filePath", "path", 1))
     with pytest.raises(FbnError, match=r"validation\.csv:1: header lacks subDirectory_filePath"):
@@ -72,7 +75,10 @@ def test_malformed_csv(tmp_path):
     with pytest.raises(FbnError, match=r"image folder .*Manually_Annotated_Images not found"):
         loaded("affectnet", fx.root, "train")
     shutil.rmtree(fx.root / "Manually_Annotated_file_lists")
-    with pytest.raises(FbnError, match=r"no train annotations under .*Manually_Annotated_file_lists/training\.csv .*train_set/annotations/"):
+    with pytest.raises(
+        FbnError,
+        match=r"no train annotations under .*Manually_Annotated_file_lists/training\.csv .*train_set/annotations/",
+    ):
         loaded("affectnet", fx.root, "train")
 
 

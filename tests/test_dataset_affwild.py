@@ -47,7 +47,9 @@ def test_malformed_inputs(tmp_path):
     valence.write_text(good.replace(good.splitlines()[1], "1.7", 1))
     with pytest.raises(FbnError, match=r"301\.txt:2: valence 1\.7 is outside \[-1, 1\]"):
         loaded("affwild", fx.root, "test")
-    valence.write_text("\n".join([line for line in good.splitlines() if line][:4]) + "\n")  # truncated: fewer lines than arousal
+    valence.write_text(
+        "\n".join([line for line in good.splitlines() if line][:4]) + "\n"
+    )  # truncated: fewer lines than arousal
     with pytest.raises(FbnError, match=r"301\.txt has 4 lines but .*301\.txt has 6"):
         loaded("affwild", fx.root, "test")
     valence.write_text(good)

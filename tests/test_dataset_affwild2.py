@@ -80,16 +80,31 @@ def _rewrite_line(path, number, text):
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("task, stem, line, text, message", [
-    ("au", "2-30-640x360", 3, "0,1,0", r"2-30-640x360\.txt:3: expected 12 value\(s\).*found 3.*re-extract"),
-    ("va", "2-30-640x360", 2, "0.5,", r"2-30-640x360\.txt:2: arousal '' is not a number"),
-    ("va", "video2_left", 3, "1.5,0.2", r"video2_left\.txt:3: valence 1\.5 is outside \[-1, 1\]"),
-    ("expr", "2-30-640x360", 4, "9", r"2-30-640x360\.txt:4: expression code '9' is outside 0\.\.7"),
-    ("au", "2-30-640x360", 2, "0,0,2,0,0,0,0,0,0,0,1,0", r"2-30-640x360\.txt:2: AU4 = '2' is not 0, 1"),
-    ("va", "video2_left", 1, "valence;arousal", r"video2_left\.txt:1: header 'valence;arousal' is not 'valence,arousal'"),
-    ("expr", "2-30-640x360", 1, "Neutral,Angry,Disgust,Fear,Joy,Sadness,Surprise,Other", r"header .* names 'Joy'"),
-    ("au", "2-30-640x360", 1, "AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,Smile", r"has 'Smile', not an AU name"),
-])
+@pytest.mark.parametrize(
+    "task, stem, line, text, message",
+    [
+        ("au", "2-30-640x360", 3, "0,1,0", r"2-30-640x360\.txt:3: expected 12 value\(s\).*found 3.*re-extract"),
+        ("va", "2-30-640x360", 2, "0.5,", r"2-30-640x360\.txt:2: arousal '' is not a number"),
+        ("va", "video2_left", 3, "1.5,0.2", r"video2_left\.txt:3: valence 1\.5 is outside \[-1, 1\]"),
+        ("expr", "2-30-640x360", 4, "9", r"2-30-640x360\.txt:4: expression code '9' is outside 0\.\.7"),
+        ("au", "2-30-640x360", 2, "0,0,2,0,0,0,0,0,0,0,1,0", r"2-30-640x360\.txt:2: AU4 = '2' is not 0, 1"),
+        (
+            "va",
+            "video2_left",
+            1,
+            "valence;arousal",
+            r"video2_left\.txt:1: header 'valence;arousal' is not 'valence,arousal'",
+        ),
+        ("expr", "2-30-640x360", 1, "Neutral,Angry,Disgust,Fear,Joy,Sadness,Surprise,Other", r"header .* names 'Joy'"),
+        (
+            "au",
+            "2-30-640x360",
+            1,
+            "AU1,AU2,AU4,AU6,AU7,AU10,AU12,AU15,AU23,AU24,AU25,Smile",
+            r"has 'Smile', not an AU name",
+        ),
+    ],
+)
 def test_malformed_files_name_file_and_line(tmp_path, task, stem, line, text, message):
     fx = write_affwild2(tmp_path, "abaw3")
     _rewrite_line(annotation_file(fx, "abaw3", task, "test", stem), line, text)

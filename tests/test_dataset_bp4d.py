@@ -96,8 +96,9 @@ def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path,
     spec = get_registry().dataset("bp4d")
     df, _ = load_split(spec, "test", {"root": str(tmp_path)})
     assert df.attrs[NOTES_ATTR] == [stray, outside]
-    train = prepare_split(spec, "train", {"root": str(tmp_path)}, image_size=8,
-                          cache_dir=tmp_path / "cache", progress=False)
+    train = prepare_split(
+        spec, "train", {"root": str(tmp_path)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
+    )
     # n_skipped counts the one all-9 frame, not the stray file or the extra subject.
     assert train.skipped == {"frames with all 12 AUs not codable (9)": 1} and train.n_skipped == 1
     err = capsys.readouterr().err.splitlines()

@@ -45,15 +45,19 @@ def test_subjects_outside_the_folds_or_absent_are_notes_not_skipped_images(tmp_p
     labels = tmp_path / "ActionUnit_Labels"
     outside = f"1 subject folder in {labels} outside the standard folds, in no split (SN014)"
     # fold 1 tests on part 3, of which the tiny tree has only SN003: the other 8 have no label folder.
-    absent = (f"8 fold 1 test subjects with no label folder in {labels}, so the split is smaller than the standard "
-              "one (SN004, SN005, SN007, SN008, SN017, ... (3 more))")
-    test = prepare_split(spec, "test", {"root": str(tmp_path)}, image_size=8,
-                         cache_dir=tmp_path / "cache", progress=False)
+    absent = (
+        f"8 fold 1 test subjects with no label folder in {labels}, so the split is smaller than the standard "
+        "one (SN004, SN005, SN007, SN008, SN017, ... (3 more))"
+    )
+    test = prepare_split(
+        spec, "test", {"root": str(tmp_path)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
+    )
     assert test.table.attrs[NOTES_ATTR] == [outside, absent]
     assert test.skipped == {} and test.n_skipped == 0  # no frame of SN003 was dropped
     assert capsys.readouterr().err.splitlines() == [f"warning: disfa/test: {outside}", f"warning: disfa/test: {absent}"]
-    train = prepare_split(spec, "train", {"root": str(tmp_path)}, image_size=8,
-                          cache_dir=tmp_path / "cache", progress=False)
+    train = prepare_split(
+        spec, "train", {"root": str(tmp_path)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
+    )
     assert train.n_skipped == 1 and train.notes[0] == outside and train.notes[1].startswith("16 fold 1 train subjects")
 
 
@@ -80,12 +84,15 @@ def _au_file(root, subject="SN001", au=4):
     return root / "ActionUnit_Labels" / subject / f"{subject}_au{au}.txt"
 
 
-@pytest.mark.parametrize("bad_line, message", [
-    ("3,", r"SN001_au4.txt:3: expected 'frame,intensity'"),
-    ("3", r"SN001_au4.txt:3: expected 'frame,intensity'"),
-    ("3,6", r"SN001_au4.txt:3: intensity 6 is outside 0-5"),
-    ("3,x", r"SN001_au4.txt:3: frame and intensity must be integers"),
-])
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [
+        ("3,", r"SN001_au4.txt:3: expected 'frame,intensity'"),
+        ("3", r"SN001_au4.txt:3: expected 'frame,intensity'"),
+        ("3,6", r"SN001_au4.txt:3: intensity 6 is outside 0-5"),
+        ("3,x", r"SN001_au4.txt:3: frame and intensity must be integers"),
+    ],
+)
 def test_malformed_line_names_file_and_line(tmp_path, bad_line, message):
     write_disfa(tmp_path, images=False)
     lines = _au_file(tmp_path).read_text().splitlines()

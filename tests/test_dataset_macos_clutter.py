@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from real_fixtures_affectnet import write_affectnet_csv, write_affectnet_npy
 from real_fixtures_afewva import write_afewva
+from real_fixtures_affectnet import write_affectnet_csv, write_affectnet_npy
 from real_fixtures_affwild import write_affwild
 from real_fixtures_affwild2 import write_affwild2
 from real_fixtures_bp4d import write_bp4d, write_bp4dplus
@@ -27,6 +27,7 @@ def _in_place(writer):
     def write(tmp):
         writer(tmp)
         return tmp
+
     return write
 
 

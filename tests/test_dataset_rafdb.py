@@ -65,12 +65,17 @@ def test_root_at_the_other_part_says_which_folder_it_is(tmp_path):
     write_rafdb(tmp_path)
     registry = get_registry()
     # basic codes 1-7 are valid compound codes: without the check this read basic labels as compound classes
-    expected = (f"{tmp_path / 'basic'} is RAF-DB's basic/ folder (7 basic expressions), but rafdb-compound reads "
-                f"compound/: pass --root {tmp_path} (it holds compound/); the basic labels are read by the dataset rafdb")
+    expected = (
+        f"{tmp_path / 'basic'} is RAF-DB's basic/ folder (7 basic expressions), but rafdb-compound reads "
+        f"compound/: pass --root {tmp_path} (it holds compound/); the basic labels are read by the dataset rafdb"
+    )
     with pytest.raises(FbnError, match=f"^{re.escape(expected)}$"):
         load_split(registry.dataset("rafdb-compound"), "train", {"root": str(tmp_path / "basic")})
-    with pytest.raises(FbnError, match=r"compound is RAF-DB's compound/ folder \(11 compound expressions\), but rafdb "
-                                       r"reads basic/: pass --root .* \(it holds basic/\)"):
+    with pytest.raises(
+        FbnError,
+        match=r"compound is RAF-DB's compound/ folder \(11 compound expressions\), but rafdb "
+        r"reads basic/: pass --root .* \(it holds basic/\)",
+    ):
         load_split(registry.dataset("rafdb"), "train", {"root": str(tmp_path / "compound")})
 
 
@@ -79,9 +84,12 @@ def test_label_files_of_the_other_part_under_other_names_are_recognised(tmp_path
     write_rafdb(tmp_path / "a")
     (tmp_path / "a" / "basic").rename(tmp_path / "a" / "old")
     (tmp_path / "a" / "compound").rename(tmp_path / "a" / "basic")
-    with pytest.raises(FbnError, match=r"list_patition_label.txt:\d+: expression code '(8|9|10|11)' is not one of 1..7 .*"
-                                       r"codes 8-11 exist only in RAF-DB's compound set: this looks like compound/'s "
-                                       r"label file"):
+    with pytest.raises(
+        FbnError,
+        match=r"list_patition_label.txt:\d+: expression code '(8|9|10|11)' is not one of 1..7 .*"
+        r"codes 8-11 exist only in RAF-DB's compound set: this looks like compound/'s "
+        r"label file",
+    ):
         load_split(get_registry().dataset("rafdb"), "train", {"root": str(tmp_path / "a")})
     # The basic file where rafdb-compound expects the compound one: many lines, not one code above 7.
     label_file = tmp_path / "b" / "compound" / "EmoLabel" / "list_patition_label.txt"
@@ -95,12 +103,15 @@ def _label_file(root):
     return root / "basic" / "EmoLabel" / "list_patition_label.txt"
 
 
-@pytest.mark.parametrize("bad_line, message", [
-    ("train_00003.jpg", r"list_patition_label.txt:3: expected '<image name> <label code>'"),
-    ("train_00003.jpg 8", r"list_patition_label.txt:3: expression code '8' is not one of 1..7"),
-    ("train_00003.jpg 0", r"0-based file such as RAF-CE"),
-    ("val_00003.jpg 4", r"does not start with 'train_' or 'test_'"),
-])
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [
+        ("train_00003.jpg", r"list_patition_label.txt:3: expected '<image name> <label code>'"),
+        ("train_00003.jpg 8", r"list_patition_label.txt:3: expression code '8' is not one of 1..7"),
+        ("train_00003.jpg 0", r"0-based file such as RAF-CE"),
+        ("val_00003.jpg 4", r"does not start with 'train_' or 'test_'"),
+    ],
+)
 def test_malformed_label_line_names_file_and_line(tmp_path, bad_line, message):
     write_rafdb(tmp_path, compound=False)
     lines = _label_file(tmp_path).read_text().splitlines()

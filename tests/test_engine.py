@@ -2,12 +2,11 @@
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from engine_toy_plugin import write_toy
+
 from fbn_bench import FbnError
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import evaluate_checkpoint, run_experiment
@@ -27,8 +26,16 @@ def registry():
 
 
 def toy_config(toy_root, out, **overrides):
-    settings = dict(datasets=(f"toy:root={toy_root}",), image_size=16, steps=12, batch_size=24, seed=3,
-                    out=str(out), hidden=32, eval_batch_size=16)
+    settings = dict(
+        datasets=(f"toy:root={toy_root}",),
+        image_size=16,
+        steps=12,
+        batch_size=24,
+        seed=3,
+        out=str(out),
+        hidden=32,
+        eval_batch_size=16,
+    )
     settings.update(overrides)
     return resolve_config("quick", **settings)
 
@@ -45,8 +52,15 @@ def test_run_writes_records_predictions_checkpoint_and_log(multitask_run):
         assert (run_dir / name).is_file(), name
     records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     assert {(r["task"], r["metric"]) for r in records} >= {
-        ("va", "ccc_mean"), ("va", "ccc_valence"), ("va", "ccc_arousal"), ("expr", "accuracy"),
-        ("expr", "macro_f1"), ("au", "f1_mean"), ("au", "f1_AU4"), ("au", "f1_AU12")}
+        ("va", "ccc_mean"),
+        ("va", "ccc_valence"),
+        ("va", "ccc_arousal"),
+        ("expr", "accuracy"),
+        ("expr", "macro_f1"),
+        ("au", "f1_mean"),
+        ("au", "f1_AU4"),
+        ("au", "f1_AU12"),
+    }
     for r in records:
         assert set(RECORD_FIELDS) <= set(r)
         assert r["n_samples"] == 40 and r["n_skipped"] == 0 and r["seed"] == 3
@@ -93,7 +107,9 @@ def test_model_heads_follow_tasks():
 
 def test_evaluate_rescoring_matches_the_run(multitask_run, registry, tmp_path):
     outcome = evaluate_checkpoint(multitask_run.run_dir, out=tmp_path / "eval", registry=registry, progress=False)
-    assert {(r["metric"], r["value"]) for r in outcome.records} == {(r["metric"], r["value"]) for r in multitask_run.records}
+    assert {(r["metric"], r["value"]) for r in outcome.records} == {
+        (r["metric"], r["value"]) for r in multitask_run.records
+    }
 
 
 def test_dataset_without_the_chosen_task_is_a_clear_error(toy_root, registry, tmp_path):
@@ -117,13 +133,17 @@ def test_weights_file_loads_into_any_backbone(tmp_path, registry):
 
     torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "wrong.pt")
     with pytest.raises(FbnError, match="wrong.pt: does not match the backbone's layers"):
-        build_model(resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "wrong.pt")), registry)
+        build_model(
+            resolve_config("quick", backbone="vggface", image_size=32, weights=str(tmp_path / "wrong.pt")), registry
+        )
     with pytest.raises(FbnError, match="does not exist; pass a local state dict"):
         build_model(resolve_config("quick", weights=str(tmp_path / "none.pt")), registry)
     # Files that are not a name -> tensor dict: a tensor, a dict with a number, a whole pickled module.
-    for name, content, message in (("tensor.pt", torch.zeros(3), "holds a Tensor, not a state dict"),
-                                   ("mixed.pt", {"features.0.weight": 3}, "holds a dict, not a state dict"),
-                                   ("module.pt", torch.nn.Linear(2, 2), "holds pickled Python objects")):
+    for name, content, message in (
+        ("tensor.pt", torch.zeros(3), "holds a Tensor, not a state dict"),
+        ("mixed.pt", {"features.0.weight": 3}, "holds a dict, not a state dict"),
+        ("module.pt", torch.nn.Linear(2, 2), "holds pickled Python objects"),
+    ):
         torch.save(content, tmp_path / name)
         with pytest.raises(FbnError, match=message) as info:
             build_model(resolve_config("quick", weights=str(tmp_path / name)), registry)
@@ -144,10 +164,13 @@ def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry,
 
 
 def test_dataset_names_with_options_make_safe_file_names():
-    from fbn_bench.results import file_stem, canonical_dataset_text
+    from fbn_bench.results import canonical_dataset_text, file_stem
 
     assert canonical_dataset_text("affectnet:root=/data/an,release=npy") == "affectnet:release=npy"
-    assert canonical_dataset_text("disfa:fold=2, root=/a/b") == "disfa:fold=2" and canonical_dataset_text("toy:root=/x") == "toy"
+    assert (
+        canonical_dataset_text("disfa:fold=2, root=/a/b") == "disfa:fold=2"
+        and canonical_dataset_text("toy:root=/x") == "toy"
+    )
     assert file_stem("synth-rafdb:scale=0.5") == "synth-rafdb_scale=0.5"
     assert "/" not in file_stem("emotionet:file=/abs/labels.csv")
 
@@ -168,9 +191,24 @@ def test_a_database_whose_test_images_are_all_unusable_is_reported_not_dropped(r
 
     monkeypatch.setattr("fbn_bench.registry.get_registry", lambda reload=False: registry)
     monkeypatch.setattr("fbn_bench.experiment.get_registry", lambda reload=False: registry)
-    result = CliRunner().invoke(cli, ["run", "--datasets", f"toy:root={good},toy-expr:root={broken}", "--steps", "2",
-                                      "--batch-size", "24", "--image-size", "16", "--no-progress",
-                                      "--out", str(tmp_path / "cli")], obj={"debug": False})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--datasets",
+            f"toy:root={good},toy-expr:root={broken}",
+            "--steps",
+            "2",
+            "--batch-size",
+            "24",
+            "--image-size",
+            "16",
+            "--no-progress",
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+        obj={"debug": False},
+    )
     assert result.exit_code == 2
     assert "Error: not scored: toy-expr: no usable test image (8 unreadable)" in result.output
     assert "| toy " in result.output  # the scores that exist are still printed first

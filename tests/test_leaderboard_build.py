@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from leaderboard_helpers import predictions, write_run
 
 from fbn_bench.cli import cli
 from fbn_bench.leaderboard.build import render_all, stale_files
 from fbn_bench.leaderboard.store import compact_predictions
 from fbn_bench.results import read_predictions, read_records
 from fbn_bench.scoring import score_predictions
-from leaderboard_helpers import predictions, write_run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,10 +27,22 @@ def _invoke(*args):
 def runs(tmp_path):
     root = tmp_path / "runs"
     for seed in range(2):
-        write_run(root, f"mt-{seed}", {"lb_expr": predictions(tasks=("expr",), quality=0.7, seed=seed),
-                                       "lb_au": predictions(tasks=("au",), quality=0.6, seed=5 + seed)}, seed=seed)
-        write_run(root, f"st-{seed}", {"lb_expr": predictions(tasks=("expr",), quality=0.5, seed=9 + seed)},
-                  tasks=("expr",), seed=seed)
+        write_run(
+            root,
+            f"mt-{seed}",
+            {
+                "lb_expr": predictions(tasks=("expr",), quality=0.7, seed=seed),
+                "lb_au": predictions(tasks=("au",), quality=0.6, seed=5 + seed),
+            },
+            seed=seed,
+        )
+        write_run(
+            root,
+            f"st-{seed}",
+            {"lb_expr": predictions(tasks=("expr",), quality=0.5, seed=9 + seed)},
+            tasks=("expr",),
+            seed=seed,
+        )
     return root
 
 
@@ -58,8 +70,9 @@ def test_add_build_check_and_a_stale_table(runs, tmp_path):
     # ...and a table that no longer matches its records fails, naming the table.
     table = out / "lb_expr.md"
     table.write_text(table.read_text().replace("0.", "0,", 1))
-    stale = CliRunner().invoke(cli, ["leaderboard", "build", "--out", str(out), "--check", "--resamples", "50"],
-                               obj={"debug": False})
+    stale = CliRunner().invoke(
+        cli, ["leaderboard", "build", "--out", str(out), "--check", "--resamples", "50"], obj={"debug": False}
+    )
     assert stale.exit_code != 0
     assert "lb_expr.md is stale" in stale.output and "lb_au.md" not in stale.output
     # A generated table whose database has left the records is flagged too, and removed by build.
@@ -98,7 +111,9 @@ def test_show_formats(runs, tmp_path):
     frame = pd.read_csv(pd.io.common.StringIO(csv.output))
     assert set(frame["metric"]) == {"macro_f1", "accuracy", "mean_class_accuracy"} and set(frame["seeds"]) == {2}
     assert (frame["boot_ci_low"] <= frame["boot_ci_high"]).all()
-    js = json.loads(_invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output)
+    js = json.loads(
+        _invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output
+    )
     assert js["headline"] == "f1_mean" and js["resampling_unit"] == "subject"
     assert {r["metric"] for r in js["rows"]} == {"f1_mean", "f1_AU1", "f1_AU2", "f1_AU12"}
     missing = CliRunner().invoke(cli, ["leaderboard", "show", "nope", "--results", str(runs)], obj={"debug": False})
@@ -127,7 +142,11 @@ def test_add_writes_into_the_records_of_the_out_folder_that_build_reads(runs, tm
 def test_store_keeps_compact_predictions_that_score_the_same(runs, tmp_path):
     store = tmp_path / "records"
     _invoke("leaderboard", "add", runs / "mt-0", "--store", store)
-    assert sorted(p.name for p in (store / "mt-0").rglob("*") if p.is_file()) == ["lb_au.csv.gz", "lb_expr.csv.gz", "results.jsonl"]
+    assert sorted(p.name for p in (store / "mt-0").rglob("*") if p.is_file()) == [
+        "lb_au.csv.gz",
+        "lb_expr.csv.gz",
+        "results.jsonl",
+    ]
     for dataset, tasks in (("lb_expr", ("expr",)), ("lb_au", ("au",))):
         original, stored = read_predictions(runs / "mt-0", dataset), read_predictions(store / "mt-0", dataset)
         assert list(stored.columns) == list(original.columns)  # the helper writes nothing extra
@@ -136,9 +155,17 @@ def test_store_keeps_compact_predictions_that_score_the_same(runs, tmp_path):
 
 
 def test_compaction_drops_extra_columns_and_never_crosses_the_au_threshold():
-    frame = pd.DataFrame({"image": ["a", "b", "c"], "frame": [1, 2, 3], "logit_AU1": [0.1, 0.2, 0.3],
-                          "AU1": [1.0, 0.0, 1.0], "prob_AU1": [0.49996, 0.500001, 0.123456789],
-                          "valence": [0.1234567, 0.0, 0.0], "pred_valence": [0.333333333, 0.0, 0.0]})
+    frame = pd.DataFrame(
+        {
+            "image": ["a", "b", "c"],
+            "frame": [1, 2, 3],
+            "logit_AU1": [0.1, 0.2, 0.3],
+            "AU1": [1.0, 0.0, 1.0],
+            "prob_AU1": [0.49996, 0.500001, 0.123456789],
+            "valence": [0.1234567, 0.0, 0.0],
+            "pred_valence": [0.333333333, 0.0, 0.0],
+        }
+    )
     out = compact_predictions(frame)
     assert list(out.columns) == ["image", "AU1", "prob_AU1", "valence", "pred_valence"]
     assert out["prob_AU1"].tolist() == [0.4999, 0.5, 0.1235]

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from leaderboard_helpers import predictions
 from scipy import stats
 
 from fbn_bench import metrics
@@ -14,7 +15,6 @@ from fbn_bench.leaderboard import bootstrap
 from fbn_bench.leaderboard.samples import Clusters
 from fbn_bench.leaderboard.sums import cluster_sums, layout_for, metrics_from_sums, row_features
 from fbn_bench.scoring import score_predictions
-from leaderboard_helpers import predictions
 
 AUS = (1, 2, 12)
 
@@ -63,17 +63,34 @@ def test_row_bootstrap_matches_scipy_percentile_bootstrap(metric):
     # Clusters are sorted by image; scipy sees the rows in that same order.
     ordered = frame.iloc[np.argsort(frame["image"].to_numpy())].reset_index(drop=True)
     b = 2000
-    ours = metrics_from_sums(bootstrap.resample_weights(len(clusters), b, np.random.default_rng(42)) @ sums, layout)[metric]
+    ours = metrics_from_sums(bootstrap.resample_weights(len(clusters), b, np.random.default_rng(42)) @ sums, layout)[
+        metric
+    ]
     low, high = bootstrap.percentile_interval(ours, 0.95)
 
     if metric == "accuracy":
         data = ((ordered["expression"] == ordered["pred_expression"]).to_numpy(float),)
-        ref = stats.bootstrap(data, np.mean, n_resamples=b, method="percentile", confidence_level=0.95,
-                              vectorized=True, rng=np.random.default_rng(42))
+        ref = stats.bootstrap(
+            data,
+            np.mean,
+            n_resamples=b,
+            method="percentile",
+            confidence_level=0.95,
+            vectorized=True,
+            rng=np.random.default_rng(42),
+        )
     else:
         data = (ordered["valence"].to_numpy(), ordered["pred_valence"].to_numpy())
-        ref = stats.bootstrap(data, metrics.ccc, n_resamples=b, method="percentile", confidence_level=0.95,
-                              paired=True, vectorized=False, rng=np.random.default_rng(42))
+        ref = stats.bootstrap(
+            data,
+            metrics.ccc,
+            n_resamples=b,
+            method="percentile",
+            confidence_level=0.95,
+            paired=True,
+            vectorized=False,
+            rng=np.random.default_rng(42),
+        )
     assert low == pytest.approx(ref.confidence_interval.low, abs=1e-9)
     assert high == pytest.approx(ref.confidence_interval.high, abs=1e-9)
 
@@ -102,7 +119,8 @@ def test_cluster_bootstrap_is_wider_than_row_bootstrap_when_subjects_are_correla
     right = frame["subject"].isin(["s00", "s02", "s04"])
     frame.loc[right, "pred_expression"] = frame.loc[right, "expression"]
     frame.loc[~right, "pred_expression"] = frame.loc[~right, "expression"].map(
-        lambda e: "anger" if e != "anger" else "fear")
+        lambda e: "anger" if e != "anger" else "fear"
+    )
     layout = layout_for(frame, ("expr",), ())
 
     def width(column):

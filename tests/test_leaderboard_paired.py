@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from leaderboard_helpers import predictions
 from sklearn.metrics import f1_score
 
 from fbn_bench.leaderboard import bootstrap
 from fbn_bench.leaderboard.samples import Clusters
 from fbn_bench.leaderboard.tables import compare
 from fbn_bench.tasks import EXPRESSIONS
-from leaderboard_helpers import predictions
 
 
 def _setup(frames, column="rows", resamples=2000, seed=0):
@@ -39,8 +39,13 @@ def test_right_everywhere_beats_wrong_on_half_with_p_near_zero():
     half["pred_expression"] = [e if i % 2 == 0 else _wrong(e) for i, e in enumerate(half["expression"])]
     clusters, w = _setup([perfect, half], resamples=1000)
     result = compare([perfect], [half], clusters, w, ("expr",), (), "macro_f1")
-    expected = 1.0 - f1_score(half["expression"], half["pred_expression"], average="macro",
-                              labels=sorted(set(half["expression"])), zero_division=0)
+    expected = 1.0 - f1_score(
+        half["expression"],
+        half["pred_expression"],
+        average="macro",
+        labels=sorted(set(half["expression"])),
+        zero_division=0,
+    )
     assert result.difference == pytest.approx(expected, abs=1e-12)
     assert result.p_value <= 2 / 1001 + 1e-12  # the smallest p 1000 resamples can give
     reverse = compare([half], [perfect], clusters, w, ("expr",), (), "macro_f1")

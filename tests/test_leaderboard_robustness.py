@@ -9,6 +9,7 @@ import re
 
 import pandas as pd
 import pytest
+from leaderboard_helpers import predictions, write_run
 
 from fbn_bench.errors import FbnError
 from fbn_bench.leaderboard.build import build_tables
@@ -19,7 +20,6 @@ from fbn_bench.leaderboard.tables import Settings, build_table
 from fbn_bench.results import predictions_path
 from fbn_bench.scoring import metric_names
 from fbn_bench.tasks import TASKS
-from leaderboard_helpers import predictions, write_run
 
 DB = "lbrobust_expr"  # not registered: metrics from the records, unit from the columns
 
@@ -29,8 +29,13 @@ def two_configs(tmp_path):
     """mt (2 seeds) and the baseline st (2 seeds), 10 subjects each."""
     for seed in range(2):
         write_run(tmp_path, f"mt-{seed}", {DB: predictions(tasks=("expr",), quality=0.8, seed=seed)}, seed=seed)
-        write_run(tmp_path, f"st-{seed}", {DB: predictions(tasks=("expr",), quality=0.5, seed=10 + seed)},
-                  tasks=("expr",), seed=seed)
+        write_run(
+            tmp_path,
+            f"st-{seed}",
+            {DB: predictions(tasks=("expr",), quality=0.5, seed=10 + seed)},
+            tasks=("expr",),
+            seed=seed,
+        )
     return tmp_path
 
 
@@ -49,11 +54,14 @@ def _damage(path, how):
         pd.read_csv(path).drop(columns=["pred_expression"]).to_csv(path, index=False, compression="gzip")
 
 
-@pytest.mark.parametrize("how, reason", [
-    ("missing", "no predictions file"),
-    ("fewer rows", "45 labelled samples for macro_f1 where the records scored 50"),
-    ("fewer columns", "without the expr columns"),
-])
+@pytest.mark.parametrize(
+    "how, reason",
+    [
+        ("missing", "no predictions file"),
+        ("fewer rows", "45 labelled samples for macro_f1 where the records scored 50"),
+        ("fewer columns", "without the expr columns"),
+    ],
+)
 def test_a_row_whose_seeds_do_not_all_have_predictions_shows_no_interval_and_says_why(two_configs, how, reason):
     _damage(predictions_path(two_configs / "mt-1", DB), how)
     (table,) = build_tables([two_configs], Settings(resamples=50, baseline="tasks=expr"), [])
@@ -81,20 +89,23 @@ def _record_lines(run_dir):
     return (run_dir / "results.jsonl").read_text().splitlines()
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda r: {k: v for k, v in r.items() if k != "dataset"}, "the record has no 'dataset'"),
-    (lambda r: [r], "not a result record (a JSON list, not an object)"),
-    (lambda r: {**r, "value": "abc"}, "'value' must be a finite number, got 'abc'"),
-    (lambda r: {**r, "value": [0.1]}, "'value' must be a finite number, got [0.1]"),
-    (lambda r: {**r, "value": None}, "'value' must be a finite number, got None"),
-    (lambda r: {**r, "value": float("nan")}, "'value' must be a finite number, got nan"),
-    (lambda r: {**r, "value": "0.5"}, "'value' must be a finite number, got '0.5'"),
-    (lambda r: {**r, "value": True}, "'value' must be a finite number, got True"),
-    (lambda r: {**r, "seed": "zero"}, "'seed' must be an integer, got 'zero'"),
-    (lambda r: {**r, "n_samples": "50"}, "'n_samples' must be a non-negative integer"),
-    (lambda r: {**r, "image_size": "big"}, "'image_size' must be an integer"),
-    (lambda r: {**r, "config": [1]}, "'config' must be an object"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda r: {k: v for k, v in r.items() if k != "dataset"}, "the record has no 'dataset'"),
+        (lambda r: [r], "not a result record (a JSON list, not an object)"),
+        (lambda r: {**r, "value": "abc"}, "'value' must be a finite number, got 'abc'"),
+        (lambda r: {**r, "value": [0.1]}, "'value' must be a finite number, got [0.1]"),
+        (lambda r: {**r, "value": None}, "'value' must be a finite number, got None"),
+        (lambda r: {**r, "value": float("nan")}, "'value' must be a finite number, got nan"),
+        (lambda r: {**r, "value": "0.5"}, "'value' must be a finite number, got '0.5'"),
+        (lambda r: {**r, "value": True}, "'value' must be a finite number, got True"),
+        (lambda r: {**r, "seed": "zero"}, "'seed' must be an integer, got 'zero'"),
+        (lambda r: {**r, "n_samples": "50"}, "'n_samples' must be a non-negative integer"),
+        (lambda r: {**r, "image_size": "big"}, "'image_size' must be an integer"),
+        (lambda r: {**r, "config": [1]}, "'config' must be an object"),
+    ],
+)
 def test_a_malformed_record_is_a_one_line_error_naming_its_line(two_configs, edit, message):
     run_dir = two_configs / "mt-1"
     lines = _record_lines(run_dir)
@@ -116,11 +127,14 @@ def test_the_line_named_counts_blank_lines(two_configs):
         load_entries([two_configs])
 
 
-@pytest.mark.parametrize("content", [
-    b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1234\n",  # a Git LFS pointer
-    gzip.compress(b""),
-    gzip.compress(b"image,expression\n")[:-6],  # cut short
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1234\n",  # a Git LFS pointer
+        gzip.compress(b""),
+        gzip.compress(b"image,expression\n")[:-6],  # cut short
+    ],
+)
 def test_unreadable_predictions_are_a_one_line_error_naming_the_file(two_configs, content):
     path = predictions_path(two_configs / "st-1", DB)
     path.write_bytes(content)
@@ -166,10 +180,16 @@ def test_reference_rows_name_the_file_next_to_the_table_not_the_default_folder(t
 @pytest.mark.parametrize("subjects, warned", [(2, True), (9, True), (10, False)])
 def test_few_clusters_get_a_note_that_intervals_and_p_values_are_rough(tmp_path, subjects, warned):
     for seed in range(2):
-        write_run(tmp_path, f"mt-{seed}", {DB: predictions(subjects, tasks=("expr",), quality=0.8, seed=seed)},
-                  seed=seed)
-        write_run(tmp_path, f"st-{seed}", {DB: predictions(subjects, tasks=("expr",), quality=0.5, seed=9 + seed)},
-                  tasks=("expr",), seed=seed)
+        write_run(
+            tmp_path, f"mt-{seed}", {DB: predictions(subjects, tasks=("expr",), quality=0.8, seed=seed)}, seed=seed
+        )
+        write_run(
+            tmp_path,
+            f"st-{seed}",
+            {DB: predictions(subjects, tasks=("expr",), quality=0.5, seed=9 + seed)},
+            tasks=("expr",),
+            seed=seed,
+        )
     (table,) = build_tables([tmp_path], Settings(resamples=50, baseline="tasks=expr"), [])
     text = to_markdown(table)
     note = f"bootstrap intervals and p-values rest on only {subjects} subjects and are rough"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from leaderboard_helpers import predictions, write_run
 from scipy import stats
 from sklearn.metrics import f1_score
 
@@ -15,14 +16,18 @@ from fbn_bench.leaderboard.build import build_tables
 from fbn_bench.leaderboard.references import Reference, read_references
 from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.tables import Settings
-from leaderboard_helpers import predictions, write_run
 
 DB = "lbtest_expr"  # not registered by any plugin: metrics come from the records, unit from the columns
 
 
 def _macro_f1(frame):
-    return f1_score(frame["expression"], frame["pred_expression"], average="macro",
-                    labels=sorted(set(frame["expression"])), zero_division=0)
+    return f1_score(
+        frame["expression"],
+        frame["pred_expression"],
+        average="macro",
+        labels=sorted(set(frame["expression"])),
+        zero_division=0,
+    )
 
 
 @pytest.fixture
@@ -100,7 +105,9 @@ def test_configurations_group_by_hash_and_a_rerun_replaces_its_seed(tmp_path):
     assert len(table.rows) == 2
     pooled = max(table.rows, key=lambda r: r.n_seeds)
     assert pooled.n_seeds == 2
-    expected = np.mean([1.0, (predictions(tasks=("expr",), quality=0.6, seed=2).eval("expression == pred_expression")).mean()])
+    expected = np.mean(
+        [1.0, (predictions(tasks=("expr",), quality=0.6, seed=2).eval("expression == pred_expression")).mean()]
+    )
     assert pooled.cells["accuracy"].mean == pytest.approx(expected)
 
 
@@ -141,13 +148,25 @@ def test_reference_rows_are_separate_and_never_ranked(runs, tmp_path):
     assert only.rows == [] and "No measured results yet" in to_markdown(only)
 
 
-@pytest.mark.parametrize("body, message", [
-    ('[[reference]]\ndatabase = "x"\nmethod = "m"\nmetrics = { accuracy = 0.5 }\n', "citation"),
-    ('[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nmetrics = { accuracy = "high" }\n', "must be a number"),
-    ('[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nscore = 1\nmetrics = { a = 1 }\n', "unknown key"),
-    ("[[reference]\n", "not valid TOML"),
-    ('[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nmetrics = { "macro-f1" = 0.5 }\n', "not a leaderboard metric"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('[[reference]]\ndatabase = "x"\nmethod = "m"\nmetrics = { accuracy = 0.5 }\n', "citation"),
+        (
+            '[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nmetrics = { accuracy = "high" }\n',
+            "must be a number",
+        ),
+        (
+            '[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nscore = 1\nmetrics = { a = 1 }\n',
+            "unknown key",
+        ),
+        ("[[reference]\n", "not valid TOML"),
+        (
+            '[[reference]]\ndatabase = "x"\nmethod = "m"\ncitation = "c"\nmetrics = { "macro-f1" = 0.5 }\n',
+            "not a leaderboard metric",
+        ),
+    ],
+)
 def test_bad_reference_files_name_the_problem(tmp_path, body, message):
     path = tmp_path / "references.toml"
     path.write_text(body)
@@ -162,8 +181,13 @@ def test_multi_task_database_compares_each_task_the_baseline_was_scored_on(tmp_p
     for seed in range(2):
         write_run(tmp_path, f"mt-{seed}", {db: predictions(quality=0.8, seed=seed)}, seed=seed)
         frame = predictions(quality=0.5, seed=10 + seed)
-        write_run(tmp_path, f"ea-{seed}", {db: frame[[c for c in frame if "valence" not in c and "arousal" not in c]]},
-                  tasks=("expr", "au"), seed=seed)
+        write_run(
+            tmp_path,
+            f"ea-{seed}",
+            {db: frame[[c for c in frame if "valence" not in c and "arousal" not in c]]},
+            tasks=("expr", "au"),
+            seed=seed,
+        )
     (table,) = build_tables([tmp_path], Settings(resamples=100, baseline="tasks=expr+au"), [])
     assert table.headline == "ccc_mean" and table.compared == ["macro_f1", "f1_mean"]
     mt = _row(table, ("va", "expr", "au"))
@@ -192,7 +216,12 @@ def test_a_metric_no_record_holds_gets_no_column_but_the_headline_always_does():
     # Records from before mean_class_accuracy was scored: no empty column for it.
     assert database_metrics({"macro_f1", "accuracy"}, spec) == ["ccc_mean", "macro_f1", "accuracy"]
     assert database_metrics({"macro_f1", "accuracy", "mean_class_accuracy", "ccc_valence"}, spec) == [
-        "ccc_mean", "ccc_valence", "macro_f1", "accuracy", "mean_class_accuracy"]
+        "ccc_mean",
+        "ccc_valence",
+        "macro_f1",
+        "accuracy",
+        "mean_class_accuracy",
+    ]
     assert database_metrics({"macro_f1", "my_metric"}, spec) == ["ccc_mean", "macro_f1", "my_metric"]
 
 

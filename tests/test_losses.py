@@ -48,8 +48,13 @@ def test_au_loss_averages_over_annotated_entries_only():
 
 
 def test_task_losses_only_for_present_heads_and_weighted():
-    batch = {"va": torch.zeros(4, 2), "va_mask": torch.ones(4, dtype=torch.bool),
-             "expr": torch.tensor([0, 1, 2, 3]), "au": torch.zeros(4, 17), "au_mask": torch.ones(4, 17, dtype=torch.bool)}
+    batch = {
+        "va": torch.zeros(4, 2),
+        "va_mask": torch.ones(4, dtype=torch.bool),
+        "expr": torch.tensor([0, 1, 2, 3]),
+        "au": torch.zeros(4, 17),
+        "au_mask": torch.ones(4, 17, dtype=torch.bool),
+    }
     outputs = {"expr": torch.zeros(4, 7)}
     terms = task_losses(outputs, batch, {"expr": 0.5})
     assert set(terms) == {"expr"}

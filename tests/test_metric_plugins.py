@@ -3,9 +3,9 @@ the same inputs the core uses, checked here against sklearn/numpy on the stored 
 
 import numpy as np
 import pytest
+from engine_toy_plugin import write_toy
 from sklearn.metrics import cohen_kappa_score
 
-from engine_toy_plugin import write_toy
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import run_experiment
 from fbn_bench.leaderboard.build import render_all
@@ -17,8 +17,17 @@ from fbn_bench.results import read_predictions
 def run(tmp_path_factory):
     root = write_toy(tmp_path_factory.mktemp("toy"))
     registry = build_registry(extra_modules=["engine_toy_plugin", "metric_plugins_fixture"])
-    config = resolve_config("quick", datasets=(f"toy:root={root}",), image_size=16, steps=6, batch_size=24, seed=0,
-                            out=str(tmp_path_factory.mktemp("runs") / "run"), hidden=32, eval_batch_size=16)
+    config = resolve_config(
+        "quick",
+        datasets=(f"toy:root={root}",),
+        image_size=16,
+        steps=6,
+        batch_size=24,
+        seed=0,
+        out=str(tmp_path_factory.mktemp("runs") / "run"),
+        hidden=32,
+        eval_batch_size=16,
+    )
     with pytest.warns(UserWarning) as caught:
         outcome = run_experiment(config, registry, progress=False)
     messages = [str(w.message) for w in caught]

@@ -41,7 +41,9 @@ def test_classification_metrics_match_sklearn(seed):
     assert metrics.accuracy(t, p) == pytest.approx(accuracy_score(t, p), abs=1e-12)
     assert metrics.macro_f1(t, p) == pytest.approx(f1_score(t, p, average="macro"), abs=1e-9)
     labels = list(range(7))
-    assert metrics.macro_f1(t, p, labels=labels) == pytest.approx(f1_score(t, p, average="macro", labels=labels), abs=1e-9)
+    assert metrics.macro_f1(t, p, labels=labels) == pytest.approx(
+        f1_score(t, p, average="macro", labels=labels), abs=1e-9
+    )
     b_t, b_p = rng.integers(0, 2, 300), rng.integers(0, 2, 300)
     assert metrics.f1(b_t, b_p) == pytest.approx(f1_score(b_t, b_p), abs=1e-12)
     # Imbalanced, with a class never predicted and one predicted but absent (it must not count).
@@ -62,16 +64,17 @@ def test_f1_edge_cases():
     assert metrics.f1([1, 0], [0, 1]) == 0.0
     # a single class present in both: sklearn with labels=[3] agrees
     assert metrics.macro_f1([3, 3, 3], [3, 3, 1], labels=[3]) == pytest.approx(
-        f1_score([3, 3, 3], [3, 3, 1], labels=[3], average="macro"))
+        f1_score([3, 3, 3], [3, 3, 1], labels=[3], average="macro")
+    )
 
 
 def test_au_f1_masks_and_nan():
     rng = np.random.default_rng(0)
     t = rng.integers(0, 2, (100, 4)).astype(float)
     p = rng.integers(0, 2, (100, 4)).astype(float)
-    t[:50, 1] = np.nan            # AU column 1 half unannotated
+    t[:50, 1] = np.nan  # AU column 1 half unannotated
     mask = np.ones_like(t, bool)
-    mask[:, 3] = False            # AU column 3 not annotated at all
+    mask[:, 3] = False  # AU column 3 not annotated at all
     per_au, mean = metrics.au_f1(t, p, mask=mask)
     expected = [f1_score(t[:, 0], p[:, 0]), f1_score(t[50:, 1], p[50:, 1]), f1_score(t[:, 2], p[:, 2])]
     assert per_au[:3] == pytest.approx(expected, abs=1e-12)
@@ -82,14 +85,17 @@ def test_au_f1_masks_and_nan():
     assert per_au == [0.0, 1.0] and mean == 0.5
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: metrics.ccc([], []), "empty"),
-    (lambda: metrics.ccc([1, 2], [1]), "differ in shape"),
-    (lambda: metrics.ccc([1, 2], [1, float("nan")]), "NaN"),
-    (lambda: metrics.accuracy([1, float("nan")], [1, 1]), "NaN"),
-    (lambda: metrics.f1([0, 2], [0, 1]), "only 0 and 1"),
-    (lambda: metrics.au_f1([[np.nan]], [[1]]), "no AU has any annotated sample"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: metrics.ccc([], []), "empty"),
+        (lambda: metrics.ccc([1, 2], [1]), "differ in shape"),
+        (lambda: metrics.ccc([1, 2], [1, float("nan")]), "NaN"),
+        (lambda: metrics.accuracy([1, float("nan")], [1, 1]), "NaN"),
+        (lambda: metrics.f1([0, 2], [0, 1]), "only 0 and 1"),
+        (lambda: metrics.au_f1([[np.nan]], [[1]]), "no AU has any annotated sample"),
+    ],
+)
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(FbnError, match=message):
         call()

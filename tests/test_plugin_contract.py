@@ -8,17 +8,15 @@ import sys
 import pytest
 import torch
 from click.testing import CliRunner
+from plugin_modules import write_plugin
 
 from fbn_bench import FbnError, MetricSpec, RunInfo
+from fbn_bench import registry as registry_module
 from fbn_bench.cli import cli
 from fbn_bench.config import RunConfig
 from fbn_bench.coupling.compose import ComposedCoupling
 from fbn_bench.model import build_model
-from fbn_bench import registry as registry_module
 from fbn_bench.registry import build_registry, get_registry
-from plugin_modules import write_plugin
-
-
 
 
 def failures_of(registry, plugin):
@@ -27,8 +25,12 @@ def failures_of(registry, plugin):
 
 # --- registration -------------------------------------------------------------------------------------------
 
+
 def test_misspelt_hooks_are_reported_with_the_closest_name_and_the_rest_works(plugin_dir):
-    write_plugin(plugin_dir, "fbntest_typo", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_typo",
+        """
         from fbn_bench import MetricSpec, hookimpl
 
         @hookimpl
@@ -42,7 +44,8 @@ def test_misspelt_hooks_are_reported_with_the_closest_name_and_the_rest_works(pl
         @hookimpl
         def register_metrics(register):
             register(MetricSpec("kept_metric", lambda t, p: 0.0))
-    """)
+    """,
+    )
     registry = build_registry(extra_modules=["fbntest_typo"])
     errors = failures_of(registry, "fbntest_typo")
     assert len(errors) == 2, errors
@@ -57,24 +60,32 @@ def test_misspelt_hooks_are_reported_with_the_closest_name_and_the_rest_works(pl
 
 
 def test_optional_hooks_for_other_versions_are_not_reported(plugin_dir):
-    write_plugin(plugin_dir, "fbntest_optional", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_optional",
+        """
         from fbn_bench import hookimpl
 
         @hookimpl(optionalhook=True)
         def on_batch_end(run):
             pass
-    """)
+    """,
+    )
     assert failures_of(build_registry(extra_modules=["fbntest_optional"]), "fbntest_optional") == []
 
 
 def test_wrong_hook_argument_is_reported_with_pluggys_reason_and_the_real_signature(plugin_dir):
-    write_plugin(plugin_dir, "fbntest_badarg", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_badarg",
+        """
         from fbn_bench import hookimpl
 
         @hookimpl
         def on_epoch_end(run, epoch, log):
             pass
-    """)
+    """,
+    )
     [error] = failures_of(build_registry(extra_modules=["fbntest_badarg"]), "fbntest_badarg")
     assert error.startswith("PluginValidationError: Plugin 'fbntest_badarg' for hook 'on_epoch_end'")
     assert "Argument(s) {'log'} are declared in the hookimpl but can not be found in the hookspec" in error
@@ -89,18 +100,24 @@ def test_metric_task_must_be_a_task_or_none():
 
 
 def test_name_registered_twice_by_one_plugin_says_so(plugin_dir):
-    write_plugin(plugin_dir, "fbntest_dup_self", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_dup_self",
+        """
         from fbn_bench import MetricSpec, hookimpl
 
         @hookimpl
         def register_metrics(register):
             register(MetricSpec("twice", lambda t, p: 0.0))
             register(MetricSpec("twice", lambda t, p: 1.0))
-    """)
+    """,
+    )
     with pytest.raises(FbnError) as info:
         build_registry(extra_modules=["fbntest_dup_self"])
-    assert str(info.value) == ("metric 'twice' is registered twice by the same plugin, fbntest_dup_self "
-                               "(FBN_BENCH_PLUGINS); register each name once")
+    assert str(info.value) == (
+        "metric 'twice' is registered twice by the same plugin, fbntest_dup_self "
+        "(FBN_BENCH_PLUGINS); register each name once"
+    )
 
 
 # --- backbones ----------------------------------------------------------------------------------------------
@@ -174,13 +191,18 @@ def test_a_build_that_takes_kwargs_gets_undeclared_options(backbone_registry):
     assert model.backbone.out_features == 4
 
 
-@pytest.mark.parametrize("name, message", [
-    ("no-out-features", "backbone 'no-out-features' has out_features=None; a BackboneSpec's build must return"),
-    ("feature-maps", "backbone 'feature-maps' returned shape (2, 4, 16, 16) for 2 images of 16 x 16, "
-                     "expected shape (2, 4)"),
-    ("wrong-width", "backbone 'wrong-width' returned shape (2, 4) for 2 images of 16 x 16, expected shape (2, 8)"),
-    ("crashes", "backbone 'crashes' failed on 2 images of 16 x 16 (RuntimeError: mat1 and mat2 shapes"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("no-out-features", "backbone 'no-out-features' has out_features=None; a BackboneSpec's build must return"),
+        (
+            "feature-maps",
+            "backbone 'feature-maps' returned shape (2, 4, 16, 16) for 2 images of 16 x 16, expected shape (2, 4)",
+        ),
+        ("wrong-width", "backbone 'wrong-width' returned shape (2, 4) for 2 images of 16 x 16, expected shape (2, 8)"),
+        ("crashes", "backbone 'crashes' failed on 2 images of 16 x 16 (RuntimeError: mat1 and mat2 shapes"),
+    ],
+)
 def test_a_backbone_breaking_its_contract_is_a_one_line_error(backbone_registry, name, message):
     with pytest.raises(FbnError) as info:
         build_model(RunConfig(backbone=name, image_size=16), backbone_registry)
@@ -203,13 +225,17 @@ def test_the_backbone_check_leaves_weights_modes_and_random_state_alone(backbone
 
 # --- couplings ----------------------------------------------------------------------------------------------
 
+
 def test_a_coupling_term_that_is_not_a_scalar_is_a_one_line_error():
-    per_sample = ComposedCoupling([("ok", lambda o, b: {"": torch.tensor(1.0)}),
-                                   ("bad", lambda o, b: {"au": torch.ones(6)})])
+    per_sample = ComposedCoupling(
+        [("ok", lambda o, b: {"": torch.tensor(1.0)}), ("bad", lambda o, b: {"au": torch.ones(6)})]
+    )
     with pytest.raises(FbnError) as info:
         per_sample({}, {})
-    assert str(info.value) == ("coupling 'bad' returned term 'bad/au' as a tensor of shape (6,); each term must be "
-                               "a scalar (0-dim) tensor, e.g. reduce it with .mean()")
+    assert str(info.value) == (
+        "coupling 'bad' returned term 'bad/au' as a tensor of shape (6,); each term must be "
+        "a scalar (0-dim) tensor, e.g. reduce it with .mean()"
+    )
     with pytest.raises(FbnError, match="returned term 'num' as a float"):
         ComposedCoupling([("num", lambda o, b: {"": 0.5})])({}, {})
     assert set(ComposedCoupling([("ok", lambda o, b: {"": torch.tensor(1.0)})])({}, {})) == {"ok"}
@@ -270,6 +296,7 @@ def test_an_observer_that_raises_is_warned_about_once_and_the_others_go_on(plugi
 
 def test_a_crashing_logger_does_not_cost_the_run_its_checkpoint(plugin_dir, tmp_path, capsys):
     from engine_toy_plugin import write_toy
+
     from fbn_bench.config import resolve_config
     from fbn_bench.experiment import run_experiment
 
@@ -277,8 +304,17 @@ def test_a_crashing_logger_does_not_cost_the_run_its_checkpoint(plugin_dir, tmp_
         write_plugin(plugin_dir, name, body)
     registry = build_registry(extra_modules=["engine_toy_plugin", *OBSERVERS])
     root = write_toy(tmp_path / "toy", n_train=24, n_test=8)
-    config = resolve_config("quick", datasets=(f"toy:root={root}",), image_size=16, steps=2, batch_size=12, seed=1,
-                            out=str(tmp_path / "run"), hidden=8, eval_batch_size=8)
+    config = resolve_config(
+        "quick",
+        datasets=(f"toy:root={root}",),
+        image_size=16,
+        steps=2,
+        batch_size=12,
+        seed=1,
+        out=str(tmp_path / "run"),
+        hidden=8,
+        eval_batch_size=8,
+    )
     outcome = run_experiment(config, registry, progress=False)
     assert (outcome.run_dir / "checkpoint.pt").is_file() and (outcome.run_dir / "results.jsonl").is_file()
     assert "fbntest_crashing_logger raised in on_epoch_end" in capsys.readouterr().err
@@ -291,10 +327,14 @@ def test_a_crashing_logger_does_not_cost_the_run_its_checkpoint(plugin_dir, tmp_
 
 def test_a_run_that_fails_tells_its_observers_so_they_can_close(plugin_dir, tmp_path, monkeypatch):
     from engine_toy_plugin import write_toy
+
     from fbn_bench.config import resolve_config
     from fbn_bench.experiment import run_experiment
 
-    write_plugin(plugin_dir, "fbntest_closing_logger", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_closing_logger",
+        """
         from fbn_bench import hookimpl
 
         SEEN = []
@@ -310,11 +350,20 @@ def test_a_run_that_fails_tells_its_observers_so_they_can_close(plugin_dir, tmp_
         @hookimpl
         def on_run_end(run, records):
             SEEN.append("end")
-    """)
+    """,
+    )
     registry = build_registry(extra_modules=["engine_toy_plugin", "fbntest_closing_logger"])
     root = write_toy(tmp_path / "toy", n_train=24, n_test=8)
-    config = resolve_config("quick", datasets=(f"toy:root={root}",), image_size=16, steps=2, batch_size=12,
-                            out=str(tmp_path / "run"), hidden=8, eval_batch_size=8)
+    config = resolve_config(
+        "quick",
+        datasets=(f"toy:root={root}",),
+        image_size=16,
+        steps=2,
+        batch_size=12,
+        out=str(tmp_path / "run"),
+        hidden=8,
+        eval_batch_size=8,
+    )
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError("no room")
@@ -327,8 +376,12 @@ def test_a_run_that_fails_tells_its_observers_so_they_can_close(plugin_dir, tmp_
 
 # --- fbn-bench plugins --json -------------------------------------------------------------------------------
 
+
 def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_dir, monkeypatch):
-    write_plugin(plugin_dir, "fbntest_options", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_options",
+        """
         from fbn_bench import CouplingSpec, hookimpl
 
         def build(relatedness, strength, weight=0.5):
@@ -337,7 +390,8 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
         @hookimpl
         def register_couplings(register):
             register(CouplingSpec("opts", build, options={"weight": "how much", "strength": "no default"}))
-    """)
+    """,
+    )
     monkeypatch.setenv("FBN_BENCH_PLUGINS", "fbntest_options")
     get_registry(reload=True)
     try:
@@ -347,12 +401,16 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
     finally:
         monkeypatch.delenv("FBN_BENCH_PLUGINS")
         get_registry(reload=True)
-    by_name = {kind: {row["name"]: row for row in listing[kind]}
-               for kind in ("datasets", "backbones", "couplings", "metrics")}
-    assert by_name["couplings"]["opts"]["options"] == {"weight": {"help": "how much", "default": 0.5},
-                                                       "strength": {"help": "no default", "default": None}}
-    assert by_name["backbones"]["small"]["options"] == {"width": {"help": "channels of the first block (default 32)",
-                                                                  "default": 32}}
+    by_name = {
+        kind: {row["name"]: row for row in listing[kind]} for kind in ("datasets", "backbones", "couplings", "metrics")
+    }
+    assert by_name["couplings"]["opts"]["options"] == {
+        "weight": {"help": "how much", "default": 0.5},
+        "strength": {"help": "no default", "default": None},
+    }
+    assert by_name["backbones"]["small"]["options"] == {
+        "width": {"help": "channels of the first block (default 32)", "default": 32}
+    }
     assert by_name["datasets"]["disfa"]["options"]["threshold"]["default"] == 2
     assert by_name["couplings"]["dm"]["options"]["weight"]["default"] == 0.1
     assert "options" not in by_name["metrics"]["ccc"]

@@ -7,11 +7,12 @@ from functools import partial
 import pytest
 
 from fbn_bench.config import RunConfig
-from fbn_bench.run_datasets import resolve_datasets
 from fbn_bench.plugin_options import option_defaults, resolved_plugins
 from fbn_bench.registry import build_registry
 from fbn_bench.results import config_hash
-from fbn_plugins.datasets.synthetic.store import generation_options, load as synthetic_load
+from fbn_bench.run_datasets import resolve_datasets
+from fbn_plugins.datasets.synthetic.store import generation_options
+from fbn_plugins.datasets.synthetic.store import load as synthetic_load
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def registry():
 
 
 def plugins_for(config, registry):
-    return resolved_plugins(config, registry, [(spec, options) for _, spec, options in resolve_datasets(config, registry)])
+    return resolved_plugins(
+        config, registry, [(spec, options) for _, spec, options in resolve_datasets(config, registry)]
+    )
 
 
 def test_defaults_come_from_the_signature_without_core_arguments():
@@ -53,7 +56,8 @@ def test_a_changed_plugin_default_changes_the_config_hash(registry):
     spec = registry.coupling("dm")
     build = partial(spec.build, weight=1.0)  # dm's default weight as it was before 0.1
     registry.entries["couplings"]["dm"] = dataclasses.replace(
-        registry.entries["couplings"]["dm"], spec=dataclasses.replace(spec, build=build))
+        registry.entries["couplings"]["dm"], spec=dataclasses.replace(spec, build=build)
+    )
     after = config_hash(config.to_dict(), plugins_for(config, registry))
     assert before != after
 
@@ -63,8 +67,9 @@ def test_a_new_dataset_loader_version_changes_the_config_hash(registry):
     chosen = [(spec, options) for _, spec, options in resolve_datasets(config, registry)]
     reparsed = [(dataclasses.replace(spec, loader_version="2"), options) for spec, options in chosen]
     assert resolved_plugins(config, registry, reparsed)["datasets"][0]["loader_version"] == "2"
-    assert config_hash(config.to_dict(), resolved_plugins(config, registry, chosen)) != \
-        config_hash(config.to_dict(), resolved_plugins(config, registry, reparsed))
+    assert config_hash(config.to_dict(), resolved_plugins(config, registry, chosen)) != config_hash(
+        config.to_dict(), resolved_plugins(config, registry, reparsed)
+    )
 
 
 def test_where_a_plugin_comes_from_is_not_hashed(registry):

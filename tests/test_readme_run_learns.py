@@ -34,7 +34,8 @@ def readme_main_command() -> list[str]:
 def readme_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("readme") / "run"
     args = [sys.executable, "-m", "fbn_bench", *readme_main_command(), "--out", str(out)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    # No wall-time bound: the run's work is bounded by its steps; a loaded machine may take longer.
+    done = subprocess.run(args, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     records = pd.DataFrame([json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()])
     return out, records, done.stdout
@@ -52,8 +53,15 @@ def test_it_scores_every_synthetic_database_of_every_task(readme_run):
     _, records, stdout = readme_run
     assert readme_main_command()[:2] == ["run", "--tasks"]
     databases = set(records["dataset"])
-    assert databases == {"synth-affectnet", "synth-affwild", "synth-affwild2", "synth-bp4d", "synth-disfa",
-                         "synth-emotionet", "synth-rafdb"}
+    assert databases == {
+        "synth-affectnet",
+        "synth-affwild",
+        "synth-affwild2",
+        "synth-bp4d",
+        "synth-disfa",
+        "synth-emotionet",
+        "synth-rafdb",
+    }
     for db in databases:
         assert db in stdout  # the results table names every database
 
@@ -74,7 +82,8 @@ def test_expressions_beat_the_majority_class_by_far(readme_run):
         # Measured 0.63-0.73 against majority-class macro-F1 of 0.04-0.09.
         assert score(records, db, "macro_f1") > majority + 0.3, (db, majority)
         assert score(records, db, "macro_f1") == pytest.approx(
-            f1_score(truth, frame["pred_expression"], average="macro", labels=sorted(set(truth))), abs=1e-9)
+            f1_score(truth, frame["pred_expression"], average="macro", labels=sorted(set(truth))), abs=1e-9
+        )
 
 
 def test_action_units_beat_predicting_every_au_present(readme_run):

@@ -5,11 +5,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
-from fbn_bench.cli import cli
 from real_fixtures_affectnet import write_affectnet_csv
 from real_fixtures_disfa import write_disfa
 from real_fixtures_rafdb import write_rafdb
+
+from fbn_bench.cli import cli
 
 
 @pytest.mark.slow
@@ -19,9 +19,25 @@ def test_run_on_real_format_fixtures(tmp_path):
     write_rafdb(data / "rafdb")
     write_disfa(data / "disfa")
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, [
-        "run", "--datasets", "affectnet,rafdb,disfa", "--data-root", str(data), "--steps", "3",
-        "--batch-size", "12", "--image-size", "16", "--no-progress", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--datasets",
+            "affectnet,rafdb,disfa",
+            "--data-root",
+            str(data),
+            "--steps",
+            "3",
+            "--batch-size",
+            "12",
+            "--image-size",
+            "16",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     scored = {(r["dataset"], r["task"]) for r in records}

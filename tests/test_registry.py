@@ -4,14 +4,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from plugin_modules import write_plugin
 
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.registry import build_registry, get_registry
-from plugin_modules import write_plugin
-
-
-
 
 METRIC_PLUGIN = """
     from fbn_bench import MetricSpec, hookimpl
@@ -67,13 +64,17 @@ def test_broken_plugin_is_reported_and_the_rest_still_works(plugin_dir, monkeypa
 
 
 def test_plugin_whose_hook_raises_is_reported(plugin_dir):
-    write_plugin(plugin_dir, "fbntest_raises", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_raises",
+        """
         from fbn_bench import hookimpl
 
         @hookimpl
         def register_datasets(register):
             raise RuntimeError("boom")
-    """)
+    """,
+    )
     registry = build_registry(extra_modules=["fbntest_raises"])
     assert ("fbntest_raises", "register_datasets raised RuntimeError: boom") in registry.failures
 
@@ -109,20 +110,28 @@ def test_example_plugin_shows_up_next_to_builtins(monkeypatch):
 
 
 def test_observer_plugins_are_listed_with_their_hooks(plugin_dir, monkeypatch):
-    write_plugin(plugin_dir, "fbntest_observer", """
+    write_plugin(
+        plugin_dir,
+        "fbntest_observer",
+        """
         from fbn_bench import hookimpl
 
         @hookimpl
         def on_run_end(run, records):
             pass
-    """)
+    """,
+    )
     monkeypatch.setenv("FBN_BENCH_PLUGINS", "fbntest_observer")
     get_registry(reload=True)
     try:
         result = CliRunner().invoke(cli, ["plugins", "--json"])
         assert result.exit_code == 0, result.output
         observers = {o["plugin"]: o for o in json.loads(result.output)["observers"]}
-        assert observers["fbntest_observer"] == {"plugin": "fbntest_observer", "hooks": ["on_run_end"], "distribution": None}
+        assert observers["fbntest_observer"] == {
+            "plugin": "fbntest_observer",
+            "hooks": ["on_run_end"],
+            "distribution": None,
+        }
         assert observers["fbn_plugins.loggers.csv_logger"]["hooks"] == ["on_run_start", "on_epoch_end"]
         assert observers["fbn_plugins.loggers.csv_logger"]["distribution"] == "fbn-bench"
         table = CliRunner().invoke(cli, ["plugins"]).output

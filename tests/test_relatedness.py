@@ -14,13 +14,22 @@ from fbn_bench.registry import build_registry
 
 # Transcribed from research/facebehavior.md ("Relatedness ... from Du et al. 2014"), not from the code.
 PROTOTYPICAL = {
-    "happiness": [12, 25], "sadness": [4, 15], "fear": [1, 4, 20, 25], "anger": [4, 7, 24],
-    "surprise": [1, 2, 25, 26], "disgust": [9, 10, 17], "neutral": [],
+    "happiness": [12, 25],
+    "sadness": [4, 15],
+    "fear": [1, 4, 20, 25],
+    "anger": [4, 7, 24],
+    "surprise": [1, 2, 25, 26],
+    "disgust": [9, 10, 17],
+    "neutral": [],
 }
 OBSERVATIONAL = {
-    "happiness": {6: 0.51}, "sadness": {1: 0.60, 6: 0.50, 17: 0.67},
-    "fear": {2: 0.57, 5: 0.63, 26: 0.33}, "anger": {10: 0.26, 17: 0.52, 23: 0.29},
-    "surprise": {5: 0.66}, "disgust": {4: 0.31, 24: 0.26}, "neutral": {},
+    "happiness": {6: 0.51},
+    "sadness": {1: 0.60, 6: 0.50, 17: 0.67},
+    "fear": {2: 0.57, 5: 0.63, 26: 0.33},
+    "anger": {10: 0.26, 17: 0.52, 23: 0.29},
+    "surprise": {5: 0.66},
+    "disgust": {4: 0.31, 24: 0.26},
+    "neutral": {},
 }
 
 
@@ -65,17 +74,23 @@ def test_csv_round_trip_in_any_order(tmp_path):
     assert back.attrs["source"] == str(path)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace("anger,0,0,1", "anger,0,0,1.3"), "row 'anger', column AU4: value '1.3'"),
-    (lambda t: t.replace("anger,0,0,1", "anger,0,0,abc"), "row 'anger', column AU4: value 'abc'"),
-    (lambda t: t.replace("anger,0,0,1", "anger,0,0,"), "row 'anger', column AU4: value ''"),
-    (lambda t: t.replace("fear,", "fright,"), "unknown expression row 'fright'"),
-    (lambda t: "\n".join(l for l in t.splitlines() if not l.startswith("sadness")), "missing expression row 'sadness'"),
-    (lambda t: t.replace("AU14", "AU11"), "unknown AU column 'AU11'"),
-    (lambda t: t.replace("AU14", "AU12"), "duplicate AU column 'AU12'"),
-    (lambda t: t.replace("anger,0,0,1,", "anger,0,0,1,1,"), "line 3 (row 'anger') has 18 values for 17"),
-    (lambda t: "", "cannot read it as CSV"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace("anger,0,0,1", "anger,0,0,1.3"), "row 'anger', column AU4: value '1.3'"),
+        (lambda t: t.replace("anger,0,0,1", "anger,0,0,abc"), "row 'anger', column AU4: value 'abc'"),
+        (lambda t: t.replace("anger,0,0,1", "anger,0,0,"), "row 'anger', column AU4: value ''"),
+        (lambda t: t.replace("fear,", "fright,"), "unknown expression row 'fright'"),
+        (
+            lambda t: "\n".join(line for line in t.splitlines() if not line.startswith("sadness")),
+            "missing expression row 'sadness'",
+        ),
+        (lambda t: t.replace("AU14", "AU11"), "unknown AU column 'AU11'"),
+        (lambda t: t.replace("AU14", "AU12"), "duplicate AU column 'AU12'"),
+        (lambda t: t.replace("anger,0,0,1,", "anger,0,0,1,1,"), "line 3 (row 'anger') has 18 values for 17"),
+        (lambda t: "", "cannot read it as CSV"),
+    ],
+)
 def test_malformed_csv_gives_one_line_error_naming_file_and_cell(tmp_path, edit, message):
     text = relatedness().to_csv(float_format="%g")
     path = tmp_path / "bad.csv"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from engine_toy_plugin import write_toy
+
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.config import RunConfig
@@ -71,11 +71,16 @@ def test_ablation_grid_is_eight_configurations_with_one_budget(toy_root):
     assert [e.name for e in grid.entries] == NAMES and grid.seeds == (0, 1, 2)
     configs = {e.name: resolve_entry(e.overrides) for e in grid.entries}
     assert {n: (c.tasks, c.coupling) for n, c in configs.items()} == {
-        "va": (("va",), "none"), "expr": (("expr",), "none"), "au": (("au",), "none"),
-        **{f"all-{c}": (("va", "expr", "au"), c) for c in ("none", "co", "soft", "dm", "soft+dm")}}
+        "va": (("va",), "none"),
+        "expr": (("expr",), "none"),
+        "au": (("au",), "none"),
+        **{f"all-{c}": (("va", "expr", "au"), c) for c in ("none", "co", "soft", "dm", "soft+dm")},
+    }
     budgets = {(c.steps, c.epochs, c.batch_size, c.image_size, c.backbone, c.preset, c.lr) for c in configs.values()}
     quick = RunConfig()
-    assert budgets == {(quick.steps, None, 6, 16, "small", "quick", quick.lr)}  # the quick preset's budget, for every run
+    assert budgets == {
+        (quick.steps, None, 6, 16, "small", "quick", quick.lr)
+    }  # the quick preset's budget, for every run
 
 
 def test_ablation_needs_a_fixed_number_of_steps():
@@ -112,10 +117,20 @@ def test_grid_file_crosses_runs_with_the_grid_product(tmp_path):
     path.write_text(GRID)
     grid = load_grid(path)
     assert grid.name == "mine" and grid.seeds == (0, 5)
-    assert [e.name for e in grid.entries] == ["single-expr_coupling-none", "single-expr_coupling-soft+dm",
-                                               "multi_coupling-none", "multi_coupling-soft+dm"]
+    assert [e.name for e in grid.entries] == [
+        "single-expr_coupling-none",
+        "single-expr_coupling-soft+dm",
+        "multi_coupling-none",
+        "multi_coupling-soft+dm",
+    ]
     multi = resolve_entry(grid.entries[3].overrides)
-    assert (multi.tasks, multi.coupling, multi.lr, multi.steps, multi.augment) == (("va", "expr", "au"), "soft+dm", 1e-3, 7, False)
+    assert (multi.tasks, multi.coupling, multi.lr, multi.steps, multi.augment) == (
+        ("va", "expr", "au"),
+        "soft+dm",
+        1e-3,
+        7,
+        False,
+    )
     assert multi.datasets == ("toy", "toy-expr") and multi.image_size == 16
     assert resolve_entry(grid.entries[0].overrides).lr == RunConfig().lr  # the preset's, since only `multi` sets lr
     path.write_text('seeds = 2\n[grid]\ncoupling = ["co", "dm"]\n')
@@ -123,22 +138,25 @@ def test_grid_file_crosses_runs_with_the_grid_product(tmp_path):
     assert grid.seeds == (0, 1) and [e.name for e in grid.entries] == ["coupling-co", "coupling-dm"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("colour = 1\n[grid]\ncoupling = ['co']", r"unknown key 'colour'"),
-    ("[base]\nstepz = 3\n[grid]\ncoupling = ['co']", r"\[base\]: unknown setting 'stepz'"),
-    ("[[run]]\nname = 'a'\nlearning_rate = 1", r"\[\[run\]\] #1 \(a\): unknown setting 'learning_rate'"),
-    ("[[run]]\nname = 'a'\nseed = 1", r"'seed' cannot be set per run; use seeds"),
-    ("[[run]]\ntasks = 'va'", r"\[\[run\]\] #1: needs name"),
-    ("[[run]]\nname = 'a/b'", r"needs name"),
-    ("[[run]]\nname = 'a'\n[[run]]\nname = 'a'", r"two runs are named 'a'"),
-    ("[grid]\ncoupling = 'soft'", r"\[grid\]: coupling must be a non-empty list"),
-    ("[grid]\nsteps = ['many']", r"\[grid\]: steps = 'many' should be an integer"),
-    ("[base]\naugment = 1\n[grid]\ncoupling = ['co']", r"augment = 1 should be true or false"),
-    ("[[run]]\nname = 'a'\ntasks = 'vx'", r"run 'a': .*vx"),
-    ("seeds = 0\n[grid]\ncoupling = ['co']", r"seeds = 0"),
-    ("seeds = 2", r"no runs"),
-    ("[grid\n", r"not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("colour = 1\n[grid]\ncoupling = ['co']", r"unknown key 'colour'"),
+        ("[base]\nstepz = 3\n[grid]\ncoupling = ['co']", r"\[base\]: unknown setting 'stepz'"),
+        ("[[run]]\nname = 'a'\nlearning_rate = 1", r"\[\[run\]\] #1 \(a\): unknown setting 'learning_rate'"),
+        ("[[run]]\nname = 'a'\nseed = 1", r"'seed' cannot be set per run; use seeds"),
+        ("[[run]]\ntasks = 'va'", r"\[\[run\]\] #1: needs name"),
+        ("[[run]]\nname = 'a/b'", r"needs name"),
+        ("[[run]]\nname = 'a'\n[[run]]\nname = 'a'", r"two runs are named 'a'"),
+        ("[grid]\ncoupling = 'soft'", r"\[grid\]: coupling must be a non-empty list"),
+        ("[grid]\nsteps = ['many']", r"\[grid\]: steps = 'many' should be an integer"),
+        ("[base]\naugment = 1\n[grid]\ncoupling = ['co']", r"augment = 1 should be true or false"),
+        ("[[run]]\nname = 'a'\ntasks = 'vx'", r"run 'a': .*vx"),
+        ("seeds = 0\n[grid]\ncoupling = ['co']", r"seeds = 0"),
+        ("seeds = 2", r"no runs"),
+        ("[grid\n", r"not valid TOML"),
+    ],
+)
 def test_grid_file_errors_name_the_file_and_the_key(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -200,11 +218,20 @@ def test_summary_is_the_seed_mean_and_sd_of_each_headline(ablation):
     headers, rows = summary_rows(plan)
     assert headers == ["database", "headline", *NAMES]
     table = {(row[0], row[1]): dict(zip(NAMES, row[2:])) for row in rows}
-    assert set(table) == {("toy", "va ccc_mean"), ("toy", "expr macro_f1"), ("toy", "au f1_mean"),
-                          ("toy-expr", "expr macro_f1")}
+    assert set(table) == {
+        ("toy", "va ccc_mean"),
+        ("toy", "expr macro_f1"),
+        ("toy", "au f1_mean"),
+        ("toy-expr", "expr macro_f1"),
+    }
     assert table[("toy", "va ccc_mean")]["expr"] == "" and table[("toy-expr", "expr macro_f1")]["va"] == ""
-    values = [r["value"] for run in plan if run.name == "all-soft"
-              for r in read_records(run.run_dir) if r["dataset"] == "toy" and r["metric"] == "f1_mean"]
+    values = [
+        r["value"]
+        for run in plan
+        if run.name == "all-soft"
+        for r in read_records(run.run_dir)
+        if r["dataset"] == "toy" and r["metric"] == "f1_mean"
+    ]
     assert len(values) == 2
     assert table[("toy", "au f1_mean")]["all-soft"] == f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
@@ -216,9 +243,11 @@ def cli_registry(registry, monkeypatch):
 
 def test_cli_reports_a_failed_run_and_goes_on(tmp_path, toy_root, cli_registry):
     grid = tmp_path / "bad.toml"
-    grid.write_text(f'seeds = 1\n[base]\ndatasets = ["toy:root={toy_root}"]\n'
-                    + "".join(f"{k} = {v}\n" for k, v in TOY.items())
-                    + '[[run]]\nname = "va-dm"\ntasks = "va"\ncoupling = "dm"\n[[run]]\nname = "va"\ntasks = "va"\n')
+    grid.write_text(
+        f'seeds = 1\n[base]\ndatasets = ["toy:root={toy_root}"]\n'
+        + "".join(f"{k} = {v}\n" for k, v in TOY.items())
+        + '[[run]]\nname = "va-dm"\ntasks = "va"\ncoupling = "dm"\n[[run]]\nname = "va"\ntasks = "va"\n'
+    )
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid), "--out", str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == 1, result.output
     assert "[1/2] va-dm seed 0 failed: coupling 'dm' needs the au and expr head(s)" in result.output
@@ -234,11 +263,37 @@ def test_cli_reports_a_failed_run_and_goes_on(tmp_path, toy_root, cli_registry):
 
 def test_cli_dry_run_resume_and_mismatch(ablation, toy_root, cli_registry):
     out = ablation[2]
-    result = CliRunner().invoke(cli, ["sweep", "--preset", "ablation", "--datasets", f"toy:root={toy_root}",
-                                      "--seeds", "1", "--out", str(out), "--dry-run"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sweep",
+            "--preset",
+            "ablation",
+            "--datasets",
+            f"toy:root={toy_root}",
+            "--seeds",
+            "1",
+            "--out",
+            str(out),
+            "--dry-run",
+        ],
+    )
     assert result.exit_code == 2 and "holds a run of another configuration" in result.output  # the --steps etc. differ
-    result = CliRunner().invoke(cli, ["sweep", "--preset", "ablation", "--datasets", f"toy:root={toy_root}",
-                                      "--seeds", "4", "--dry-run", "--out", str(out.parent / "fresh")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sweep",
+            "--preset",
+            "ablation",
+            "--datasets",
+            f"toy:root={toy_root}",
+            "--seeds",
+            "4",
+            "--dry-run",
+            "--out",
+            str(out.parent / "fresh"),
+        ],
+    )
     assert result.exit_code == 0 and "8 configuration(s) x 4 seed(s) = 32 runs" in result.output
     assert "[32/32] all-soft+dm seed 3: to run" in result.output and not (out.parent / "fresh").exists()
     result = CliRunner().invoke(cli, ["sweep", "--out", str(out)])
@@ -249,8 +304,11 @@ def test_cli_resumes_a_finished_grid_without_running(ablation, tmp_path, toy_roo
     out = ablation[2]
     grid = tmp_path / "ablation.toml"
     base = "".join(f"{k} = {v}\n" for k, v in TOY.items())
-    runs = "".join(f'[[run]]\nname = "{n}"\ntasks = "{"all" if n.startswith("all") else n}"\n'
-                   f'coupling = "{n[4:] if n.startswith("all") else "none"}"\n' for n in NAMES)
+    runs = "".join(
+        f'[[run]]\nname = "{n}"\ntasks = "{"all" if n.startswith("all") else n}"\n'
+        f'coupling = "{n[4:] if n.startswith("all") else "none"}"\n'
+        for n in NAMES
+    )
     grid.write_text(f'seeds = 2\n[base]\n{base}datasets = ["toy:root={toy_root}", "toy-expr:root={toy_root}"]\n{runs}')
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -260,10 +318,22 @@ def test_cli_resumes_a_finished_grid_without_running(ablation, tmp_path, toy_roo
 
 def test_runs_of_one_sweep_may_differ_in_mixed_precision(tmp_path, toy_root, registry):
     # Accelerate keeps one state per process; without a reset between runs the second one fails.
-    grid = Grid("mp", [GridEntry(m, {**TOY, "datasets": (f"toy:root={toy_root}",), "tasks": ("expr",),
-                                     "mixed_precision": m}) for m in ("no", "bf16")], (0,))
-    outcome = execute(plan_sweep(grid, tmp_path, registry), grid.name, run_experiment, echo=lambda line: None,
-                      registry=registry, progress=False)
+    grid = Grid(
+        "mp",
+        [
+            GridEntry(m, {**TOY, "datasets": (f"toy:root={toy_root}",), "tasks": ("expr",), "mixed_precision": m})
+            for m in ("no", "bf16")
+        ],
+        (0,),
+    )
+    outcome = execute(
+        plan_sweep(grid, tmp_path, registry),
+        grid.name,
+        run_experiment,
+        echo=lambda line: None,
+        registry=registry,
+        progress=False,
+    )
     assert not outcome.failed and len(outcome.ran) == 2
 
 

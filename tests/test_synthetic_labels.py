@@ -10,7 +10,7 @@ from fbn_bench.coupling.relatedness import du2014
 from fbn_bench.tasks import AUS, EXPRESSIONS
 from fbn_plugins.datasets.synthetic.databases import DATABASES
 from fbn_plugins.datasets.synthetic.generate import public_table, split_labels
-from fbn_plugins.datasets.synthetic.labels import LabelPrior, VA_CENTRES, sample_still, sample_video
+from fbn_plugins.datasets.synthetic.labels import VA_CENTRES, LabelPrior, sample_still, sample_video
 
 ALPHA = 1e-3  # per family of checks; Bonferroni-corrected over the cells inside a family
 
@@ -87,7 +87,12 @@ def test_affwild2_labels_recover_the_relatedness_table():
         for au in db.aus:
             j = AUS.index(au)
             k = int(rows[f"AU{au}"].sum())
-            assert stats.binomtest(k, len(rows), expected[e, j]).pvalue > ALPHA / (7 * len(db.aus)), (name, au, k / len(rows), expected[e, j])
+            assert stats.binomtest(k, len(rows), expected[e, j]).pvalue > ALPHA / (7 * len(db.aus)), (
+                name,
+                au,
+                k / len(rows),
+                expected[e, j],
+            )
             checked += 1
     assert checked >= 5 * len(db.aus)
     estimated = segments.groupby("expression")[[f"AU{a}" for a in db.aus]].mean()

@@ -5,8 +5,8 @@ import sys
 
 import pandas as pd
 import pytest
-
 from engine_toy_plugin import write_toy
+
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import run_experiment
 from fbn_bench.registry import build_registry
@@ -20,8 +20,17 @@ def toy_root(tmp_path_factory):
 
 
 def toy_run(toy_root, out):
-    config = resolve_config("quick", datasets=(f"toy:root={toy_root}",), image_size=16, steps=12, batch_size=48,
-                            seed=1, out=str(out), hidden=32, eval_batch_size=16)
+    config = resolve_config(
+        "quick",
+        datasets=(f"toy:root={toy_root}",),
+        image_size=16,
+        steps=12,
+        batch_size=48,
+        seed=1,
+        out=str(out),
+        hidden=32,
+        eval_batch_size=16,
+    )
     # 96 training faces in batches of 16 per task: 6 steps an epoch, so two points per curve.
     return run_experiment(config, build_registry(extra_modules=["engine_toy_plugin"]), progress=False)
 

@@ -14,8 +14,11 @@ META = {"description": "tiny", "citation": "Someone 2024", "homepage": "https://
 
 
 def _table(split, n=4, **columns):
-    base = {"image": [f"{split}/{i}.png" for i in range(n)], "subject": [f"{split}-s{i % 2}" for i in range(n)],
-            "expression": ["happiness", "neutral", "anger", "sadness"][:n]}
+    base = {
+        "image": [f"{split}/{i}.png" for i in range(n)],
+        "subject": [f"{split}-s{i % 2}" for i in range(n)],
+        "expression": ["happiness", "neutral", "anger", "sadness"][:n],
+    }
     base.update(columns)
     return pd.DataFrame(base)
 
@@ -47,10 +50,15 @@ def test_every_problem_is_listed_together(tmp_path):
     with pytest.raises(AssertionError) as info:
         check_dataset_plugin(spec, tmp_path)
     text = str(info.value)
-    for needle in ("spec.citation is empty", "spec.license is empty", "option 'size' is documented but load()",
-                   "column valence holds labels but 'va' is not in spec.tasks",
-                   "AU43 is not one of fbn-bench's 17", "subject(s) appear in both train and test",
-                   "4 of 4 images are missing"):
+    for needle in (
+        "spec.citation is empty",
+        "spec.license is empty",
+        "option 'size' is documented but load()",
+        "column valence holds labels but 'va' is not in spec.tasks",
+        "AU43 is not one of fbn-bench's 17",
+        "subject(s) appear in both train and test",
+        "4 of 4 images are missing",
+    ):
         assert needle in text, needle
 
 
@@ -59,8 +67,10 @@ def test_au_outside_spec_and_undeclared_task_labels(images):
         return _table(split, AU1=[1.0, 0, 1, 0], AU2=[0.0, 1, np.nan, 0])
 
     report = check_dataset_plugin(_spec(load, tasks={"expr", "au"}, aus=(1,)), images, strict=False)
-    assert report.problems == ["train: column AU2 holds labels but AU2 is not in spec.aus (1,)",
-                               "test: column AU2 holds labels but AU2 is not in spec.aus (1,)"]
+    assert report.problems == [
+        "train: column AU2 holds labels but AU2 is not in spec.aus (1,)",
+        "test: column AU2 holds labels but AU2 is not in spec.aus (1,)",
+    ]
 
 
 def test_declared_task_never_labelled(images):
@@ -78,11 +88,13 @@ def test_contract_break_empty_table_and_missing_subject(images):
     assert any(p.startswith("train: the table breaks the contract") and "'happy'" in p for p in report.problems)
     assert any(p.startswith("test: no rows") for p in report.problems)
 
-    no_subject = check_dataset_plugin(_spec(lambda root, split: _table(split).drop(columns="subject")), images,
-                                      strict=False)
+    no_subject = check_dataset_plugin(
+        _spec(lambda root, split: _table(split).drop(columns="subject")), images, strict=False
+    )
     assert any("group_column is 'subject'" in p for p in no_subject.problems)
-    ok = check_dataset_plugin(_spec(lambda root, split: _table(split).drop(columns="subject"), group_column=None),
-                              images)
+    ok = check_dataset_plugin(
+        _spec(lambda root, split: _table(split).drop(columns="subject"), group_column=None), images
+    )
     assert ok.ok
 
 

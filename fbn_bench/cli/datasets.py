@@ -22,9 +22,17 @@ def datasets_listing() -> list[dict]:
     rows = []
     for name in registry.names("datasets"):
         spec = registry.dataset(name)
-        rows.append({"name": name, "tasks": [t for t in ("va", "expr", "au") if t in spec.tasks],
-                     "aus": list(spec.aus), "splits": list(spec.splits), "synthetic": spec.synthetic,
-                     "description": spec.description, "plugin": registry.entries["datasets"][name].plugin})
+        rows.append(
+            {
+                "name": name,
+                "tasks": [t for t in ("va", "expr", "au") if t in spec.tasks],
+                "aus": list(spec.aus),
+                "splits": list(spec.splits),
+                "synthetic": spec.synthetic,
+                "description": spec.description,
+                "plugin": registry.entries["datasets"][name].plugin,
+            }
+        )
     return rows
 
 
@@ -36,17 +44,30 @@ def list_(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    from tabulate import tabulate
-
     import shutil
 
-    table = [[r["name"], ",".join(r["tasks"]) or "-", ",".join(map(str, r["aus"])) or "-", ",".join(r["splits"]),
-              r["description"]] for r in rows]
+    from tabulate import tabulate
+
+    table = [
+        [
+            r["name"],
+            ",".join(r["tasks"]) or "-",
+            ",".join(map(str, r["aus"])) or "-",
+            ",".join(r["splits"]),
+            r["description"],
+        ]
+        for r in rows
+    ]
     # Descriptions wrap to what the terminal has left after the other columns (never below 30 characters).
     used = sum(max(len(str(row[i])) for row in table) + 2 for i in range(4)) if table else 0
     width = max(30, shutil.get_terminal_size((120, 24)).columns - used - 2)
-    click.echo(tabulate(table, headers=["name", "tasks", "AUs", "splits", "description"],
-                        maxcolwidths=[None, None, None, None, width]))
+    click.echo(
+        tabulate(
+            table,
+            headers=["name", "tasks", "AUs", "splits", "description"],
+            maxcolwidths=[None, None, None, None, width],
+        )
+    )
 
 
 def _resolve(text: str, root: str | None = None):
@@ -94,9 +115,11 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{result['dataset']} / {result['split']}: {result['n_samples']} samples, "
-               f"{result['n_subjects'] if result['n_subjects'] is not None else 'unknown'} subjects, "
-               f"{result['missing_images']} missing images")
+    click.echo(
+        f"{result['dataset']} / {result['split']}: {result['n_samples']} samples, "
+        f"{result['n_subjects'] if result['n_subjects'] is not None else 'unknown'} subjects, "
+        f"{result['missing_images']} missing images"
+    )
     if "va" in result:
         click.echo(f"valence-arousal labels: {result['va']['n']}")
     for task, title in (("expr", "expression"), ("compound", "compound expression")):
@@ -114,11 +137,17 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
 
 @datasets.command()
 @click.argument("name")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Image file to write (.png, or .jpg / .jpeg).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Image file to write (.png, or .jpg / .jpeg).",
+)
 @click.option("--split", default="train", show_default=True)
-@click.option("--samples", default=24, show_default=True, type=click.IntRange(min=1),
-              help="How many labelled samples to show.")
+@click.option(
+    "--samples", default=24, show_default=True, type=click.IntRange(min=1), help="How many labelled samples to show."
+)
 @click.option("--root", type=click.Path(file_okay=False), help="This database's folder (overrides --data-root).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
 def gallery(name: str, out_path: str, split: str, samples: int, root: str | None, data_root: str | None) -> None:
@@ -132,4 +161,5 @@ def gallery(name: str, out_path: str, split: str, samples: int, root: str | None
 
 
 from .datasets_check import check  # noqa: E402
+
 datasets.add_command(check)

@@ -10,16 +10,28 @@ import click
 
 @click.command("check")
 @click.argument("name")
-@click.option("--root", type=click.Path(path_type=Path), default=None,
-              help="The database folder itself (same as NAME:root=DIR).")
-@click.option("--data-root", type=click.Path(path_type=Path), default=None,
-              help="Folder holding one sub-folder per database; the database is read from DIR/NAME.")
+@click.option(
+    "--root", type=click.Path(path_type=Path), default=None, help="The database folder itself (same as NAME:root=DIR)."
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding one sub-folder per database; the database is read from DIR/NAME.",
+)
 @click.option("--split", "splits", multiple=True, help="Check only this split (repeatable). Default: all.")
 @click.option("--no-images", is_flag=True, help="Do not check that image files exist and open.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def check(ctx: click.Context, name: str, root: Path | None, data_root: Path | None, splits: tuple[str, ...],
-          no_images: bool, as_json: bool) -> None:
+def check(
+    ctx: click.Context,
+    name: str,
+    root: Path | None,
+    data_root: Path | None,
+    splits: tuple[str, ...],
+    no_images: bool,
+    as_json: bool,
+) -> None:
     """Check a database on disk: layout, label ranges, missing images and the resulting counts.
 
     NAME may carry options, e.g. `disfa:fold=2,threshold=1`. Exits 0 when no problem is found, 1 when
@@ -33,7 +45,8 @@ def check(ctx: click.Context, name: str, root: Path | None, data_root: Path | No
     if root is not None:
         options["root"] = str(root)
     directory = dataset_root(spec, options, data_root)
-    report = check_dataset_plugin(spec, directory, splits=list(splits) or None, options=options,
-                                  check_images=not no_images, strict=False)
+    report = check_dataset_plugin(
+        spec, directory, splits=list(splits) or None, options=options, check_images=not no_images, strict=False
+    )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.to_text())
     ctx.exit(0 if report.ok else 1)

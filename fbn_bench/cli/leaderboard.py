@@ -8,14 +8,26 @@ import click
 
 from ..errors import FbnError
 
-_RESULTS = click.option("--results", "results", multiple=True, type=click.Path(path_type=Path),
-                        help="Run folder or folder of runs to read records from (repeatable). "
-                             "Default: the committed store OUT/records.")
-_OUT = click.option("--out", type=click.Path(path_type=Path), default=Path("leaderboards"), show_default=True,
-                    help="The leaderboards folder (tables, records/, references.toml, leaderboards.toml).")
-_BASELINE = click.option("--baseline", default=None,
-                         help="Configuration to compare every row against: a config hash (prefix) or "
-                              "field=value pairs, e.g. 'tasks=expr,coupling=none'. Default: leaderboards.toml.")
+_RESULTS = click.option(
+    "--results",
+    "results",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Run folder or folder of runs to read records from (repeatable). Default: the committed store OUT/records.",
+)
+_OUT = click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("leaderboards"),
+    show_default=True,
+    help="The leaderboards folder (tables, records/, references.toml, leaderboards.toml).",
+)
+_BASELINE = click.option(
+    "--baseline",
+    default=None,
+    help="Configuration to compare every row against: a config hash (prefix) or "
+    "field=value pairs, e.g. 'tasks=expr,coupling=none'. Default: leaderboards.toml.",
+)
 _RESAMPLES = click.option("--resamples", type=int, default=None, help="Bootstrap resamples (default 1000).")
 _SEED = click.option("--seed", type=int, default=None, help="Bootstrap seed (default 0).")
 
@@ -37,7 +49,11 @@ def _settings(out: Path, baseline, resamples, seed):
 @_BASELINE
 @_RESAMPLES
 @_SEED
-@click.option("--check", is_flag=True, help="Write nothing; exit non-zero if a committed table differs from what the records build.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit non-zero if a committed table differs from what the records build.",
+)
 def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check: bool) -> None:
     """Write OUT/<database>.md for every database and the index OUT/README.md."""
     from ..leaderboard.build import render_all, stale_files, write_all
@@ -68,15 +84,16 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
     from ..leaderboard.render import FORMATS
 
     sources = list(results) or [p for p in [out / RECORDS_DIR] if p.exists()]
-    tables = build_tables(sources, _settings(out, baseline, resamples, seed), read_references(out / REFERENCES_FILE), only=database)
+    tables = build_tables(
+        sources, _settings(out, baseline, resamples, seed), read_references(out / REFERENCES_FILE), only=database
+    )
     click.echo(FORMATS[fmt](tables[0]), nl=False)
 
 
 @leaderboard.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_OUT
-@click.option("--store", type=click.Path(path_type=Path), default=None,
-              help="The record store, if not OUT/records.")
+@click.option("--store", type=click.Path(path_type=Path), default=None, help="The record store, if not OUT/records.")
 def add(run_dirs: tuple[Path, ...], out: Path, store: Path | None) -> None:
     """Copy the records and compact predictions of RUN_DIRS (run folders, or folders of runs such as a
     sweep's) into the committed store OUT/records; no checkpoints."""

@@ -14,8 +14,10 @@ def declared_options(spec) -> dict[str, dict]:
     """Each option a dataset, backbone or coupling declares -> {"help", "default"}; the default comes from the
     keyword defaults of `load`/`build` (None when it has none), made JSON-safe."""
     defaults = option_defaults(getattr(spec, "load", None) or spec.build)
-    return {name: {"help": help_text, "default": json.loads(json.dumps(defaults.get(name), default=repr))}
-            for name, help_text in spec.options.items()}
+    return {
+        name: {"help": help_text, "default": json.loads(json.dumps(defaults.get(name), default=repr))}
+        for name, help_text in spec.options.items()
+    }
 
 
 def plugins_listing() -> dict[str, list[dict]]:
@@ -26,8 +28,12 @@ def plugins_listing() -> dict[str, list[dict]]:
         rows = []
         for name in registry.names(kind):
             entry = registry.entries[kind][name]
-            row = {"name": name, "plugin": entry.plugin, "distribution": entry.distribution,
-                   "description": getattr(entry.spec, "description", "")}
+            row = {
+                "name": name,
+                "plugin": entry.plugin,
+                "distribution": entry.distribution,
+                "description": getattr(entry.spec, "description", ""),
+            }
             if kind == "datasets":
                 row["tasks"] = sorted(entry.spec.tasks)
                 row["aus"] = list(entry.spec.aus)
@@ -35,8 +41,10 @@ def plugins_listing() -> dict[str, list[dict]]:
                 row["options"] = declared_options(entry.spec)
             rows.append(row)
         listing[kind] = rows
-    listing["observers"] = [{"plugin": plugin, "hooks": hooks, "distribution": registry.origins.get(plugin)}
-                            for plugin, hooks in registry.observers().items()]
+    listing["observers"] = [
+        {"plugin": plugin, "hooks": hooks, "distribution": registry.origins.get(plugin)}
+        for plugin, hooks in registry.observers().items()
+    ]
     listing["failures"] = [{"plugin": p, "error": e} for p, e in registry.failures]
     return listing
 

@@ -23,7 +23,9 @@ def _notes(df) -> list[str]:
 @click.argument("source", default="du2014")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw it as a heat map (PNG).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (readable back as a SOURCE) instead of a table.")
-@click.option("--smoothing", type=float, default=1.0, show_default=True, help="Additive smoothing (empirical:<dataset> only).")
+@click.option(
+    "--smoothing", type=float, default=1.0, show_default=True, help="Additive smoothing (empirical:<dataset> only)."
+)
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (empirical:<dataset> only).")
 def show(source: str, plot_path: str | None, as_csv: bool, smoothing: float, data_root: str | None) -> None:
     """Print the relatedness table.
@@ -50,7 +52,9 @@ def show(source: str, plot_path: str | None, as_csv: bool, smoothing: float, dat
 @relatedness.command()
 @click.argument("dataset")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
-@click.option("--smoothing", type=float, default=1.0, show_default=True, help="Additive smoothing a: (k + a) / (n + 2a).")
+@click.option(
+    "--smoothing", type=float, default=1.0, show_default=True, help="Additive smoothing a: (k + a) / (n + 2a)."
+)
 @click.option("--split", default="train", show_default=True, help="Which split to count.")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
 def estimate(dataset: str, out_path: str, smoothing: float, split: str, data_root: str | None) -> None:
@@ -67,7 +71,9 @@ def estimate(dataset: str, out_path: str, smoothing: float, split: str, data_roo
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, float_format="%.6g")
-    click.echo(f"Estimated from {df.attrs['rows']} {split} rows of {dataset} with both labels "
-               f"(smoothing {smoothing:g}): wrote {out}")
+    click.echo(
+        f"Estimated from {df.attrs['rows']} {split} rows of {dataset} with both labels "
+        f"(smoothing {smoothing:g}): wrote {out}"
+    )
     for note in _notes(df):
         click.echo(f"Note: {note}")

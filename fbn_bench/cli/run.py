@@ -11,8 +11,22 @@ import click
 from ..errors import FbnError
 
 # CLI option -> RunConfig field, for the options that map one to one.
-_CONFIG_OPTIONS = ("tasks", "coupling", "relatedness", "backbone", "weights", "epochs", "steps", "batch_size", "lr",
-                   "seed", "image_size", "data_root", "out", "mixed_precision")
+_CONFIG_OPTIONS = (
+    "tasks",
+    "coupling",
+    "relatedness",
+    "backbone",
+    "weights",
+    "epochs",
+    "steps",
+    "batch_size",
+    "lr",
+    "seed",
+    "image_size",
+    "data_root",
+    "out",
+    "mixed_precision",
+)
 
 
 def _split_list(text: str | None) -> tuple[str, ...] | None:
@@ -44,8 +58,16 @@ def _relaunch(num_processes: int) -> None:
         if arg.startswith("--num-processes="):
             continue
         argv.append(arg)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={num_processes}",
-           "-m", "fbn_bench", *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={num_processes}",
+        "-m",
+        "fbn_bench",
+        *argv,
+    ]
     sys.exit(subprocess.call(cmd))
 
 
@@ -64,8 +86,11 @@ def _report(outcome) -> None:
 def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> None:
     from tabulate import tabulate
 
-    rows = [[r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}".replace("-0.0000", "0.0000"), r["n_samples"]]
-            for r in records if not r["metric"].startswith("f1_AU")]
+    rows = [
+        [r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}".replace("-0.0000", "0.0000"), r["n_samples"]]
+        for r in records
+        if not r["metric"].startswith("f1_AU")
+    ]
     click.echo(tabulate(rows, headers=["dataset", "task", "metric", "value", "n"], tablefmt="github"))
     for name, reasons in skipped.items():
         detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
@@ -75,8 +100,14 @@ def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> N
 @click.command()
 @click.option("--tasks", default=None, help="'all' (default) or a comma-separated subset of va, expr, au.")
 @click.option("--coupling", default=None, help="none (default), co, soft, dm, or a '+' composition such as soft+dm.")
-@click.option("--relatedness", default=None, help="P(AU|expression) source: du2014 (default), empirical:<dataset>, or a CSV file.")
-@click.option("--datasets", default=None, help="Comma-separated databases (NAME or NAME:key=value); default: every synthetic one serving the tasks.")
+@click.option(
+    "--relatedness", default=None, help="P(AU|expression) source: du2014 (default), empirical:<dataset>, or a CSV file."
+)
+@click.option(
+    "--datasets",
+    default=None,
+    help="Comma-separated databases (NAME or NAME:key=value); default: every synthetic one serving the tasks.",
+)
 @click.option("--backbone", default=None, help="small (default), vggface, timm:<model>, or a plugin's backbone.")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Local state dict for the backbone.")
 @click.option("--epochs", type=float, default=None, help="Passes over the largest task stream.")
@@ -85,12 +116,16 @@ def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> N
 @click.option("--lr", type=float, default=None, help="Learning rate.")
 @click.option("--seed", type=int, default=None, help="Seed; with the configuration it fixes a CPU run.")
 @click.option("--image-size", type=int, default=None, help="Side of the square input faces.")
-@click.option("--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database.")
+@click.option(
+    "--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database."
+)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder (default runs/<run-id>).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False), help="TOML file of settings.")
 @click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
 @click.option("--mixed-precision", type=click.Choice(["no", "bf16", "fp16"]), default=None)
-@click.option("--num-processes", type=int, default=1, show_default=True, help="Processes (CPU or GPU) for a distributed run.")
+@click.option(
+    "--num-processes", type=int, default=1, show_default=True, help="Processes (CPU or GPU) for a distributed run."
+)
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def run(config_file, preset, num_processes, cpu, no_progress, datasets, **options) -> None:
@@ -110,7 +145,12 @@ def run(config_file, preset, num_processes, cpu, no_progress, datasets, **option
 @click.argument("run_dir_or_checkpoint", type=click.Path(exists=True))
 @click.option("--datasets", default=None, help="Score these databases instead of the run's own.")
 @click.option("--data-root", default=None, type=click.Path(file_okay=False))
-@click.option("--out", default=None, type=click.Path(file_okay=False), help="Write records and predictions here (default: the run folder).")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Write records and predictions here (default: the run folder).",
+)
 @click.option("--num-processes", type=int, default=1, show_default=True)
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
 @click.option("--no-progress", is_flag=True)
@@ -120,8 +160,9 @@ def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu
 
     if num_processes > 1 and "LOCAL_RANK" not in os.environ:
         _relaunch(num_processes)
-    outcome = evaluate_checkpoint(run_dir_or_checkpoint, _split_list(datasets) or (), out, progress=not no_progress,
-                                  cpu=cpu, data_root=data_root)
+    outcome = evaluate_checkpoint(
+        run_dir_or_checkpoint, _split_list(datasets) or (), out, progress=not no_progress, cpu=cpu, data_root=data_root
+    )
     if not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
         raise FbnError("nothing was scored: the test splits hold no labelled samples")
     _report(outcome)

@@ -12,22 +12,41 @@ from .run import _split_list
 
 
 @click.command()
-@click.option("--preset", type=click.Choice(["ablation"]), default=None,
-              help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm.")
-@click.option("--grid", "grid_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A TOML grid file (see docs/sweeps.md).")
+@click.option(
+    "--preset",
+    type=click.Choice(["ablation"]),
+    default=None,
+    help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm.",
+)
+@click.option(
+    "--grid",
+    "grid_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML grid file (see docs/sweeps.md).",
+)
 @click.option("--seeds", type=int, default=None, help="Seeds 0..N-1 per configuration (default: the grid's, else 3).")
-@click.option("--datasets", default=None, help="Comma-separated databases for every run (each run keeps those serving its tasks).")
+@click.option(
+    "--datasets", default=None, help="Comma-separated databases for every run (each run keeps those serving its tasks)."
+)
 @click.option("--steps", type=int, default=None, help="Optimiser steps for every run.")
-@click.option("--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Sweep folder: <out>/<configuration>/seed-<s>/ (default runs/sweep-<preset or grid name>).")
+@click.option(
+    "--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sweep folder: <out>/<configuration>/seed-<s>/ (default runs/sweep-<preset or grid name>).",
+)
 @click.option("--dry-run", is_flag=True, help="List the runs and whether each is finished; run nothing.")
 @click.option("--force", is_flag=True, help="Replace run folders that hold a different configuration.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed run.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
-def sweep(preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu) -> None:
+def sweep(
+    preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu
+) -> None:
     """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
     from ..registry import get_registry
     from ..sweep import ablation_grid, load_grid
@@ -55,8 +74,10 @@ def _describe(grid, plan, out: Path) -> None:
     from ..sweep_run import DONE
 
     left = sum(r.status != DONE for r in plan)
-    click.echo(f"sweep {grid.name}: {len(grid.entries)} configuration(s) x {len(grid.seeds)} seed(s) = {len(plan)} runs "
-               f"in {out} ({len(plan) - left} finished, {left} to run)")
+    click.echo(
+        f"sweep {grid.name}: {len(grid.entries)} configuration(s) x {len(grid.seeds)} seed(s) = {len(plan)} runs "
+        f"in {out} ({len(plan) - left} finished, {left} to run)"
+    )
     budgets = {_budget(r.config) for r in plan}
     click.echo(f"  budget: {budgets.pop() if len(budgets) == 1 else 'differs between configurations'}")
     for entry in grid.entries:
@@ -67,8 +88,10 @@ def _describe(grid, plan, out: Path) -> None:
 
 def _budget(config) -> str:
     length = f"{config.steps} steps" if config.steps is not None else f"{config.epochs} epochs"
-    return (f"{length}, batch {config.batch_size}, {config.image_size} px, backbone {config.backbone}, "
-            f"preset {config.preset}")
+    return (
+        f"{length}, batch {config.batch_size}, {config.image_size} px, backbone {config.backbone}, "
+        f"preset {config.preset}"
+    )
 
 
 def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, cpu: bool) -> None:
@@ -77,16 +100,30 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
     from ..experiment import run_experiment
     from ..sweep_run import execute, summary_rows
 
-    outcome = execute(plan, grid.name, run_experiment, echo=click.echo, fail_fast=fail_fast,
-                      registry=registry, progress=progress, cpu=cpu)
+    outcome = execute(
+        plan,
+        grid.name,
+        run_experiment,
+        echo=click.echo,
+        fail_fast=fail_fast,
+        registry=registry,
+        progress=progress,
+        cpu=cpu,
+    )
     headers, rows = summary_rows(plan)
     if rows:
         click.echo("\nHeadline metric per database, mean ± sd over finished seeds:")
         click.echo(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
-    click.echo(f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
-               f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}")
-    click.echo(f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>")
+    click.echo(
+        f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
+        f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}"
+    )
+    click.echo(
+        f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>"
+    )
     if outcome.failed:
         for run, message in outcome.failed:
-            click.echo(f"failed: {run.name} seed {run.seed}: {message} (traceback in {run.run_dir}/error.log)", err=True)
+            click.echo(
+                f"failed: {run.name} seed {run.seed}: {message} (traceback in {run.run_dir}/error.log)", err=True
+            )
         sys.exit(1)

@@ -45,10 +45,15 @@ class ComposedCoupling:
             for key, value in fn(outputs, batch).items():
                 term = f"{name}/{key}" if key else name
                 if not hasattr(value, "detach") or value.ndim != 0:  # the trainer sums tensors into one scalar loss
-                    got = (f"a tensor of shape {tuple(value.shape)}" if hasattr(value, "detach")
-                           else f"a {type(value).__name__}")
-                    raise FbnError(f"coupling {name!r} returned term {term!r} as {got}; each term must be a "
-                                   "scalar (0-dim) tensor, e.g. reduce it with .mean()")
+                    got = (
+                        f"a tensor of shape {tuple(value.shape)}"
+                        if hasattr(value, "detach")
+                        else f"a {type(value).__name__}"
+                    )
+                    raise FbnError(
+                        f"coupling {name!r} returned term {term!r} as {got}; each term must be a "
+                        "scalar (0-dim) tensor, e.g. reduce it with .mean()"
+                    )
                 terms[term] = value
         return terms
 
@@ -71,7 +76,9 @@ def build_coupling(text: str | None, registry, relatedness_tensor, tasks: Iterab
         check_declared_options("coupling", spec, options)
         missing = sorted(set(spec.requires) - tasks)
         if missing:
-            raise FbnError(f"coupling {name!r} needs the {' and '.join(missing)} head(s), but the run's tasks are "
-                           f"{','.join(sorted(tasks)) or 'none'}; add them with --tasks or use --coupling none")
+            raise FbnError(
+                f"coupling {name!r} needs the {' and '.join(missing)} head(s), but the run's tasks are "
+                f"{','.join(sorted(tasks)) or 'none'}; add them with --tasks or use --coupling none"
+            )
         parts.append((name, spec.build(relatedness_tensor, **options)))
     return ComposedCoupling(parts)

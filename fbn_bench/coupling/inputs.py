@@ -6,7 +6,6 @@ Third-party coupling plugins can use these too (see docs/coupling.md).
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,9 @@ class CouplingInputs:
     R: torch.Tensor  # (7, 17) float32 on the logits' device
 
 
-def coupling_inputs(outputs: dict[str, torch.Tensor], batch: dict[str, Any], relatedness: torch.Tensor,
-                    stop_gradient: str = "none") -> CouplingInputs:
+def coupling_inputs(
+    outputs: dict[str, torch.Tensor], batch: dict[str, Any], relatedness: torch.Tensor, stop_gradient: str = "none"
+) -> CouplingInputs:
     """Heads as float32 (detached where `stop_gradient` says), labels on the same device.
 
     Missing label keys count as "nothing labelled" (a batch drawn from VA-only data, say).
@@ -51,7 +51,11 @@ def coupling_inputs(outputs: dict[str, torch.Tensor], batch: dict[str, Any], rel
     au = batch.get("au")
     au = torch.zeros((n, len(AUS)), device=device) if au is None else au.to(device, torch.float32)
     au_mask = batch.get("au_mask")
-    au_mask = torch.zeros((n, len(AUS)), dtype=torch.bool, device=device) if au_mask is None else au_mask.to(device, torch.bool)
+    au_mask = (
+        torch.zeros((n, len(AUS)), dtype=torch.bool, device=device)
+        if au_mask is None
+        else au_mask.to(device, torch.bool)
+    )
     return CouplingInputs(expr_logits, au_logits, expr, au, au_mask, relatedness.to(device, torch.float32))
 
 
@@ -64,8 +68,15 @@ def check_relatedness(relatedness: Any, coupling: str) -> torch.Tensor:
     return table
 
 
-def check_number(coupling: str, option: str, value: Any, *, positive: bool = False,
-                 low: float | None = None, high: float | None = None) -> float:
+def check_number(
+    coupling: str,
+    option: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    low: float | None = None,
+    high: float | None = None,
+) -> float:
     """A float option, with a one-line error naming the coupling and option when it is out of range."""
     try:
         number = float(value)

@@ -31,6 +31,7 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 # ---- hard co-annotation ---------------------------------------------------------------------------
 
+
 def prototypical_mask(R: torch.Tensor, threshold: float = 0.7) -> torch.Tensor:
     """(E, J) bool: AU j is prototypical for expression e when R[e, j] > threshold (Du et al.: > 70%)."""
     return R > threshold
@@ -76,6 +77,7 @@ def co_annotation_expr_loss(expr_logits, expr, au, au_mask, R, threshold: float 
 
 # ---- soft co-annotation ---------------------------------------------------------------------------
 
+
 def soft_au_targets(expr, au_mask, R):
     """Soft AU targets R[e, j] for a sample labelled e, on the AUs it has no real label for.
 
@@ -111,14 +113,16 @@ def soft_co_annotation_au_loss(au_logits, expr, au_mask, R) -> torch.Tensor:
     return masked_mean(bce_with_logits(au_logits, targets), mask)
 
 
-def soft_co_annotation_expr_loss(expr_logits, expr, au, au_mask, R, temperature: float = 1.0,
-                                 eps: float = 0.05) -> torch.Tensor:
+def soft_co_annotation_expr_loss(
+    expr_logits, expr, au, au_mask, R, temperature: float = 1.0, eps: float = 0.05
+) -> torch.Tensor:
     """Mean soft cross-entropy over the samples of `soft_expr_targets`."""
     targets, mask = soft_expr_targets(expr, au, au_mask, R, temperature, eps)
     return masked_mean(soft_cross_entropy(expr_logits, targets), mask)
 
 
 # ---- distribution matching -------------------------------------------------------------------------
+
 
 def implied_au_probabilities(expr_logits, R) -> torch.Tensor:
     """q_j(x) = sum_e p(e | x) R[e, j], (B, J): the AU distribution the expression head implies."""
@@ -144,8 +148,9 @@ def implied_expr_probabilities(au_logits, R, temperature: float = 1.0, eps: floa
     return torch.softmax(ll / temperature, dim=-1)
 
 
-def reverse_distribution_matching_loss(expr_logits, au_logits, R, temperature: float = 1.0,
-                                       eps: float = 0.05) -> torch.Tensor:
+def reverse_distribution_matching_loss(
+    expr_logits, au_logits, R, temperature: float = 1.0, eps: float = 0.05
+) -> torch.Tensor:
     """mean_i of the soft cross-entropy of the expression head against `implied_expr_probabilities`."""
     targets = implied_expr_probabilities(au_logits, R, temperature, eps)
     return soft_cross_entropy(expr_logits, targets).mean()

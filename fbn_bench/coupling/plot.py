@@ -26,8 +26,15 @@ def plot_relatedness(df: pd.DataFrame, path: str | Path, title: str | None = Non
             for j in range(values.shape[1]):
                 v = values[i, j]
                 if v > 0:  # blank zeros keep the pattern readable
-                    ax.text(j, i, f"{v:.2f}".lstrip("0") if v < 1 else "1", ha="center", va="center",
-                            fontsize=7, color="black" if v > 0.6 else "white")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.2f}".lstrip("0") if v < 1 else "1",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="black" if v > 0.6 else "white",
+                    )
         ax.set_title(title or f"P(AU | expression): {df.attrs.get('source', '')}".rstrip(": "), fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
         fig.tight_layout()

@@ -76,8 +76,14 @@ def _frame(values: np.ndarray, source: str) -> pd.DataFrame:
     return df
 
 
-def relatedness(source: str = "du2014", *, data_root: str | Path | None = None, smoothing: float = 1.0,
-                split: str = "train", registry: Registry | None = None) -> pd.DataFrame:
+def relatedness(
+    source: str = "du2014",
+    *,
+    data_root: str | Path | None = None,
+    smoothing: float = 1.0,
+    split: str = "train",
+    registry: Registry | None = None,
+) -> pd.DataFrame:
     """The relatedness table P(AU | expression) as a DataFrame (7 expressions x AU1..AU26, in [0, 1]).
 
     `source`: `du2014` (default), `empirical:<dataset>` (estimated from that database's `split`, see
@@ -87,7 +93,7 @@ def relatedness(source: str = "du2014", *, data_root: str | Path | None = None, 
     if text == "du2014":
         return du2014()
     if text.startswith(EMPIRICAL_PREFIX):
-        dataset = text[len(EMPIRICAL_PREFIX):].strip()
+        dataset = text[len(EMPIRICAL_PREFIX) :].strip()
         if not dataset:
             raise FbnError("relatedness source 'empirical:' names no database; write e.g. empirical:affwild2")
         return estimate_relatedness(dataset, data_root=data_root, smoothing=smoothing, split=split, registry=registry)
@@ -95,7 +101,9 @@ def relatedness(source: str = "du2014", *, data_root: str | Path | None = None, 
     if path.is_file():
         return read_relatedness_csv(path)
     if path.suffix.lower() == ".csv" or "/" in text or "\\" in text:
-        raise FbnError(f"relatedness file {text} does not exist; give the path of a CSV file (see fbn-bench relatedness show --csv)")
+        raise FbnError(
+            f"relatedness file {text} does not exist; give the path of a CSV file (see fbn-bench relatedness show --csv)"
+        )
     raise FbnError(f"unknown relatedness source {text!r}: use du2014, empirical:<dataset> or the path of a CSV file")
 
 
@@ -116,7 +124,9 @@ def read_relatedness_csv(path: str | Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FbnError(f"{path}: cannot read it as CSV ({type(exc).__name__}: {exc})") from None
     if not lines:
-        raise FbnError(f"{path}: cannot read it as CSV (the file is empty); write it with fbn-bench relatedness show --csv")
+        raise FbnError(
+            f"{path}: cannot read it as CSV (the file is empty); write it with fbn-bench relatedness show --csv"
+        )
     columns = [c.strip() for c in lines[0][1:]]
     rows = [line[0].strip() for line in lines[1:]]
     for kind, found, wanted in (("expression row", rows, EXPRESSIONS), ("AU column", columns, AU_COLUMNS)):
@@ -124,14 +134,23 @@ def read_relatedness_csv(path: str | Path) -> pd.DataFrame:
         missing = [x for x in wanted if x not in found]
         extra = [x for x in found if x not in wanted]
         if duplicates or missing or extra:
-            what = (f"duplicate {kind} {duplicates[0]!r}" if duplicates else
-                    f"unknown {kind} {extra[0]!r}" if extra else f"missing {kind} {missing[0]!r}")
-            raise FbnError(f"{path}: {what}; the table needs rows {', '.join(EXPRESSIONS)} and columns {', '.join(AU_COLUMNS)} (any order)")
+            what = (
+                f"duplicate {kind} {duplicates[0]!r}"
+                if duplicates
+                else f"unknown {kind} {extra[0]!r}"
+                if extra
+                else f"missing {kind} {missing[0]!r}"
+            )
+            raise FbnError(
+                f"{path}: {what}; the table needs rows {', '.join(EXPRESSIONS)} and columns {', '.join(AU_COLUMNS)} (any order)"
+            )
     values = np.empty((len(EXPRESSIONS), len(AUS)))
     for line_no, line in enumerate(lines[1:], start=2):
         e = line[0].strip()
         if len(line) != len(columns) + 1:
-            raise FbnError(f"{path}: line {line_no} (row {e!r}) has {len(line) - 1} values for {len(columns)} AU columns")
+            raise FbnError(
+                f"{path}: line {line_no} (row {e!r}) has {len(line) - 1} values for {len(columns)} AU columns"
+            )
         for au, cell in zip(columns, line[1:]):
             cell = cell.strip()
             try:
@@ -144,8 +163,14 @@ def read_relatedness_csv(path: str | Path) -> pd.DataFrame:
     return _frame(values, source=str(path))
 
 
-def estimate_relatedness(dataset: str, *, data_root: str | Path | None = None, smoothing: float = 1.0,
-                         split: str = "train", registry: Registry | None = None) -> pd.DataFrame:
+def estimate_relatedness(
+    dataset: str,
+    *,
+    data_root: str | Path | None = None,
+    smoothing: float = 1.0,
+    split: str = "train",
+    registry: Registry | None = None,
+) -> pd.DataFrame:
     """Empirical P(AU | expression) from a database that labels both (e.g. `affwild2`).
 
     Counts, over the rows of `split` that carry an expression and the AU, how often the AU is active:
@@ -164,10 +189,14 @@ def estimate_relatedness(dataset: str, *, data_root: str | Path | None = None, s
     spec, options = registry.resolve("datasets", dataset)
     lacking = [t for t in ("expr", "au") if t not in spec.tasks]
     if lacking:
-        raise FbnError(f"dataset {spec.name!r} does not label {' and '.join(lacking)}; "
-                       f"an empirical relatedness table needs a database that labels both expressions and AUs")
+        raise FbnError(
+            f"dataset {spec.name!r} does not label {' and '.join(lacking)}; "
+            f"an empirical relatedness table needs a database that labels both expressions and AUs"
+        )
     table, _ = load_split(spec, split, options, data_root)
-    return _estimate_from_table(table, smoothing, source=f"{EMPIRICAL_PREFIX}{dataset}", where=f"dataset {spec.name!r} split {split!r}")
+    return _estimate_from_table(
+        table, smoothing, source=f"{EMPIRICAL_PREFIX}{dataset}", where=f"dataset {spec.name!r} split {split!r}"
+    )
 
 
 def _estimate_from_table(table: pd.DataFrame, smoothing: float, source: str, where: str) -> pd.DataFrame:
@@ -200,4 +229,3 @@ def empirical_from_table(table: pd.DataFrame, smoothing: float = 1.0, source: st
     if smoothing < 0:
         raise FbnError(f"smoothing must be >= 0, got {smoothing}")
     return _estimate_from_table(table, smoothing, source=source, where=source)
-

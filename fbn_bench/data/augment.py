@@ -17,9 +17,17 @@ def normalize(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(127.5).sub_(1.0)
 
 
-def augment(images: torch.Tensor, generator: torch.Generator | None = None, *, flip: float = 0.5,
-            crop: float = 0.08, pad_mode: str = "reflect", brightness: float = 0.2, contrast: float = 0.2,
-            saturation: float = 0.2) -> torch.Tensor:
+def augment(
+    images: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    flip: float = 0.5,
+    crop: float = 0.08,
+    pad_mode: str = "reflect",
+    brightness: float = 0.2,
+    contrast: float = 0.2,
+    saturation: float = 0.2,
+) -> torch.Tensor:
     """Random training view of a uint8 batch (B, 3, H, W) -> float32 in [-1, 1], same device.
 
     - flip: probability of a horizontal flip per sample.

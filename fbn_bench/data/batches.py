@@ -27,7 +27,9 @@ import torch
 from ..tasks import AUS
 
 
-def collate(splits: Sequence, split_idx: np.ndarray, img_idx: np.ndarray, tasks: Sequence[str]) -> dict[str, torch.Tensor]:
+def collate(
+    splits: Sequence, split_idx: np.ndarray, img_idx: np.ndarray, tasks: Sequence[str]
+) -> dict[str, torch.Tensor]:
     """Gather the samples (splits[split_idx[i]], image img_idx[i]) into one batch, in the given order."""
     split_idx = np.asarray(split_idx, dtype=np.int64)
     img_idx = np.asarray(img_idx, dtype=np.int64)
@@ -65,11 +67,13 @@ def collate(splits: Sequence, split_idx: np.ndarray, img_idx: np.ndarray, tasks:
     }
 
 
-def eval_batches(split, indices: np.ndarray, batch_size: int, tasks: Sequence[str]) -> Iterator[dict[str, torch.Tensor]]:
+def eval_batches(
+    split, indices: np.ndarray, batch_size: int, tasks: Sequence[str]
+) -> Iterator[dict[str, torch.Tensor]]:
     """Batches of `split`'s images `indices`, in order (no shuffling); `dataset` is 0 throughout."""
     indices = np.asarray(indices, dtype=np.int64)
     for start in range(0, len(indices), batch_size):
-        chunk = indices[start:start + batch_size]
+        chunk = indices[start : start + batch_size]
         yield collate([split], np.zeros(len(chunk), dtype=np.int64), chunk, tasks)
 
 

@@ -67,18 +67,33 @@ class PreparedSplit:
 def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: int) -> str:
     """Hex digest of everything that decides the decoded pixels (see the module docstring)."""
     h = hashlib.sha256()
-    header = {"decoder": DECODER_VERSION, "dataset": spec.name, "loader_version": str(spec.loader_version),
-              "root": str(Path(root).expanduser().resolve()), "image_size": int(image_size), "n": len(table)}
+    header = {
+        "decoder": DECODER_VERSION,
+        "dataset": spec.name,
+        "loader_version": str(spec.loader_version),
+        "root": str(Path(root).expanduser().resolve()),
+        "image_size": int(image_size),
+        "n": len(table),
+    }
     h.update(json.dumps(header, sort_keys=True).encode())
     h.update("\0".join(table["image"].astype(str)).encode())
     h.update(bbox_array(table).tobytes() if has_bbox(table) else b"no-bbox")
     return h.hexdigest()
 
 
-def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, *, image_size: int,
-                  data_root: str | Path | None = None, cache_dir: str | Path | None = None,
-                  progress: bool = True, workers: int | None = None, report: bool = True,
-                  loaded: tuple[pd.DataFrame, Path] | None = None) -> PreparedSplit:
+def prepare_split(
+    spec: DatasetSpec,
+    split: str,
+    options: dict[str, Any] | None = None,
+    *,
+    image_size: int,
+    data_root: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+    report: bool = True,
+    loaded: tuple[pd.DataFrame, Path] | None = None,
+) -> PreparedSplit:
     """Load a split's table and return it with its decoded faces, building the cache on first use.
     `loaded`: the (table, root) `load_split` already returned, to read every database's annotations
     before decoding any image (so a wrong path fails in seconds, not after decoding another database).
@@ -94,8 +109,10 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     table, root = loaded or load_split(spec, split, options, data_root)
     present = [c for c in BBOX_COLUMNS if c in table.columns]
     if present and len(present) < len(BBOX_COLUMNS):
-        raise FbnError(f"dataset {spec.name!r} split {split!r}: the table has {', '.join(present)} but not all of "
-                       f"{', '.join(BBOX_COLUMNS)}; give all four bounding-box columns or none")
+        raise FbnError(
+            f"dataset {spec.name!r} split {split!r}: the table has {', '.join(present)} but not all of "
+            f"{', '.join(BBOX_COLUMNS)}; give all four bounding-box columns or none"
+        )
     folder = Path(cache_dir or default_cache_dir()).expanduser()
     key = cache_key(table, spec, root, image_size)
     stem = f"{_safe(spec.name)}-{_safe(split)}-{image_size}px-{key[:24]}"
@@ -118,9 +135,20 @@ def prepare_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None 
     for _, reason in meta["skipped"]:
         skipped[reason] = skipped.get(reason, 0) + 1
     examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
-    prepared = PreparedSplit(name=spec.name, spec=spec, split=split, root=root, table=table, images=images,
-                             rows=rows, labels=label_arrays(table.iloc[rows]), skipped=skipped,
-                             skipped_examples=examples, notes=_notes(table), cache_path=npy)
+    prepared = PreparedSplit(
+        name=spec.name,
+        spec=spec,
+        split=split,
+        root=root,
+        table=table,
+        images=images,
+        rows=rows,
+        labels=label_arrays(table.iloc[rows]),
+        skipped=skipped,
+        skipped_examples=examples,
+        notes=_notes(table),
+        cache_path=npy,
+    )
     if report:
         if prepared.n_skipped:
             print(skip_warning(prepared), file=sys.stderr)
@@ -178,7 +206,9 @@ def _any_recovered(table: pd.DataFrame, root: Path, image_size: int, skipped: li
     bboxes = bbox_array(table) if has_bbox(table) else None
     for row, _ in skipped:
         try:
-            decode_face(resolve_image(root, table["image"].iat[row]), image_size, None if bboxes is None else bboxes[row])
+            decode_face(
+                resolve_image(root, table["image"].iat[row]), image_size, None if bboxes is None else bboxes[row]
+            )
             return True
         except BadImageError:
             continue
@@ -196,10 +226,12 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
     try:
         tmp_full = _tmp(npy.parent, tmp_files)
         n = len(paths)
-        full = np.lib.format.open_memmap(tmp_full, mode="w+", dtype=np.uint8,
-                                         shape=(max(n, 1), image_size, image_size, 3))
-        skipped = decode_rows(paths, bboxes, image_size, full, workers=workers,
-                              progress=progress, desc=f"decoding {spec.name}/{split}")
+        full = np.lib.format.open_memmap(
+            tmp_full, mode="w+", dtype=np.uint8, shape=(max(n, 1), image_size, image_size, 3)
+        )
+        skipped = decode_rows(
+            paths, bboxes, image_size, full, workers=workers, progress=progress, desc=f"decoding {spec.name}/{split}"
+        )
         n_ok = n - len(skipped)
         full.flush()
         if n_ok == len(full):
@@ -207,17 +239,27 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
         else:  # skipped rows left a tail: copy the decoded prefix into a file of the exact size
             final = _tmp(npy.parent, tmp_files)
             if n_ok:
-                exact = np.lib.format.open_memmap(final, mode="w+", dtype=np.uint8,
-                                                  shape=(n_ok, image_size, image_size, 3))
+                exact = np.lib.format.open_memmap(
+                    final, mode="w+", dtype=np.uint8, shape=(n_ok, image_size, image_size, 3)
+                )
                 for start in range(0, n_ok, 4096):
                     stop = min(start + 4096, n_ok)
                     exact[start:stop] = full[start:stop]
                 exact.flush()
                 del exact
         del full
-        meta = {"key": key, "decoder": DECODER_VERSION, "dataset": spec.name, "split": split,
-                "loader_version": str(spec.loader_version), "root": str(root), "image_size": image_size,
-                "n_rows": n, "n_images": n_ok, "skipped": [[int(r), reason] for r, reason in skipped]}
+        meta = {
+            "key": key,
+            "decoder": DECODER_VERSION,
+            "dataset": spec.name,
+            "split": split,
+            "loader_version": str(spec.loader_version),
+            "root": str(root),
+            "image_size": image_size,
+            "n_rows": n,
+            "n_images": n_ok,
+            "skipped": [[int(r), reason] for r, reason in skipped],
+        }
         if n_ok:
             os.replace(final, npy)
         tmp_meta = _tmp(npy.parent, tmp_files, suffix=".json")

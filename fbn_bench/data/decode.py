@@ -32,8 +32,16 @@ def _decode_chunk(paths: Sequence[str], bboxes, image_size: int) -> list:
     return out
 
 
-def decode_rows(paths: Sequence[str], bboxes: np.ndarray | None, image_size: int, out: np.ndarray, *,
-                workers: int | None = None, progress: bool = True, desc: str = "decoding") -> list[tuple[int, str]]:
+def decode_rows(
+    paths: Sequence[str],
+    bboxes: np.ndarray | None,
+    image_size: int,
+    out: np.ndarray,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    desc: str = "decoding",
+) -> list[tuple[int, str]]:
     """Decode `paths` (cropping `bboxes[i]` when given) into `out[0:n_ok]` in row order.
 
     Returns the skipped rows as (row, reason), ascending. Threads, not processes: PIL releases the GIL
@@ -44,11 +52,10 @@ def decode_rows(paths: Sequence[str], bboxes: np.ndarray | None, image_size: int
     """
     workers = workers or default_workers()
     starts = range(0, len(paths), CHUNK)
-    jobs = ((paths[s:s + CHUNK], None if bboxes is None else bboxes[s:s + CHUNK], image_size) for s in starts)
+    jobs = ((paths[s : s + CHUNK], None if bboxes is None else bboxes[s : s + CHUNK], image_size) for s in starts)
     skipped: list[tuple[int, str]] = []
     n_ok = 0
-    bar = tqdm(total=len(paths), desc=desc, unit="img", leave=False,
-               disable=not progress or not sys.stderr.isatty())
+    bar = tqdm(total=len(paths), desc=desc, unit="img", leave=False, disable=not progress or not sys.stderr.isatty())
     with ThreadPoolExecutor(max_workers=workers) as pool, bar:
         # map() keeps chunk order, so images land in row order; at most a few chunks wait in memory
         # because decoding, not this copy loop, is the slow side.

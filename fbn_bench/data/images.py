@@ -81,8 +81,12 @@ def decode_face(path: str | Path, image_size: int, bbox: Sequence[float] | None 
             im.draft("RGB", want)
             if box and im.size != (full_w, full_h):
                 sx, sy = im.size[0] / full_w, im.size[1] / full_h
-                box = (int(box[0] * sx), int(box[1] * sy),
-                       max(int(box[0] * sx) + 1, round(box[2] * sx)), max(int(box[1] * sy) + 1, round(box[3] * sy)))
+                box = (
+                    int(box[0] * sx),
+                    int(box[1] * sy),
+                    max(int(box[0] * sx) + 1, round(box[2] * sx)),
+                    max(int(box[1] * sy) + 1, round(box[3] * sy)),
+                )
             face = im.convert("RGB")  # forces the full decode: truncated files fail here
             if box:
                 face = face.crop(box)

@@ -39,8 +39,9 @@ def loader_options(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "root"}
 
 
-def load_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = None,
-               data_root: str | Path | None = None) -> tuple[pd.DataFrame, Path]:
+def load_split(
+    spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, data_root: str | Path | None = None
+) -> tuple[pd.DataFrame, Path]:
     """Call the plugin's loader and normalize its table. Returns (table, root)."""
     options = dict(options or {})
     if split not in spec.splits:
@@ -53,12 +54,16 @@ def load_split(spec: DatasetSpec, split: str, options: dict[str, Any] | None = N
         raise  # the plugin's own one-line message about the user's files
     except Exception as exc:
         if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
-            raise FbnError(f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) "
-                           f"or {spec.name}:root=PATH") from exc
+            raise FbnError(
+                f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) "
+                f"or {spec.name}:root=PATH"
+            ) from exc
         first = (str(exc).strip().splitlines() or [""])[0]
-        raise FbnError(f"dataset {spec.name!r} ({_plugin_of(spec)}): load(root, {split!r}) raised "
-                       f"{type(exc).__name__}: {first}; this is a bug in the dataset plugin: run "
-                       f"`fbn-bench datasets check {spec.name}` for details (--debug shows the traceback)") from exc
+        raise FbnError(
+            f"dataset {spec.name!r} ({_plugin_of(spec)}): load(root, {split!r}) raised "
+            f"{type(exc).__name__}: {first}; this is a bug in the dataset plugin: run "
+            f"`fbn-bench datasets check {spec.name}` for details (--debug shows the traceback)"
+        ) from exc
     if isinstance(table, pd.DataFrame):
         _warn_ignored_columns(spec, table)
     return normalize_table(table, spec, split), root
@@ -112,8 +117,11 @@ def _warn_ignored_columns(spec: DatasetSpec, table: pd.DataFrame) -> None:
         return
     _warned.add(spec.name)
     details = "; ".join(f"{column} {why}" for column, why in ignored.items())
-    print(f"warning: {spec.name}: the run ignores loader column(s): {details}; "
-          f"`fbn-bench datasets check {spec.name}` lists every problem", file=sys.stderr)
+    print(
+        f"warning: {spec.name}: the run ignores loader column(s): {details}; "
+        f"`fbn-bench datasets check {spec.name}` lists every problem",
+        file=sys.stderr,
+    )
 
 
 def resolve_image(root: Path, image: str) -> Path:

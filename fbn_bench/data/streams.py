@@ -53,37 +53,54 @@ def split_counts(shares: dict[str, float], total: int) -> dict[str, int]:
 class TaskStreams:
     """Mixed-task training batches over prepared splits (see the module docstring)."""
 
-    def __init__(self, splits: Sequence, tasks: Sequence[str], batch_size: int,
-                 shares: dict[str, float] | None = None, seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        splits: Sequence,
+        tasks: Sequence[str],
+        batch_size: int,
+        shares: dict[str, float] | None = None,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         self.splits = list(splits)
         self.tasks = parse_tasks(tuple(tasks))
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
         if not 0 <= self.rank < self.world_size:
             raise ValueError(f"rank {rank} is outside 0..{world_size - 1}")
         if batch_size < 1 or batch_size % self.world_size:
-            raise FbnError(f"batch size {batch_size} must be a positive multiple of the number of processes "
-                           f"({self.world_size}); each process takes batch_size / processes samples")
+            raise FbnError(
+                f"batch size {batch_size} must be a positive multiple of the number of processes "
+                f"({self.world_size}); each process takes batch_size / processes samples"
+            )
         self.batch_size = batch_size
         self.local_batch_size = batch_size // self.world_size
         self.shares = self._normalise(shares)
         self.counts = split_counts(self.shares, self.local_batch_size)
         starved = [t for t in self.tasks if self.counts[t] == 0]
         if starved:
-            raise FbnError(f"a batch of {self.local_batch_size} per process leaves no room for {STREAM_NAMES[starved[0]]} "
-                           f"(shares {self.shares}); raise the batch size or that task's share")
+            raise FbnError(
+                f"a batch of {self.local_batch_size} per process leaves no room for {STREAM_NAMES[starved[0]]} "
+                f"(shares {self.shares}); raise the batch size or that task's share"
+            )
 
         self.streams: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for task in self.tasks:
             members = [stream_members(s.labels, task) for s in self.splits]
-            split_idx = np.concatenate([np.full(len(m), i, dtype=np.int64) for i, m in enumerate(members)] or [np.zeros(0, np.int64)])
+            split_idx = np.concatenate(
+                [np.full(len(m), i, dtype=np.int64) for i, m in enumerate(members)] or [np.zeros(0, np.int64)]
+            )
             img_idx = np.concatenate(members or [np.zeros(0, np.int64)]).astype(np.int64)
             if len(img_idx) == 0:
                 names = ", ".join(f"{s.name}/{s.split}" for s in self.splits) or "no datasets"
-                raise FbnError(f"the {STREAM_NAMES[task]} is empty: no image in {names} has {TASK_NAMES[task]} labels; "
-                               f"add a database that labels '{task}' or leave '{task}' out of the tasks")
+                raise FbnError(
+                    f"the {STREAM_NAMES[task]} is empty: no image in {names} has {TASK_NAMES[task]} labels; "
+                    f"add a database that labels '{task}' or leave '{task}' out of the tasks"
+                )
             self.streams[task] = (split_idx, img_idx)
         self.steps_per_epoch = max(
-            math.ceil(len(self.streams[t][1]) / (self.counts[t] * self.world_size)) for t in self.tasks)
+            math.ceil(len(self.streams[t][1]) / (self.counts[t] * self.world_size)) for t in self.tasks
+        )
         self.step = 0
         self._perms: dict[tuple[str, int], np.ndarray] = {}
 
@@ -104,7 +121,9 @@ class TaskStreams:
 
     def summary(self) -> str:
         """`VA-Set 1200 images (11/batch), EXPR-Set ...`: one line for the run's log."""
-        return ", ".join(f"{STREAM_NAMES[t]} {len(self.streams[t][1])} images ({self.counts[t]}/batch)" for t in self.tasks)
+        return ", ".join(
+            f"{STREAM_NAMES[t]} {len(self.streams[t][1])} images ({self.counts[t]}/batch)" for t in self.tasks
+        )
 
     def _perm(self, task: str, n_pass: int) -> np.ndarray:
         key = (task, n_pass)

@@ -33,7 +33,9 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         raise FbnError(f"{where}: the loader returned {type(table).__name__}, expected a pandas DataFrame")
     if "image" not in table.columns:
-        raise FbnError(f"{where}: the annotation table has no 'image' column (columns: {', '.join(map(str, table.columns))})")
+        raise FbnError(
+            f"{where}: the annotation table has no 'image' column (columns: {', '.join(map(str, table.columns))})"
+        )
     df = table.reset_index(drop=True).copy()
     df["image"] = df["image"].astype(str)
     for column in ("subject", "video"):
@@ -41,7 +43,9 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
             df[column] = df[column].astype("string")
 
     for column in VA_COLUMNS:
-        values = pd.to_numeric(df[column], errors="coerce") if column in df.columns else pd.Series(np.nan, index=df.index)
+        values = (
+            pd.to_numeric(df[column], errors="coerce") if column in df.columns else pd.Series(np.nan, index=df.index)
+        )
         bad = values.notna() & ((values < -1) | (values > 1))
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -53,7 +57,9 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
         bad = expr.map(lambda e: e is not None and e not in EXPRESSIONS)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise FbnError(f"{where}: expression {expr.iloc[i]!r} at row {i} is not a canonical name ({', '.join(EXPRESSIONS)}); map the database's codes in its loader")
+            raise FbnError(
+                f"{where}: expression {expr.iloc[i]!r} at row {i} is not a canonical name ({', '.join(EXPRESSIONS)}); map the database's codes in its loader"
+            )
         df["expression"] = expr
     else:
         df["expression"] = None

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..errors import FbnError
 from ..results import file_stem
-from ..tomlfile import read_toml
 from ..tasks import TASK_NAMES
+from ..tomlfile import read_toml
 from .bootstrap import single_threaded_blas
 from .records import Entry, load_entries
 from .references import REFERENCES_FILE, Reference, read_references
@@ -56,8 +56,9 @@ def _lower_is_better() -> frozenset[str]:
     return frozenset(spec.name for spec in get_registry().specs("metrics") if not spec.higher_is_better)
 
 
-def build_tables(sources: list[Path], settings: Settings, references: list[Reference],
-                 only: str | None = None) -> list[Table]:
+def build_tables(
+    sources: list[Path], settings: Settings, references: list[Reference], only: str | None = None
+) -> list[Table]:
     entries = load_entries(sources)
     by_db: dict[str, list[Entry]] = {}
     for entry in entries:
@@ -83,14 +84,24 @@ def build_tables(sources: list[Path], settings: Settings, references: list[Refer
 
 
 def render_index(tables: list[Table]) -> str:
-    out = [GENERATED, "", "# Leaderboards", "",
-           "One table per database, built from the result records in `records/` by `fbn-bench leaderboard build`. "
-           "How the tables and their intervals are made, and how to add results: [docs/leaderboards.md](../docs/leaderboards.md).", ""]
+    out = [
+        GENERATED,
+        "",
+        "# Leaderboards",
+        "",
+        "One table per database, built from the result records in `records/` by `fbn-bench leaderboard build`. "
+        "How the tables and their intervals are made, and how to add results: [docs/leaderboards.md](../docs/leaderboards.md).",
+        "",
+    ]
     if not any(t.rows for t in tables):
-        out.append("No results yet: `records/` holds no result records. Add runs with `fbn-bench leaderboard add RUN_DIR`.")
+        out.append(
+            "No results yet: `records/` holds no result records. Add runs with `fbn-bench leaderboard add RUN_DIR`."
+        )
     if tables:
-        out += ["| database | tasks | metrics (headline first) | configurations | best entry |",
-                "|---|---|---|---|---|"]
+        out += [
+            "| database | tasks | metrics (headline first) | configurations | best entry |",
+            "|---|---|---|---|---|",
+        ]
         for t in tables:
             metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not m.startswith("f1_AU")]
             if any(m.startswith("f1_AU") for m in t.metrics):
@@ -100,7 +111,9 @@ def render_index(tables: list[Table]) -> str:
                 top = t.rows[0]
                 best = f"{top.key.label()}: {t.headline} {cell_text(top.cells[t.headline]).replace('**', '')}"
             tasks = ", ".join(TASK_NAMES.get(x, x) for x in t.tasks) or DASH
-            out.append(f"| [{t.database}]({file_stem(t.database)}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |")
+            out.append(
+                f"| [{t.database}]({file_stem(t.database)}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |"
+            )
     return "\n".join(out) + "\n"
 
 

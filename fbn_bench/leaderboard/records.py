@@ -27,8 +27,14 @@ class ConfigKey:
     image_size: int | None
 
     def fields(self) -> dict[str, Any]:
-        return {"backbone": self.backbone, "tasks": "+".join(self.tasks), "coupling": self.coupling,
-                "preset": self.preset, "image_size": self.image_size, "config": self.config_hash}
+        return {
+            "backbone": self.backbone,
+            "tasks": "+".join(self.tasks),
+            "coupling": self.coupling,
+            "preset": self.preset,
+            "image_size": self.image_size,
+            "config": self.config_hash,
+        }
 
     def label(self) -> str:
         parts = [self.backbone or "?", "+".join(self.tasks) or "?", self.coupling or "no coupling"]

@@ -70,8 +70,17 @@ def read_references(path: Path) -> list[Reference]:
                 raise FbnError(f"{where}: metric {name!r} must be a number, got {value!r}")
             low, high = _range(name)
             if not low <= value <= high:
-                raise FbnError(f"{where}: {name} = {value!r} is outside [{low:g}, {high:g}]; values are fractions, "
-                               f"not percent (write 0.852 for 85.2%)")
-        out.append(Reference(row["database"].strip(), row["method"].strip(), row["citation"].strip(),
-                             {k: float(v) for k, v in metrics.items()}, str(row.get("note", "")).strip()))
+                raise FbnError(
+                    f"{where}: {name} = {value!r} is outside [{low:g}, {high:g}]; values are fractions, "
+                    f"not percent (write 0.852 for 85.2%)"
+                )
+        out.append(
+            Reference(
+                row["database"].strip(),
+                row["method"].strip(),
+                row["citation"].strip(),
+                {k: float(v) for k, v in metrics.items()},
+                str(row.get("note", "")).strip(),
+            )
+        )
     return out

@@ -43,8 +43,11 @@ def _markdown(header: list[str], rows: list[list[str]], numeric: range) -> list[
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
 
     def line(cells):
-        return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+        return (
+            "| "
+            + " | ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+            + " |"
+        )
 
     rule = "|" + "|".join("-" * (w + 1) + ":" if i in numeric else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
     return [line(header), rule, *(line(r) for r in rows)]
@@ -52,8 +55,16 @@ def _markdown(header: list[str], rows: list[list[str]], numeric: range) -> list[
 
 def _config_cells(rank: int, row: Row) -> list[str]:
     f = row.key.fields()
-    return [str(rank), f["backbone"] or DASH, f["tasks"] or DASH, f["coupling"] or DASH, f["preset"] or DASH,
-            str(f["image_size"] or DASH), f["config"], str(row.n_seeds)]
+    return [
+        str(rank),
+        f["backbone"] or DASH,
+        f["tasks"] or DASH,
+        f["coupling"] or DASH,
+        f["preset"] or DASH,
+        str(f["image_size"] or DASH),
+        f["config"],
+        str(row.n_seeds),
+    ]
 
 
 def _main_metrics(table: Table) -> list[str]:
@@ -68,12 +79,20 @@ def to_markdown(table: Table) -> str:
     s = table.settings
     tasks = ", ".join(TASK_NAMES.get(t, t) for t in table.tasks) or "none"
     unit = UNITS.get(table.unit, f"`{table.unit}` groups")
-    out = [GENERATED, "", f"# {table.database}", "",
-           f"Tasks: {tasks}. Split: `{table.split}`"
-           + (f", {table.n_samples} samples" if table.n_samples else "") + f". Ranked by **{table.headline}**.", "",
-           f"Cells: mean over seeds ± half-width of the {s.confidence:.0%} t-interval over seeds (`± {DASH}`: one seed) "
-           f"[{s.confidence:.0%} bootstrap interval over test samples: {s.resamples} resamples of {table.n_clusters} {unit}, "
-           f"seed {s.seed}]. **Bold**: best in its column. See [docs/leaderboards.md](../docs/leaderboards.md).", ""]
+    out = [
+        GENERATED,
+        "",
+        f"# {table.database}",
+        "",
+        f"Tasks: {tasks}. Split: `{table.split}`"
+        + (f", {table.n_samples} samples" if table.n_samples else "")
+        + f". Ranked by **{table.headline}**.",
+        "",
+        f"Cells: mean over seeds ± half-width of the {s.confidence:.0%} t-interval over seeds (`± {DASH}`: one seed) "
+        f"[{s.confidence:.0%} bootstrap interval over test samples: {s.resamples} resamples of {table.n_clusters} {unit}, "
+        f"seed {s.seed}]. **Bold**: best in its column. See [docs/leaderboards.md](../docs/leaderboards.md).",
+        "",
+    ]
     if table.rows:
         main = _main_metrics(table)
         header = ["#", "backbone", "tasks", "coupling", "preset", "size", "config", "seeds", *main]
@@ -93,17 +112,30 @@ def to_markdown(table: Table) -> str:
             body.append(cells)
         out += _markdown(header, body, numeric=range(7, len(header)))
         if table.baseline is not None:
-            out += ["", f"Δ: difference in each task's headline metric from the baseline ({table.baseline.label()}, "
-                        f"config {table.baseline.config_hash}) on the samples both scored; p: two-sided paired "
-                        f"bootstrap p-value ({s.resamples} resamples; ≤ marks the smallest p they can give)."]
+            out += [
+                "",
+                f"Δ: difference in each task's headline metric from the baseline ({table.baseline.label()}, "
+                f"config {table.baseline.config_hash}) on the samples both scored; p: two-sided paired "
+                f"bootstrap p-value ({s.resamples} resamples; ≤ marks the smallest p they can give).",
+            ]
         aus = _au_metrics(table)
         if aus:
-            out += ["", "## F1 per action unit", "",
-                    "Mean over seeds ± half-width of the t-interval over seeds; bootstrap intervals in "
-                    f"`fbn-bench leaderboard show {table.database} --format csv`.", ""]
-            out += _markdown(["#", "config", *[m[3:] for m in aus]],
-                             [[str(i), r.key.config_hash, *[cell_text(r.cells.get(m), intervals=False) for m in aus]]
-                              for i, r in enumerate(table.rows, start=1)], numeric=range(2, 2 + len(aus)))
+            out += [
+                "",
+                "## F1 per action unit",
+                "",
+                "Mean over seeds ± half-width of the t-interval over seeds; bootstrap intervals in "
+                f"`fbn-bench leaderboard show {table.database} --format csv`.",
+                "",
+            ]
+            out += _markdown(
+                ["#", "config", *[m[3:] for m in aus]],
+                [
+                    [str(i), r.key.config_hash, *[cell_text(r.cells.get(m), intervals=False) for m in aus]]
+                    for i, r in enumerate(table.rows, start=1)
+                ],
+                numeric=range(2, 2 + len(aus)),
+            )
     else:
         out += ["No measured results yet."]
     for note in table.notes + _few_clusters_note(table, unit):
@@ -111,11 +143,18 @@ def to_markdown(table: Table) -> str:
     if table.references:
         reported = {m for ref in table.references for m in ref.metrics}
         shown = [m for m in table.metrics if m in reported] + sorted(reported - set(table.metrics))
-        out += ["", "## Reported in papers (not measured here)", "",
-                f"Numbers as published, from [`{REFERENCES_FILE}`]({REFERENCES_FILE}) next to this table; "
-                "protocols may differ from the table above, so they are neither ranked nor marked.", ""]
-        rows = [[ref.method, *[_num(ref.metrics[m]) if m in ref.metrics else DASH for m in shown], ref.citation, ref.note]
-                for ref in table.references]
+        out += [
+            "",
+            "## Reported in papers (not measured here)",
+            "",
+            f"Numbers as published, from [`{REFERENCES_FILE}`]({REFERENCES_FILE}) next to this table; "
+            "protocols may differ from the table above, so they are neither ranked nor marked.",
+            "",
+        ]
+        rows = [
+            [ref.method, *[_num(ref.metrics[m]) if m in ref.metrics else DASH for m in shown], ref.citation, ref.note]
+            for ref in table.references
+        ]
         out += _markdown(["method", *shown, "citation", "note"], rows, numeric=range(1, 1 + len(shown)))
     return "\n".join(out) + "\n"
 
@@ -128,8 +167,10 @@ def _few_clusters_note(table: Table, unit: str) -> list[str]:
         return []
     what = "bootstrap intervals and p-values" if table.baseline is not None else "bootstrap intervals"
     noun = unit if table.n_clusters != 1 else {"rows": "row"}.get(table.unit, table.unit)
-    return [f"Few clusters: the {what} rest on only {table.n_clusters} {noun} and are rough "
-            f"(with fewer than {FEW_CLUSTERS} clusters the bootstrap tends to understate the uncertainty)."]
+    return [
+        f"Few clusters: the {what} rest on only {table.n_clusters} {noun} and are rough "
+        f"(with fewer than {FEW_CLUSTERS} clusters the bootstrap tends to understate the uncertainty)."
+    ]
 
 
 def _round(x: float | None) -> float | None:
@@ -141,36 +182,85 @@ def to_records(table: Table) -> list[dict]:
     out = []
     for rank, row in enumerate(table.rows, start=1):
         for metric, cell in ((m, row.cells[m]) for m in table.metrics if m in row.cells):
-            out.append({
-                "database": table.database, "kind": "measured", "rank": rank, **row.key.fields(), "seeds": row.n_seeds,
-                "metric": metric, "mean": _round(cell.mean),
-                "seed_ci_low": _round(cell.seed_ci[0]) if cell.seed_ci else None,
-                "seed_ci_high": _round(cell.seed_ci[1]) if cell.seed_ci else None,
-                "boot_ci_low": _round(cell.boot_ci[0]) if cell.boot_ci else None,
-                "boot_ci_high": _round(cell.boot_ci[1]) if cell.boot_ci else None,
-                "best": cell.best, "baseline": row.is_baseline,
-                "difference": _round(row.comparisons[metric].difference) if metric in row.comparisons else None,
-                "p_value": _round(row.comparisons[metric].p_value) if metric in row.comparisons else None,
-                "citation": None,
-            })
+            out.append(
+                {
+                    "database": table.database,
+                    "kind": "measured",
+                    "rank": rank,
+                    **row.key.fields(),
+                    "seeds": row.n_seeds,
+                    "metric": metric,
+                    "mean": _round(cell.mean),
+                    "seed_ci_low": _round(cell.seed_ci[0]) if cell.seed_ci else None,
+                    "seed_ci_high": _round(cell.seed_ci[1]) if cell.seed_ci else None,
+                    "boot_ci_low": _round(cell.boot_ci[0]) if cell.boot_ci else None,
+                    "boot_ci_high": _round(cell.boot_ci[1]) if cell.boot_ci else None,
+                    "best": cell.best,
+                    "baseline": row.is_baseline,
+                    "difference": _round(row.comparisons[metric].difference) if metric in row.comparisons else None,
+                    "p_value": _round(row.comparisons[metric].p_value) if metric in row.comparisons else None,
+                    "citation": None,
+                }
+            )
     for ref in table.references:
         for metric, value in ref.metrics.items():
-            out.append({"database": table.database, "kind": "reference", "method": ref.method, "metric": metric,
-                        "mean": _round(value), "citation": ref.citation, "note": ref.note})
+            out.append(
+                {
+                    "database": table.database,
+                    "kind": "reference",
+                    "method": ref.method,
+                    "metric": metric,
+                    "mean": _round(value),
+                    "citation": ref.citation,
+                    "note": ref.note,
+                }
+            )
     return out
 
 
 def to_json(table: Table) -> str:
-    doc = {"database": table.database, "split": table.split, "tasks": list(table.tasks), "metrics": table.metrics,
-           "headline": table.headline, "resampling_unit": table.unit, "clusters": table.n_clusters,
-           "resamples": table.settings.resamples, "seed": table.settings.seed, "confidence": table.settings.confidence,
-           "baseline": table.baseline.fields() if table.baseline else None, "rows": to_records(table)}
+    doc = {
+        "database": table.database,
+        "split": table.split,
+        "tasks": list(table.tasks),
+        "metrics": table.metrics,
+        "headline": table.headline,
+        "resampling_unit": table.unit,
+        "clusters": table.n_clusters,
+        "resamples": table.settings.resamples,
+        "seed": table.settings.seed,
+        "confidence": table.settings.confidence,
+        "baseline": table.baseline.fields() if table.baseline else None,
+        "rows": to_records(table),
+    }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-CSV_FIELDS = ["database", "kind", "rank", "backbone", "tasks", "coupling", "preset", "image_size", "config", "seeds",
-              "method", "metric", "mean", "seed_ci_low", "seed_ci_high", "boot_ci_low", "boot_ci_high", "best",
-              "baseline", "difference", "p_value", "citation", "note"]
+CSV_FIELDS = [
+    "database",
+    "kind",
+    "rank",
+    "backbone",
+    "tasks",
+    "coupling",
+    "preset",
+    "image_size",
+    "config",
+    "seeds",
+    "method",
+    "metric",
+    "mean",
+    "seed_ci_low",
+    "seed_ci_high",
+    "boot_ci_low",
+    "boot_ci_high",
+    "best",
+    "baseline",
+    "difference",
+    "p_value",
+    "citation",
+    "note",
+]
 
 
 def to_csv(table: Table) -> str:

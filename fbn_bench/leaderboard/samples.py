@@ -41,12 +41,15 @@ def read_frame(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, dtype={"subject": "string", "video": "string", "image": "string"})
     except _UNREADABLE as exc:
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise FbnError(f"{path}: not readable predictions ({reason}); restore it (`git lfs pull` if it is a Git LFS "
-                       f"pointer), add the run again with `fbn-bench leaderboard add`, or delete it") from None
+        raise FbnError(
+            f"{path}: not readable predictions ({reason}); restore it (`git lfs pull` if it is a Git LFS "
+            f"pointer), add the run again with `fbn-bench leaderboard add`, or delete it"
+        ) from None
 
 
 def group_column(registered: str | None, is_registered: bool, frames: list[pd.DataFrame]) -> str:
     """The column whose values are the bootstrap's clusters, or ROWS."""
+
     def everywhere(column: str) -> bool:
         return bool(frames) and all(column in f.columns and f[column].notna().any() for f in frames)
 

@@ -54,7 +54,9 @@ def find_runs(paths: list[Path]) -> list[Path]:
             continue
         inside = sorted(p.parent for p in path.rglob(RESULTS_FILE)) if path.is_dir() else []
         if not inside:
-            raise FbnError(f"{path} holds no {RESULTS_FILE}: give run folders written by `fbn-bench run`, `evaluate` or `sweep`")
+            raise FbnError(
+                f"{path} holds no {RESULTS_FILE}: give run folders written by `fbn-bench run`, `evaluate` or `sweep`"
+            )
         found += inside
     return found
 
@@ -98,12 +100,13 @@ def _check_same_run(target: Path, records: list[dict], source: Path) -> None:
     it with another run that happens to share its id would silently lose a seed."""
     stored = list(read_records(target / RESULTS_FILE)) if (target / RESULTS_FILE).is_file() else []
     if stored and _identity(stored) != _identity(records):
-        (config, seed), = _identity(stored) if len(_identity(stored)) == 1 else [("several", "several")]
-        raise FbnError(f"the store already holds a different run named {target.name!r} (config {config}, seed {seed}); "
-                       f"{source} is another run with the same id: give it its own --out name and run id")
+        ((config, seed),) = _identity(stored) if len(_identity(stored)) == 1 else [("several", "several")]
+        raise FbnError(
+            f"the store already holds a different run named {target.name!r} (config {config}, seed {seed}); "
+            f"{source} is another run with the same id: give it its own --out name and run id"
+        )
 
 
 def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:
     store = Path(store)
     return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file()) if store.is_dir() else []
-

@@ -80,7 +80,7 @@ def row_features(df: pd.DataFrame, layout: Layout) -> np.ndarray:
         t_v, t_a, p_v, p_a = (np.where(ok, x, 0.0) for x in (t_v, t_a, p_v, p_a))
         out[:, 0] = ok
         for start, t, p in ((1, t_v, p_v), (6, t_a, p_a)):
-            out[:, start:start + 5] = np.stack([t, p, t * t, p * p, t * p], axis=1)
+            out[:, start : start + 5] = np.stack([t, p, t * t, p * p, t * p], axis=1)
     if "expr" in layout.tasks:
         s, k = layout.expr_start, len(EXPRESSIONS)
         codes = {name: i for i, name in enumerate(EXPRESSIONS)}
@@ -92,9 +92,9 @@ def row_features(df: pd.DataFrame, layout: Layout) -> np.ndarray:
         p_hot = ok[:, None] & (p[:, None] == classes)
         out[:, s] = ok
         out[:, s + 1] = ok & (t == p)
-        out[:, s + 2:s + 2 + k] = t_hot
-        out[:, s + 2 + k:s + 2 + 2 * k] = p_hot
-        out[:, s + 2 + 2 * k:s + 2 + 3 * k] = t_hot & p_hot
+        out[:, s + 2 : s + 2 + k] = t_hot
+        out[:, s + 2 + k : s + 2 + 2 * k] = p_hot
+        out[:, s + 2 + 2 * k : s + 2 + 3 * k] = t_hot & p_hot
     if "au" in layout.tasks:
         s = layout.au_start
         for i, au in enumerate(layout.aus):
@@ -102,7 +102,7 @@ def row_features(df: pd.DataFrame, layout: Layout) -> np.ndarray:
             ok = ~np.isnan(t)
             truth = ok & (t == 1)
             pred = ok & (df[f"prob_AU{au}"].to_numpy(float) >= AU_THRESHOLD)
-            out[:, s + 4 * i:s + 4 * i + 4] = np.stack([ok, truth, pred, truth & pred], axis=1)
+            out[:, s + 4 * i : s + 4 * i + 4] = np.stack([ok, truth, pred, truth & pred], axis=1)
     return out
 
 
@@ -146,9 +146,9 @@ def metrics_from_sums(sums: np.ndarray, layout: Layout) -> dict[str, np.ndarray]
     if "expr" in layout.tasks:
         s, k = layout.expr_start, len(EXPRESSIONS)
         n = col(s)
-        true = sums[..., s + 2:s + 2 + k]
-        pred = sums[..., s + 2 + k:s + 2 + 2 * k]
-        tp = sums[..., s + 2 + 2 * k:s + 2 + 3 * k]
+        true = sums[..., s + 2 : s + 2 + k]
+        pred = sums[..., s + 2 + k : s + 2 + 2 * k]
+        tp = sums[..., s + 2 + 2 * k : s + 2 + 3 * k]
         present = true > 0  # macro F1 over the classes the (resampled) split contains
         per_class = np.where(present, _f1(tp, true, pred), 0.0)
         n_present = present.sum(axis=-1)

@@ -168,8 +168,9 @@ def _observed(frames, tasks, aus) -> dict[str, float]:
     return {m: float(np.mean([s[m] for s in per_seed])) for m in common}
 
 
-def compare(frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric: str,
-            known: tuple[dict, dict] | None = None) -> Comparison | None:
+def compare(
+    frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric: str, known: tuple[dict, dict] | None = None
+) -> Comparison | None:
     """Paired bootstrap of mean(a) - mean(b) on `metric`, over the samples both sides scored.
 
     `known`: the two sides' resampled scores on all their samples, reused when every run scored the
@@ -194,19 +195,36 @@ def compare(frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric:
     return Comparison(metric, difference, bootstrap.paired_p_value(a[metric] - b[metric]), len(shared))
 
 
-def build_table(database: str, entries: list[Entry], settings: Settings, spec=None,
-                references: list[Reference] | None = None, lower_is_better: frozenset[str] = frozenset()) -> Table:
+def build_table(
+    database: str,
+    entries: list[Entry],
+    settings: Settings,
+    spec=None,
+    references: list[Reference] | None = None,
+    lower_is_better: frozenset[str] = frozenset(),
+) -> Table:
     """The table of one database from its entries (all configurations evaluated on it). `lower_is_better`:
     metrics whose best value is the smallest (all core metrics are higher-is-better)."""
     seen = {m for e in entries for r in e.runs for m in r.values}
     # Reported numbers never add measured columns; a database with only reported rows uses theirs.
-    metrics = database_metrics(seen, spec) or database_metrics({m for ref in references or [] for m in ref.metrics}, None)
+    metrics = database_metrics(seen, spec) or database_metrics(
+        {m for ref in references or [] for m in ref.metrics}, None
+    )
     headline = headline_of(metrics)
     tasks = tuple(t for t in TASKS if any(task_of(m) == t for m in metrics))
     aus = tuple(int(m[5:]) for m in metrics if re.fullmatch(r"f1_AU\d+", m))
     split = entries[0].split if entries else "test"
-    table = Table(database, split, tasks, metrics, headline or "", [], settings, references=list(references or []),
-                  lower_is_better=frozenset(lower_is_better))
+    table = Table(
+        database,
+        split,
+        tasks,
+        metrics,
+        headline or "",
+        [],
+        settings,
+        references=list(references or []),
+        lower_is_better=frozenset(lower_is_better),
+    )
 
     frames = {id(e): load_predictions(e) for e in entries}
     # A row resamples only when every seed's predictions stand for its records: an interval or p-value
@@ -240,17 +258,25 @@ def build_table(database: str, entries: list[Entry], settings: Settings, spec=No
             values = entry.values(metric)
             if not values:
                 continue
-            cells[metric] = Cell(float(np.mean(values)), len(values), bootstrap.seed_interval(values, settings.confidence),
-                                 bootstrap.percentile_interval(dist[metric], settings.confidence) if metric in dist else None)
+            cells[metric] = Cell(
+                float(np.mean(values)),
+                len(values),
+                bootstrap.seed_interval(values, settings.confidence),
+                bootstrap.percentile_interval(dist[metric], settings.confidence) if metric in dist else None,
+            )
         table.rows.append(Row(entry.key, len(entry.runs), cells))
 
     if settings.baseline:
         chosen = [k for k, e in by_key.items() if matches_baseline(e.key, settings.baseline)]
         if len(chosen) > 1:
-            raise FbnError(f"baseline {settings.baseline!r} matches {len(chosen)} configurations on {database} "
-                           f"({', '.join(sorted(chosen))}); give a config hash or more fields")
+            raise FbnError(
+                f"baseline {settings.baseline!r} matches {len(chosen)} configurations on {database} "
+                f"({', '.join(sorted(chosen))}); give a config hash or more fields"
+            )
         if not chosen:
-            table.notes.append(f"The baseline ({settings.baseline}) was not evaluated on {database}: no paired comparison.")
+            table.notes.append(
+                f"The baseline ({settings.baseline}) was not evaluated on {database}: no paired comparison."
+            )
         else:
             base = by_key[chosen[0]]
             table.baseline = base.key
@@ -290,6 +316,7 @@ def _partial_note(key: ConfigKey, problems: list[tuple[SeedRun, str]], baseline:
 def _rank(table: Table) -> None:
     """Sort by the headline mean (best first), then mark the best measured mean of every column, at the
     precision shown: cells that read the same are all bold."""
+
     def order(row: Row):
         cell = row.cells.get(table.headline)
         return (cell is None, -(cell.mean if cell else 0.0), row.key.label(), row.key.config_hash)

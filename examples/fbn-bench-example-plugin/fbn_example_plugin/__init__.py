@@ -13,11 +13,13 @@ CODES = {0: "neutral", 1: "happiness", 2: "sadness", 3: "surprise"}
 def load_mydb(root: Path, split: str) -> pd.DataFrame:
     """`<root>/<split>.csv` with columns `file,subject,label`; images under `<root>/images/`."""
     raw = pd.read_csv(Path(root) / f"{split}.csv")
-    return pd.DataFrame({
-        "image": "images/" + raw["file"],
-        "subject": raw["subject"].astype(str),
-        "expression": raw["label"].map(CODES),
-    })
+    return pd.DataFrame(
+        {
+            "image": "images/" + raw["file"],
+            "subject": raw["subject"].astype(str),
+            "expression": raw["label"].map(CODES),
+        }
+    )
 
 
 def cohen_kappa(y_true, y_pred) -> float:
@@ -33,11 +35,17 @@ def cohen_kappa(y_true, y_pred) -> float:
 
 @hookimpl
 def register_datasets(register):
-    register(DatasetSpec(
-        name="mydb", tasks={"expr"}, load=load_mydb,
-        description="an example expression database", license="CC0", homepage="https://example.org/mydb",
-        citation="Doe et al., MyDB, 2026",
-    ))
+    register(
+        DatasetSpec(
+            name="mydb",
+            tasks={"expr"},
+            load=load_mydb,
+            description="an example expression database",
+            license="CC0",
+            homepage="https://example.org/mydb",
+            citation="Doe et al., MyDB, 2026",
+        )
+    )
 
 
 @hookimpl

@@ -1,0 +1,58 @@
+"""`soft`: soft co-annotation. Expression labels give soft AU targets R[e, j]; AU labels give a soft
+expression target from the likelihood of the annotated AUs under each expression."""
+
+from __future__ import annotations
+
+from fbn_bench import CouplingSpec
+from fbn_bench.coupling import losses
+from fbn_bench.coupling.inputs import (
+    COMMON_OPTIONS,
+    STOP_GRADIENT_CHOICES,
+    check_choice,
+    check_number,
+    check_relatedness,
+    coupling_inputs,
+)
+
+NAME = "soft"
+
+
+def build(relatedness, weight=1.0, temperature=1.0, eps=0.05, stop_gradient="none"):
+    return SoftCoAnnotation(
+        check_relatedness(relatedness, NAME),
+        weight=check_number(NAME, "weight", weight, low=0.0),
+        temperature=check_number(NAME, "temperature", temperature, positive=True),
+        eps=check_number(NAME, "eps", eps, positive=True, high=0.5),
+        stop_gradient=check_choice(NAME, "stop_gradient", stop_gradient, STOP_GRADIENT_CHOICES),
+    )
+
+
+class SoftCoAnnotation:
+    def __init__(self, R, *, weight, temperature, eps, stop_gradient):
+        self.R, self.weight, self.temperature, self.eps, self.stop_gradient = R, weight, temperature, eps, stop_gradient
+
+    def __call__(self, outputs, batch):
+        x = coupling_inputs(outputs, batch, self.R, self.stop_gradient)
+        au = losses.soft_co_annotation_au_loss(x.au_logits, x.expr, x.au_mask, x.R)
+        expr = losses.soft_co_annotation_expr_loss(
+            x.expr_logits, x.expr, x.au, x.au_mask, x.R, self.temperature, self.eps
+        )
+        return {"au": self.weight * au, "expr": self.weight * expr}
+
+    def __repr__(self):
+        return (
+            f"SoftCoAnnotation(weight={self.weight}, temperature={self.temperature}, eps={self.eps}, "
+            f"stop_gradient={self.stop_gradient!r})"
+        )
+
+
+SPEC = CouplingSpec(
+    name=NAME,
+    build=build,
+    description="soft co-annotation: R[e, :] as soft AU targets, AU likelihoods as soft expression targets",
+    options={
+        **COMMON_OPTIONS,
+        "temperature": "T in q(e) ~ exp(log P(AUs | e) / T); larger is softer (default 1.0)",
+        "eps": "P(AU | expression) is clipped to [eps, 1 - eps] in the likelihood (default 0.05)",
+    },
+)

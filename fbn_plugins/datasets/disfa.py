@@ -1,0 +1,145 @@
+"""Dataset plugin `disfa` (docs/datasets/disfa.md).
+
+Labels: `ActionUnit_Labels/SNxxx/SNxxx_au<n>.txt`, one `frame,intensity` per line (frame 1-based,
+intensity 0-5, no header). An AU occurs when intensity >= `threshold` (default 2, the JAA-Net /
+ME-GraphAU protocol). Frames are joined across the 12 files by frame number, never by position.
+Images are not distributed as frames: the user extracts them from the left-camera videos, by default
+to `frames/SN001/00001.png` (frame number as in the label files); option `naming` changes the pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fbn_bench import DatasetSpec, FbnError, hookimpl
+
+from ._common import (
+    find_first,
+    fold_subjects,
+    image_namer,
+    int_option,
+    line_error,
+    listing,
+    numbered_lines,
+    plural,
+    require_root,
+    short_list,
+    stacked_table,
+)
+
+DISFA_AUS = (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26)
+# Standard subject-independent parts (identical in JAA-Net, ME-GraphAU and LibreFace).
+PARTS = (
+    ("SN002", "SN010", "SN001", "SN026", "SN027", "SN032", "SN030", "SN009", "SN016"),
+    ("SN013", "SN018", "SN011", "SN028", "SN012", "SN006", "SN031", "SN021", "SN024"),
+    ("SN003", "SN029", "SN023", "SN025", "SN008", "SN005", "SN007", "SN017", "SN004"),
+)
+LABEL_DIRS = ("ActionUnit_Labels", "ActionUnit_Labels/ActionUnit_Labels")
+DEFAULT_NAMING = "frames/{subject}/{frame:05d}.png"
+SUBJECT_DIR = re.compile(r"^SN\d{3}$")
+
+
+def read_au_file(path: Path) -> dict[int, int]:
+    """frame -> intensity (0-5) from one `frame,intensity` file."""
+    values: dict[int, int] = {}
+    for number, text in numbered_lines(path):
+        fields = [f.strip() for f in text.split(",")]
+        if len(fields) != 2 or not all(fields):
+            raise line_error(
+                path,
+                number,
+                text,
+                "expected 'frame,intensity'",
+                "the file looks truncated; re-extract ActionUnit_Labels/ from the DISFA archive",
+            )
+        try:
+            frame, intensity = int(fields[0]), int(float(fields[1]))
+        except ValueError:
+            raise line_error(path, number, text, "frame and intensity must be integers") from None
+        if not 0 <= intensity <= 5:
+            raise line_error(path, number, text, f"intensity {fields[1]} is outside 0-5")
+        values[frame] = intensity
+    return values
+
+
+def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFAULT_NAMING) -> pd.DataFrame:
+    root = require_root(Path(root), "disfa")
+    fold = int_option("fold", fold, (1, 2, 3), "disfa")
+    threshold = int_option("threshold", threshold, range(1, 6), "disfa")
+    name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
+    labels = find_first(root, LABEL_DIRS, "DISFA label folder")
+    on_disk = [p.name for p in listing(labels) if p.is_dir() and SUBJECT_DIR.match(p.name)]
+    if not on_disk:
+        raise FbnError(f"no subject folders (SN001, SN002, ...) in {labels}; expected {labels}/SN001/SN001_au1.txt ...")
+    wanted = fold_subjects(PARTS, fold, split)
+    subjects = [s for s in on_disk if s in wanted]
+    # Whole subjects left out are worth a note, but they are not dropped rows (frames).
+    notes: list[str] = []
+    absent = sorted(wanted - set(on_disk))
+    outside = sorted(set(on_disk) - {s for part in PARTS for s in part})
+    if outside:
+        notes.append(
+            f"{plural(len(outside), 'subject folder')} in {labels} outside the standard folds, "
+            f"in no split ({short_list(outside)})"
+        )
+    if absent:
+        notes.append(
+            f"{plural(len(absent), f'fold {fold} {split} subject')} with no label folder in {labels}, "
+            f"so the split is smaller than the standard one ({short_list(absent)})"
+        )
+    skipped: dict[str, int] = {}
+
+    tables = []
+    for subject in subjects:
+        per_au = {}
+        for au in DISFA_AUS:
+            path = labels / subject / f"{subject}_au{au}.txt"
+            if not path.is_file():
+                raise FbnError(f"DISFA label file missing: expected {path} (12 files per subject, au1 ... au26)")
+            per_au[au] = read_au_file(path)
+        frames = sorted(set.union(*(set(v) for v in per_au.values())))
+        complete = [f for f in frames if all(f in v for v in per_au.values())]
+        if len(complete) < len(frames):
+            key = "frames missing from some of their subject's 12 AU files"
+            skipped[key] = skipped.get(key, 0) + len(frames) - len(complete)
+        table = pd.DataFrame(
+            {
+                "image": [name_of(subject=subject, frame=f, frame0=f - 1) for f in complete],
+                "subject": subject,
+                "video": subject,  # one (left-camera) video per subject
+                "frame": np.asarray(complete, dtype=np.int64),
+            }
+        )
+        for au in DISFA_AUS:
+            intensity = np.array([per_au[au][f] for f in complete], dtype=np.int64)
+            table[f"AU{au}"] = (intensity >= threshold).astype(np.float64)
+            table[f"intensity_au{au}"] = intensity  # kept for intensity work; AU<n> is occurrence
+        tables.append(table)
+    return stacked_table(tables, skipped, notes)
+
+
+@hookimpl
+def register_datasets(register):
+    register(
+        DatasetSpec(
+            name="disfa",
+            tasks={"au"},
+            aus=DISFA_AUS,
+            load=load,
+            description="DISFA: 27 adults, 12 AUs coded 0-5 on every video frame; 3 standard subject folds.",
+            citation="Mavadati, S. M., Mahoor, M. H., Bartlett, K., Trinh, P., Cohn, J. F. DISFA: A spontaneous "
+            "facial action intensity database. IEEE Trans. Affective Computing 4(2), 2013.",
+            homepage="http://mohammadmahoor.com/disfa/",
+            license="Research use under the DISFA agreement (request access from the owners)",
+            options={
+                "fold": "1, 2 or 3: fold1 trains on parts 1+2 and tests on part 3 (default), fold2 tests on part 2, fold3 on part 1",
+                "threshold": "an AU occurs when its intensity is at least this (1-5; default 2, the standard protocol)",
+                "naming": "image path pattern relative to root, fields {subject}, {frame} (1-based, as in the label files) "
+                "and {frame0} (0-based); default frames/{subject}/{frame:05d}.png",
+            },
+        )
+    )

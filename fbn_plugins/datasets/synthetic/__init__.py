@@ -1,0 +1,45 @@
+"""Synthetic facial-behaviour databases: procedurally rendered faces with known labels.
+
+The default data of `fbn-bench run`: no licence, no download. Each database mirrors a real one
+(which tasks and AUs it labels, its class balance, its domain) and is generated on first use under
+its root (see store.py), then read back through the same `load(root, split)` contract as real data.
+Modules: identity (who), deform (AUs as geometry), render/sdf (pixels), style (domain and nuisance),
+labels (the relatedness prior), databases (configs), generate (one split), store (on disk).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from fbn_bench import DatasetSpec, hookimpl
+
+from .databases import DATABASES, SyntheticDatabase
+from .store import OPTION_HELP, load, prepare
+
+CITATION = (
+    "Kollias, Sharmanska, Zafeiriou. Face Behavior a la carte: Expressions, Affect and Action Units "
+    "in a Single Network. arXiv:1910.11111 (the setting); Du, Tao, Martinez. Compound facial "
+    "expressions of emotion. PNAS 2014 (the relatedness prior)."
+)
+
+
+def spec_for(db: SyntheticDatabase) -> DatasetSpec:
+    return DatasetSpec(
+        name=db.name,
+        tasks=db.tasks,
+        aus=db.aus,
+        load=partial(load, db),
+        prepare=partial(prepare, db),
+        description=db.description,
+        citation=CITATION,
+        license="MIT (generated)",
+        synthetic=True,
+        options=OPTION_HELP,
+        group_column="subject",
+    )
+
+
+@hookimpl
+def register_datasets(register):
+    for db in DATABASES.values():
+        register(spec_for(db))

@@ -1,0 +1,266 @@
+"""Draw batches of faces: identity + AU intensities + nuisance -> RGB uint8 images.
+
+Vectorised over the batch: every shape is a signed-distance field evaluated on (B, H, W) grids and
+composited with analytic anti-aliasing (see sdf.py). Features left and right of the midline share
+one evaluation through |x|.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .deform import face_geometry
+from .sdf import band, box, coverage, ellipse, hline, paint, segment, shade
+
+HALF_VIEW = 1.45  # the image spans [-HALF_VIEW, HALF_VIEW] face units at scale 1
+
+
+def _rgb(r, g, b):
+    return np.float32([r, g, b])[:, None, None, None]
+
+
+WHITE, PUPIL, LASH = _rgb(0.95, 0.94, 0.92), _rgb(0.03, 0.03, 0.03), _rgb(0.08, 0.06, 0.05)
+MOUTH, TEETH = _rgb(0.22, 0.05, 0.05), _rgb(0.93, 0.92, 0.86)
+
+
+def _col(v: np.ndarray) -> np.ndarray:
+    """(B,) -> (B, 1, 1); colours (B, 3) -> (3, B, 1, 1)."""
+    v = np.asarray(v, dtype=np.float32)
+    return v[:, None, None] if v.ndim == 1 else np.ascontiguousarray(v.T)[:, :, None, None]
+
+
+def _grids(n: int, size: int, nuis: dict) -> tuple[np.ndarray, ...]:
+    """Image coordinates and the face coordinates seen through each image's pose."""
+    lin = ((np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1) * HALF_VIEW
+    gx, gy = np.meshgrid(lin, lin)
+    gx, gy = gx[None], gy[None]
+    ang, sc = _col(nuis["angle"]), _col(nuis["scale"])
+    cx, cy = gx - _col(nuis["dx"]), gy - _col(nuis["dy"])
+    c, s = np.cos(ang), np.sin(ang)
+    fx = (c * cx + s * cy) / sc
+    fy = (-s * cx + c * cy) / sc
+    pixel = (2 * HALF_VIEW / size) / sc
+    return np.broadcast_to(gx, (n, size, size)), np.broadcast_to(gy, (n, size, size)), fx, fy, pixel
+
+
+def _background(gx, gy, nuis) -> np.ndarray:
+    """Two colours mixed by a sine grating (a plain backdrop when the style has no texture)."""
+    theta, freq, phase = nuis["bg_dir"][:, None, None], nuis["bg_freq"][:, None, None], nuis["bg_phase"][:, None, None]
+    # sin(a + b) from row and column terms: no full-frame sine.
+    a = freq * gx[:, :1, :] * np.cos(theta)
+    b = freq * gy[:, :, :1] * np.sin(theta) + phase
+    wave = 0.5 + 0.5 * (np.sin(a) * np.cos(b) + np.cos(a) * np.sin(b))
+    wave = np.where(freq > 0, wave, np.float32(0.5)) + 0.15 * gy / HALF_VIEW
+    return _col(nuis["bg_a"]) + (_col(nuis["bg_b"]) - _col(nuis["bg_a"])) * wave
+
+
+def _head(img, x, y, ax, px, g, nuis):
+    skin = _col(g["skin"])
+    hair = _col(g["hair"])
+    style = _col(g["hair_style"])
+    rx, top, bot = _col(g["face_rx"]), _col(g["face_top"]), _col(g["face_bottom"])
+    vol = _col(g["hair_volume"])
+    long_hair = (style == 1).astype(np.float32)
+    paint(
+        img,
+        coverage(ellipse(x, y, 0, 0.25 + 0.3 * _col(g["hair_len"]), rx + vol + 0.12, top + 0.35), px),
+        hair,
+        long_hair,
+    )
+    paint(img, coverage(box(x, y, 0, 1.45, 0.38, 0.45), px), skin * 0.82)
+    shirt = 1.0 - _col(nuis["bg_a"]) * 0.8
+    paint(img, coverage(ellipse(x, y, 0, 2.15, 1.5, 0.7), px), shirt)
+    eye_y = _col(g["eye_y"])
+    paint(img, coverage(ellipse(ax, y, rx * 0.97, eye_y + 0.12, 0.11, 0.19), px), skin * 0.9)
+    # An egg: the half-width narrows towards the chin.
+    ry = np.where(y < 0, top, bot)
+    taper = 1 - _col(g["jaw_taper"]) * np.clip(y / bot, 0, 1) ** 2
+    face = ellipse(x / taper, y, 0, 0, rx, ry)
+    paint(img, coverage(face, px), skin)
+    # Soft shadow towards the face's edge, so the head reads as round.
+    shade(img, coverage(face, px) * (1 - coverage(face + 0.12, px * 6)), np.float32(0.12))
+    hairline = np.where(style == 2, -0.98, -0.8) + 0.35 * (ax / rx) ** 2
+    hair_cap = np.maximum(ellipse(x, y, 0, -0.2, rx + vol, top + vol - 0.05), y - hairline)
+    paint(img, coverage(hair_cap, px), hair)
+    return face
+
+
+def _brows_and_forehead(img, x, y, ax, px, g):
+    # Forehead lines: central ones for AU1, lateral ones for AU2.
+    base = _col(g["brow_in_y"])
+    for k in (0.09, 0.17):
+        yy = _col(g["eye_y"]) - _col(g["eye_up"]) - _col(g["brow_gap"]) - k - 0.05
+        shade(img, coverage(hline(x, y, 0, yy, 0.22, 0.012), px), 0.35 * _col(g["forehead_centre"]))
+        shade(
+            img, coverage(segment(ax, y, 0.3, yy + 0.02, 0.58, yy + 0.04, 0.012), px), 0.35 * _col(g["forehead_side"])
+        )
+    shade(img, coverage(segment(ax, y, 0.045, base + 0.03, 0.06, base + 0.16, 0.013), px), 0.45 * _col(g["glabella"]))
+    # Brow: a thick stroke from its inner to its outer end, arched upwards.
+    xin, xout = _col(g["brow_in_x"]), _col(g["brow_out"])
+    t = np.clip((ax - xin) / (xout - xin), 0, 1)
+    centre = base + (_col(g["brow_out_y"]) - base) * t - _col(g["brow_arch"]) * 4 * t * (1 - t)
+    th = _col(g["brow_th"]) * (1.15 - 0.5 * t)
+    d = np.maximum(np.abs(y - centre) - th, np.maximum(xin - ax, ax - xout))
+    paint(img, coverage(d, px), _col(g["brow"]), 0.92)
+
+
+def _eyes(img, x, y, ax, px, g):
+    ex, ey, erx = _col(g["eye_x"]), _col(g["eye_y"]), _col(g["eye_rx"])
+    t = (ax - ex) / erx
+    s = 1 - t * t
+    up, lo = _col(g["lid_up"]), _col(g["lid_lo"])
+    y_up, y_lo = ey - up * s, ey + lo * s
+    # Crease above the upper lid and the cheek (AU6) below the eye.
+    shade(
+        img,
+        coverage(np.abs(y - (ey - (_col(g["eye_up"]) + 0.05) * s)) - 0.012 + 0.5 * np.maximum(np.abs(t) - 1, 0), px),
+        0.18,
+    )
+    lift = _col(g["cheek_lift"])
+    shade(
+        img,
+        coverage(segment(ax, y, ex - 0.14, ey + 0.2 - 0.07 * lift, ex + 0.14, ey + 0.22 - 0.06 * lift, 0.014), px),
+        0.1 + 0.35 * lift,
+    )
+    shade(img, coverage(ellipse(ax, y, ex + 0.04, ey + 0.13 - 0.06 * lift, 0.17, 0.07), px * 3), -0.12 * lift)
+    eye = np.maximum(band(y, y_up, y_lo), np.abs(t) - 1)
+    paint(img, coverage(eye, px), WHITE)
+    iris = np.maximum(ellipse(ax, y, ex, ey - 0.15 * _col(g["eye_up"]), _col(g["iris_r"]), _col(g["iris_r"])), eye)
+    paint(img, coverage(iris, px), _col(g["iris"]))
+    pupil = np.maximum(
+        ellipse(ax, y, ex, ey - 0.15 * _col(g["eye_up"]), 0.45 * _col(g["iris_r"]), 0.45 * _col(g["iris_r"])), eye
+    )
+    paint(img, coverage(pupil, px), PUPIL)
+    lash = np.maximum(np.abs(y - y_up + 0.006) - 0.017, np.abs(t) - 1.08)
+    paint(img, coverage(lash, px), LASH, 0.9)
+    lower = np.maximum(np.abs(y - y_lo) - 0.011, np.abs(t) - 1.0)
+    shade(img, coverage(lower, px), 0.5 * _col(g["lower_lid_line"]))
+    crows = _col(g["crows_feet"])
+    ox = ex + erx + 0.03
+    for dy in (-0.05, 0.0, 0.05):
+        shade(img, coverage(segment(ax, y, ox, ey + dy * 0.6, ox + 0.1, ey + dy * 1.6, 0.011), px), 0.45 * crows)
+
+
+def _nose(img, x, y, ax, px, g):
+    ey, ny = _col(g["eye_y"]), _col(g["nose_y"])
+    nw = _col(g["nose_w"])
+    shade(img, coverage(segment(ax, y, 0.07, ey + 0.05, nw * 0.75, ny - 0.06, 0.016), px * 2), 0.14)
+    shade(img, coverage(ellipse(x, y, 0, ny + 0.05, nw * 0.9, 0.05), px * 3), 0.1)
+    for k in (0.1, 0.16, 0.22):
+        shade(img, coverage(hline(x, y, 0, ey + k, 0.1, 0.012), px), 0.5 * _col(g["nose_wrinkle"]))
+    nostril = ellipse(ax, y, _col(g["nostril_x"]), _col(g["nostril_y"]), 0.045, 0.024)
+    paint(img, coverage(nostril, px), _col(g["skin"]) * 0.35, 0.9)
+
+
+def _mouth(img, x, y, ax, px, g):
+    mh, my, cdy = _col(g["mouth_half"]), _col(g["mouth_y"]), _col(g["corner_dy"])
+    t = x / mh
+    s = np.clip(1 - t * t, 0, 1)
+    outside = np.abs(t) * mh - mh
+    line = my + cdy * t * t
+    sp = np.sqrt(s)
+    o_top = line - _col(g["open_up"]) * s**0.7
+    o_bot = line + _col(g["open_lo"]) * s**0.7
+    lip_top = o_top - _col(g["lip_up_th"]) * sp - 0.012 * sp
+    lip_bot = o_bot + _col(g["lip_lo_th"]) * sp
+    nose_x = _col(g["nose_w"]) * 0.95
+    fold_end = mh + 0.08
+    shade(
+        img,
+        coverage(segment(ax, y, nose_x, _col(g["nose_y"]) - 0.02, fold_end, my + cdy + 0.05, 0.014), px * 1.5),
+        0.45 * _col(g["fold"]),
+    )
+    bulge = _col(g["press_bulge"])
+    shade(img, coverage(np.maximum(band(y, lip_top - 0.07, lip_top), outside), px * 3), -0.12 * bulge)
+    shade(img, coverage(np.maximum(np.abs(y - lip_bot - 0.05) - 0.012, outside), px), 0.35 * bulge)
+    lip = _col(g["lip"]) * (1 - _col(g["lip_pale"])) + _col(g["skin"]) * 0.9 * _col(g["lip_pale"])
+    paint(img, coverage(np.maximum(band(y, lip_top, lip_bot), outside), px), lip)
+    mouth = np.maximum(band(y, o_top - 0.008, o_bot + 0.008), outside + 0.01)
+    paint(img, coverage(mouth, px), MOUTH)
+    opening = _col(g["open_up"]) + _col(g["open_lo"])
+    teeth = np.maximum(band(y, o_top, np.minimum(o_top + 0.06, o_bot - 0.004)), outside + 0.05)
+    paint(img, coverage(teeth, px), TEETH, np.clip(opening * 25 - 0.3, 0, 1))
+    corner_y = my + cdy
+    shade(img, coverage(ellipse(ax, y, mh + 0.05, corner_y, 0.018, 0.045), px), 0.55 * _col(g["dimple"]))
+    shade(
+        img,
+        coverage(segment(ax, y, mh + 0.01, corner_y + 0.05, mh + 0.05, corner_y + 0.2, 0.013), px),
+        0.45 * _col(g["marionette"]),
+    )
+    shade(
+        img,
+        coverage(np.maximum(np.abs(y - (my + 0.16 + 0.05 * t * t)) - 0.014, np.abs(x) - mh * 0.7), px),
+        0.5 * _col(g["chin_furrow"]),
+    )
+    shade(img, coverage(ellipse(x, y, 0, my + 0.3, 0.17, 0.09), px * 3), 0.2 * _col(g["chin_furrow"]))
+
+
+def _glasses(img, x, y, ax, px, g):
+    on = _col(g["glasses"])
+    ex, ey = _col(g["eye_x"]), _col(g["eye_y"])
+    ring = np.abs(ellipse(ax, y, ex, ey, 0.23, 0.17)) - 0.018
+    paint(img, coverage(ring, px), _col(g["glasses_colour"]), on)
+    paint(img, coverage(segment(ax, y, 0, ey - 0.03, ex - 0.22, ey - 0.03, 0.014), px), _col(g["glasses_colour"]), on)
+
+
+def _finish(img, gx, gy, nuis, rng) -> np.ndarray:
+    light = _col(nuis["brightness"]) * (
+        1 + _col(nuis["light_x"]) * gx / HALF_VIEW + _col(nuis["light_y"]) * gy / HALF_VIEW
+    )
+    img *= light * _col(nuis["cast"])
+    blurred = np.flatnonzero(nuis["blur"] > 0)
+    if len(blurred):  # a separable [1 2 1] / 4 filter, mixed in by each image's blur amount
+        part = img[:, blurred]
+        pad = np.pad(part, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
+        soft = (pad[:, :, :-2] + 2 * pad[:, :, 1:-1] + pad[:, :, 2:]) / 4
+        soft = (soft[..., :-2] + 2 * soft[..., 1:-1] + soft[..., 2:]) / 4
+        img[:, blurred] = part + (soft - part) * nuis["blur"][blurred][:, None, None]
+    # Uniform noise with the drawn s.d. (cheaper to draw than Gaussian, and just as much a nuisance).
+    img += (rng.random(img.shape, dtype=np.float32) - 0.5) * (np.sqrt(12) * _col(nuis["noise"]))
+    out = np.clip(img, 0, 1) * 255 + 0.5
+    return out.astype(np.uint8).transpose(1, 2, 3, 0)
+
+
+# Face-unit boxes (x0, x1, y0, y1) outside which a part never draws, for any identity or AU.
+PART_BOXES = {
+    "brows": (-0.8, 0.8, -1.05, -0.2),
+    "eyes": (-0.72, 0.72, -0.42, 0.2),
+    "nose": (-0.32, 0.32, -0.2, 0.48),
+    "mouth": (-0.72, 0.72, 0.3, 1.12),
+    "glasses": (-0.68, 0.68, -0.42, 0.1),
+}
+
+
+def _window(box_, nuis, size) -> tuple[slice, slice]:
+    """Pixel rows and columns that hold a face-unit box in every image of the batch."""
+    x0, x1, y0, y1 = box_
+    fx = np.array([x0, x1, x0, x1], dtype=np.float32)[None]
+    fy = np.array([y0, y0, y1, y1], dtype=np.float32)[None]
+    ang, sc = nuis["angle"][:, None], nuis["scale"][:, None]
+    c, s = np.cos(ang), np.sin(ang)
+    ix = sc * (c * fx - s * fy) + nuis["dx"][:, None]
+    iy = sc * (s * fx + c * fy) + nuis["dy"][:, None]
+    to_px = lambda v: (v / HALF_VIEW + 1) / 2 * size - 0.5  # noqa: E731
+    c0, c1 = int(np.floor(to_px(ix.min()))) - 2, int(np.ceil(to_px(ix.max()))) + 3
+    r0, r1 = int(np.floor(to_px(iy.min()))) - 2, int(np.ceil(to_px(iy.max()))) + 3
+    return slice(max(r0, 0), max(min(r1, size), 0)), slice(max(c0, 0), max(min(c1, size), 0))
+
+
+def render_faces(ident: dict, intensity: np.ndarray, nuis: dict, size: int, rng: np.random.Generator) -> np.ndarray:
+    """(B,) identities, (B, 17) AU intensities 0-5, (B,) nuisance -> (B, size, size, 3) uint8."""
+    n = len(intensity)
+    g = face_geometry(ident, intensity)
+    gx, gy, x, y, px = _grids(n, size, nuis)
+    ax = np.abs(x)
+    img = _background(gx, gy, nuis).astype(np.float32)
+    _head(img, x, y, ax, px, g, nuis)
+    parts = [("brows", _brows_and_forehead), ("eyes", _eyes), ("nose", _nose), ("mouth", _mouth)]
+    if g["glasses"].any():
+        parts.append(("glasses", _glasses))
+    for name, draw in parts:
+        rows, cols = _window(PART_BOXES[name], nuis, size)
+        draw(img[:, :, rows, cols], x[:, rows, cols], y[:, rows, cols], ax[:, rows, cols], px, g)
+    if nuis["occ"].any():
+        occ = box(gx, gy, _col(nuis["occ_x"]), _col(nuis["occ_y"]), _col(nuis["occ_w"]), _col(nuis["occ_h"]))
+        paint(img, coverage(occ, 2 * HALF_VIEW / size), _col(nuis["occ_colour"]), _col(nuis["occ"]))
+    return _finish(img, gx, gy, nuis, rng)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,9 @@ class RunConfig:
     out: str | None = None
 
     def __post_init__(self) -> None:
+        _check_types(self)
         self.tasks = parse_tasks(self.tasks)
-        self.datasets = tuple(self.datasets)
+        self.datasets = (self.datasets,) if isinstance(self.datasets, str) else tuple(self.datasets)
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise FbnError(f"mixed precision {self.mixed_precision!r} is not one of no, bf16, fp16")
         for name, low in (("batch_size", 1), ("image_size", 16), ("hidden", 1), ("eval_batch_size", 1), ("seed", 0)):
@@ -74,6 +76,30 @@ class RunConfig:
         d = asdict(self)
         d["tasks"], d["datasets"] = list(self.tasks), list(self.datasets)
         return d
+
+
+_TEXT_SETTINGS = ("coupling", "relatedness", "backbone", "preset")
+_OPTIONAL_TEXT_SETTINGS = ("weights", "data_root", "out")
+
+
+def _check_types(config: RunConfig) -> None:
+    """One line for a setting of the wrong kind (a TOML file can hold anything: `tasks = 5`)."""
+
+    def is_texts(value: Any) -> bool:
+        return isinstance(value, str) or (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value))
+
+    for name, example in (("tasks", '["va", "au"]'), ("datasets", '["synth-rafdb", "disfa:fold=2"]')):
+        if not is_texts(getattr(config, name)):
+            raise FbnError(f"{name} must be a name or a list of names, e.g. {example}, got {getattr(config, name)!r}")
+    for name in _OPTIONAL_TEXT_SETTINGS:  # paths: a pathlib.Path from Python code is fine
+        if isinstance(getattr(config, name), os.PathLike):
+            setattr(config, name, os.fspath(getattr(config, name)))
+    for name in _TEXT_SETTINGS + _OPTIONAL_TEXT_SETTINGS:
+        value = getattr(config, name)
+        if not isinstance(value, str) and not (value is None and name in _OPTIONAL_TEXT_SETTINGS):
+            raise FbnError(f"{name} must be text, got {value!r}")
+    if not isinstance(config.augment, bool):
+        raise FbnError(f"augment must be true or false, got {config.augment!r}")
 
 
 def _check_number(
@@ -123,25 +149,39 @@ FIELD_NAMES = {f.name for f in fields(RunConfig)}
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML file: top-level keys, or a `[run]` table (then nothing may sit beside it)."""
     path = Path(path)
     data = read_toml(path, "config file")
-    data = data.get("run", data)  # either top-level keys or a [run] table
+    if "run" in data:
+        beside = sorted(k for k in data if k != "run")
+        if beside:
+            raise FbnError(
+                f"{path}: {beside[0]!r} sits beside the [run] table and would be ignored; move it into [run]"
+            )
+        data = data["run"]
+        if not isinstance(data, dict):
+            raise FbnError(f"{path}: `run` must be a table ([run]) of settings, got {data!r}")
     unknown = sorted(set(data) - FIELD_NAMES)
     if unknown:
         raise FbnError(f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(FIELD_NAMES))}")
     return data
 
 
-def resolve_config(preset: str = "quick", file: str | Path | None = None, **overrides: Any) -> RunConfig:
-    """Merge the layers; `overrides` holds only the options the user actually gave."""
+def resolve_config(preset: str | None = None, file: str | Path | None = None, **overrides: Any) -> RunConfig:
+    """Merge the layers; `overrides` holds only the options the user actually gave. The preset is the one
+    given here (the command line's --preset), else the file's `preset`, else quick."""
+    from_file = load_config_file(file) if file is not None else {}
+    preset = preset or overrides.pop("preset", None) or from_file.get("preset") or "quick"
     if preset not in PRESETS:
-        raise FbnError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
-    merged: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
+        where = f" ({file})" if file is not None and from_file.get("preset") == preset else ""
+        raise FbnError(f"unknown preset {preset!r}{where}; available: {', '.join(PRESETS)}")
+    merged: dict[str, Any] = {**PRESETS[preset]}
     explicit: set[str] = set()
-    for layer in (load_config_file(file) if file is not None else {}, overrides):
-        given = {k: v for k, v in layer.items() if v is not None}
+    for layer in (from_file, overrides):
+        given = {k: v for k, v in layer.items() if v is not None and k != "preset"}
         _merge_layer(merged, given)
         explicit |= set(given)
+    merged["preset"] = preset
     if "backbone" in explicit and "image_size" not in explicit:
         # `--backbone vggface` alone: the input size that backbone was built for, not the preset's.
         merged["image_size"] = _default_image_size(merged["backbone"], merged.get("image_size", 64))

@@ -1,10 +1,16 @@
-"""Predictions on each database's test split, scored with its own metrics, as result records.
+"""Evaluation: predictions on each database's test split, scored with its own metrics, as result records;
+and `evaluate_checkpoint`, which re-scores a trained model (`fbn-bench evaluate`).
 
 With several processes each scores a contiguous shard; shards are gathered in rank order, so the
 scored samples are exactly the test split's decodable images: no duplicates, no padding.
 """
 
 from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +21,17 @@ from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
-from .scoring import plugin_scores, score_predictions
+from .registry import Registry, get_registry
+from .results import (
+    RunOutcome,
+    assemble_records,
+    check_one_run,
+    drop_records,
+    merge_records,
+    write_predictions,
+    write_records,
+)
+from .scoring import plugin_metrics, plugin_scores, score_predictions
 from .tasks import AUS, EXPRESSIONS
 
 
@@ -85,3 +101,110 @@ def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...
         }
         for (task, metric), (value, n) in scores.items()
     ]
+
+
+def score_test_splits(
+    model, test_splits, accelerator, tasks: tuple[str, ...], batch_size: int, run_dir: Path, progress: bool, registry
+) -> tuple[list[dict], dict[str, str]]:
+    """Predict every test split, store per-sample predictions, return partial records and, per database
+    without any, why (main process; the others return nothing)."""
+    metric_plugins = plugin_metrics(registry)
+    records: list[dict[str, Any]] = []
+    unscored: dict[str, str] = {}
+    for split in test_splits:
+        outputs = predict(model, split, accelerator, batch_size, progress)
+        if accelerator.is_main_process:
+            frame = predictions_frame(split, outputs)
+            write_predictions(run_dir, split.name, frame)
+            scored = score_split(split, frame, tasks, metric_plugins)
+            records += scored
+            if not scored:
+                unscored[split.name] = why_unscored(split, tasks)
+    return records, unscored
+
+
+def why_unscored(split: PreparedSplit, tasks: tuple[str, ...]) -> str:
+    """One line on why a test split gave no score, for the end of the run."""
+    if len(split) == 0:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in split.skipped.items()) or "the split is empty"
+        return f"no usable {split.split} image ({reasons})"
+    labelled = ", ".join(t for t in tasks if t in split.spec.tasks)
+    return f"none of its {len(split)} {split.split} images is labelled for {labelled}"
+
+
+def skipped_counts(splits: list[PreparedSplit]) -> dict[str, dict[str, int]]:
+    return {f"{s.name}/{s.split}": dict(s.skipped) for s in splits if s.n_skipped}
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    datasets: tuple[str, ...] = (),
+    out: str | Path | None = None,
+    registry: Registry | None = None,
+    progress: bool = True,
+    cpu: bool = False,
+    data_root: str | None = None,
+) -> RunOutcome:
+    """Re-score a trained model on the test splits of its datasets (or of `datasets`).
+
+    The records are the training run's: its run id, its configuration and hash (so a leaderboard puts a
+    cross-database score in the same configuration's row), one record per database scored now. They are
+    merged into `out`'s results.jsonl (default: the run folder): a database scored again replaces its old
+    records, the others stay. `device` and `precision` say how this scoring ran.
+    """
+    from .checkpoint import load_checkpoint
+    from .devices import device_text, make_accelerator, precision_text
+    from .identity import run_hash
+    from .model import build_model
+    from .plugin_options import resolved_plugins
+    from .run_datasets import prepare_all, read_annotations, resolve_datasets
+    from .run_folder import lock_folder, stored_run_id
+
+    registry = registry or get_registry()
+    started = time.perf_counter()
+    checkpoint = load_checkpoint(path)
+    trained, run_dir = checkpoint.config, checkpoint.run_dir
+    config = replace(
+        trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root, weights=None
+    )  # what is scored now, where its data is; the checkpoint carries the weights
+    out_dir = Path(out) if out else run_dir
+    run_id = stored_run_id(run_dir)
+    # A GPU run's fp16 re-scored on a CPU computes in fp32; the records' `precision` says so.
+    accelerator = make_accelerator(config.mixed_precision, cpu, fallback_fp16=True)
+    chosen = resolve_datasets(config, registry)
+    plugins = checkpoint.plugins  # what the training run resolved, files' contents included
+    if plugins is None:  # a checkpoint from before they were saved: resolve them now
+        trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
+        plugins = resolved_plugins(trained, registry, trained_on)
+    config_hash = checkpoint.config_hash or run_hash(trained, plugins, checkpoint.world_size)
+    model = build_model(config, registry)
+    model.load_state_dict(checkpoint.state)
+    model = accelerator.prepare(model)
+    annotations = read_annotations(chosen, ("test",), config, accelerator)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
+    lock = lock_folder(out_dir) if accelerator.is_main_process else None  # one writer of its records at a time
+    try:
+        if accelerator.is_main_process:
+            check_one_run(out_dir, {run_id})  # before anything of another run's folder is touched
+            drop_records(out_dir, {(s.name, s.split) for s in test_splits})
+        records, unscored = score_test_splits(
+            model, test_splits, accelerator, config.tasks, config.eval_batch_size, out_dir, progress, registry
+        )
+        if accelerator.is_main_process:
+            records = assemble_records(
+                records,
+                run_id=run_id,
+                config=trained,
+                plugins=plugins,
+                config_hash=config_hash,
+                device=device_text(accelerator),
+                precision=precision_text(accelerator),
+                wall_time_s=time.perf_counter() - started,
+            )
+            records = merge_records(out_dir, records)
+            write_records(out_dir, records)
+    finally:
+        if lock is not None:
+            lock.close()
+    accelerator.wait_for_everyone()
+    return RunOutcome(out_dir, records, skipped_counts(test_splits), unscored=unscored, config_hash=config_hash)

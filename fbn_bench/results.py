@@ -1,24 +1,25 @@
 """Result records: one JSON object per database x metric, the source of truth for leaderboards.
 
-A run folder (`runs/<run-id>/`) holds `config.json` (the resolved configuration), `checkpoint.pt`,
-`train_log.csv`, `predictions/<dataset>.csv.gz` (per-sample targets and outputs, see
-`fbn_bench.scoring`) and `results.jsonl` (the records).
+A run folder (`runs/<run-id>/`, see run_folder.py) holds `config.json` (the resolved configuration),
+`checkpoint.pt`, `train_log.csv`, `predictions/<dataset>.csv.gz` (per-sample targets and outputs, see
+`fbn_bench.scoring`) and `results.jsonl` (the records, written last and atomically).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
 import re
 import subprocess
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .atomic import atomic_path, atomic_write_text
 from .errors import FbnError
 
 RESULTS_FILE = "results.jsonl"
@@ -47,52 +48,54 @@ RECORD_FIELDS = (
     "versions",
     "git_commit",
     "device",
+    "precision",
     "wall_time_s",
     "created",
 )
 
-# The keys of a configuration that do not change what is learned, left out of its hash.
-_UNHASHED = {"seed", "out", "data_root", "run_id", "num_processes", "progress"}
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    records: list[dict[str, Any]]
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # dataset -> reason -> count
+    history: list[dict[str, float]] = field(default_factory=list)
+    unscored: dict[str, str] = field(default_factory=dict)  # dataset -> why it has no record
+    config_hash: str | None = None  # identity.run_hash: what the records carry, and a sweep's DONE marker
 
 
-def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -> str:
-    """A short stable hash of the configuration, ignoring seed and paths (so seeds group together).
-
-    `plugins` (plugin_options.resolved_plugins) adds each plugin's options with their defaults, so that a
-    plugin changing a default changes the hash; where it came from (`plugin`) is provenance, not hashed.
-    """
-    stable = {k: v for k, v in config.items() if k not in _UNHASHED}
-    if stable.get("datasets"):  # `name:root=PATH` says where a database is, not what was trained on
-        stable["datasets"] = [canonical_dataset_text(text) for text in stable["datasets"]]
-    if plugins:
-        # The resolved datasets say the same as the texts, without their spelling (order of options, defaults);
-        # the relatedness table and the weights file are hashed by content (plugin_options.content_provenance).
-        for key in ("datasets", "relatedness", "weights"):
-            stable.pop(key, None)
-        stable["plugins"] = {
-            kind: [_what(p) for p in found] if isinstance(found, list) else _what(found)
-            for kind, found in plugins.items()
-            if found is not None
-        }
-    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def canonical_dataset_text(dataset_text: str) -> str:
-    """`affectnet:root=/data/an,scale=0.10,release=npy` -> `affectnet:release=npy,scale=0.1`: the text minus
-    its location, options sorted and numbers written one way, so spelling never makes two configurations."""
-    from .specs import parse_named
-
-    try:
-        name, options = parse_named(dataset_text)
-    except FbnError:  # not name:key=value text; hashed as written
-        return dataset_text.strip()
-    kept = ",".join(f"{k}={v}" for k, v in sorted(options.items()) if k != "root")
-    return f"{name}:{kept}" if kept else name
-
-
-def _what(described: dict[str, Any]) -> dict[str, Any]:
-    """What a resolved plugin or file contributes to the hash: not where it came from or was read."""
-    return {k: v for k, v in described.items() if k not in ("plugin", "source", "file")}
+def assemble_records(
+    partial: list[dict],
+    *,
+    run_id: str,
+    config,
+    plugins: dict[str, Any],
+    config_hash: str,
+    device: str,
+    precision: str,
+    wall_time_s: float,
+) -> list[dict]:
+    """Add the run's identity, configuration (plugin options resolved) and provenance to each (dataset, metric)
+    record (`partial`, from evaluate.score_split)."""
+    common = {
+        "run_id": run_id,
+        "backbone": config.backbone,
+        "tasks": list(config.tasks),
+        "coupling": config.coupling,
+        "preset": config.preset,
+        "image_size": config.image_size,
+        "seed": config.seed,
+        "config_hash": config_hash,
+        "config": config.to_dict(),
+        "plugins": plugins,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "device": device,
+        "precision": precision,
+        "wall_time_s": round(wall_time_s, 2),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return [{**common, **r} for r in partial]
 
 
 def versions() -> dict[str, str]:
@@ -129,23 +132,45 @@ def write_records(run_dir: Path, records: Iterable[dict[str, Any]]) -> Path:
             raise ValueError(f"result record lacks {missing}")  # a bug, not a user error
         lines.append(json.dumps(record, sort_keys=True, default=str) + "\n")
     # Written whole, then renamed: a crash never leaves a half-written results file behind.
-    tmp = path.with_name(f".{RESULTS_FILE}.{os.getpid()}.tmp")
-    tmp.write_text("".join(lines))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(lines), "result records")
     return path
+
+
+def drop_records(run_dir: Path, datasets: set[tuple[str, str]]) -> None:
+    """Remove the records of (dataset, split) pairs about to be scored again, before their predictions are
+    replaced: a process killed in between leaves those databases unscored, never old scores beside new
+    predictions."""
+    path = Path(run_dir) / RESULTS_FILE
+    if not path.is_file():
+        return
+    old = list(read_records(path))
+    kept = [r for r in old if (r.get("dataset"), r.get("split")) not in datasets]
+    if len(kept) == len(old):
+        return
+    if kept:
+        write_records(run_dir, kept)
+    else:
+        path.unlink()
+
+
+def check_one_run(run_dir: Path, run_ids: set) -> list[dict[str, Any]]:
+    """The records already in `run_dir`, after checking they are of the run(s) `run_ids` (one folder, one run,
+    as the leaderboard store expects)."""
+    path = Path(run_dir) / RESULTS_FILE
+    old = list(read_records(path)) if path.is_file() else []
+    found = {r.get("run_id") for r in old} | set(run_ids)
+    if len(found) > 1:
+        raise FbnError(
+            f"{path} holds records of another run ({', '.join(sorted(map(str, found)))}); "
+            "write these elsewhere with --out DIR"
+        )
+    return old
 
 
 def merge_records(run_dir: Path, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`new` plus the records already in `run_dir` for databases `new` does not score again; those must be
     of the same run (one folder, one run, as the leaderboard store expects)."""
-    path = Path(run_dir) / RESULTS_FILE
-    old = list(read_records(path)) if path.is_file() else []
-    run_ids = {r.get("run_id") for r in old} | {r.get("run_id") for r in new}
-    if len(run_ids) > 1:
-        raise FbnError(
-            f"{path} holds records of another run ({', '.join(sorted(map(str, run_ids)))}); "
-            "write these elsewhere with --out DIR"
-        )
+    old = check_one_run(run_dir, {r.get("run_id") for r in new})
     rescored = {(r["dataset"], r["split"]) for r in new}
     return [r for r in old if (r.get("dataset"), r.get("split")) not in rescored] + list(new)
 
@@ -180,9 +205,9 @@ def predictions_path(run_dir: Path, dataset: str) -> Path:
 
 def write_predictions(run_dir: Path, dataset: str, frame: pd.DataFrame) -> Path:
     path = predictions_path(run_dir, dataset)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # mtime 0: the same predictions give the same bytes, so re-adding a run to leaderboards/ is no diff.
-    frame.to_csv(path, index=False, float_format="%.6g", compression={"method": "gzip", "mtime": 0})
+    with atomic_path(path, "predictions") as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g", compression={"method": "gzip", "mtime": 0})
     return path
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from .config import RunConfig
 from .errors import FbnError
-from .results import CONFIG_FILE, RESULTS_FILE, config_hash, read_records
+from .identity import config_hash
+from .results import CONFIG_FILE, RESULTS_FILE, read_records
 from .sweep import Grid, resolve_entry
 
 DONE_FILE = "DONE"
@@ -165,7 +166,8 @@ def execute(
         echo(f"{run.label(total)} ...")
         started = time.perf_counter()
         try:
-            result = runner(run.config, run_id=run_id_for(grid_name, run), **runner_options)
+            # replace: the plan made this folder this run's (an unfinished attempt of it is started over)
+            result = runner(run.config, run_id=run_id_for(grid_name, run), replace=True, **runner_options)
         except Exception as exc:  # one broken configuration must not cost the rest of the sweep
             message = str(exc) if isinstance(exc, FbnError) else f"{type(exc).__name__}: {exc}"
             run.run_dir.mkdir(parents=True, exist_ok=True)

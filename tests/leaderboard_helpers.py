@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench.results import config_hash, write_predictions, write_records
+from fbn_bench.identity import config_hash
+from fbn_bench.results import write_predictions, write_records
 from fbn_bench.scoring import score_predictions
 from fbn_bench.tasks import EXPRESSIONS
 
@@ -106,7 +107,8 @@ def write_run(
                     "plugins": None,
                     "versions": {},
                     "git_commit": None,
-                    "device": "cpu",
+                    "device": "cpu x1",
+                    "precision": "fp32",
                     "wall_time_s": 1.0,
                     "created": created,
                 }

@@ -83,8 +83,18 @@ def test_a_backbone_chosen_alone_brings_its_own_input_size(tmp_path):
         ({"task_weights": {"foo": 2.0}}, "task_weights names 'foo', not a task"),
         ({"task_weights": "au=2"}, "task_weights must be a table of task = number"),
         ({"shares": {"va": True}}, "shares.va must be a finite number, got True"),
+        ({"tasks": 5}, "tasks must be a name or a list of names"),
+        ({"datasets": 5}, "datasets must be a name or a list of names"),
+        ({"coupling": 2}, "coupling must be text, got 2"),
+        ({"augment": "yes"}, "augment must be true or false"),
     ],
 )
 def test_settings_of_the_wrong_type_or_range_are_one_line_errors(settings, message):
     with pytest.raises(FbnError, match=message.replace("(", r"\(").replace(")", r"\)")):
         RunConfig(**settings)
+
+
+def test_one_database_may_be_written_as_text(tmp_path):
+    file = tmp_path / "run.toml"
+    file.write_text('datasets = "disfa:fold=2,threshold=1"\n')
+    assert resolve_config(None, file).datasets == ("disfa:fold=2,threshold=1",)  # one database, not 23 letters

@@ -13,9 +13,7 @@ TESTS = Path(__file__).parent
 
 
 def fbn(*args, cwd, env):
-    proc = subprocess.run(
-        [sys.executable, "-m", "fbn_bench", *args], cwd=cwd, env=env, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "fbn_bench", *args], cwd=cwd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
@@ -60,3 +58,18 @@ def test_two_process_run_scores_each_sample_once_and_matches_one_process(tmp_pat
     assert {(r["metric"], r["n_samples"]): round(r["value"], 6) for r in one} == {
         (r["metric"], r["n_samples"]): round(r["value"], 6) for r in two
     }
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="the plain form means one process per GPU there")
+def test_several_processes_without_a_gpu_run_one_distributed_cpu_run(tmp_path):
+    """`--num-processes 2` as the README writes it (no --cpu): one run on 2 CPU processes, not two runs."""
+    root = write_toy(tmp_path / "toy", n_train=48, n_test=21)
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "FBN_BENCH_PLUGINS": "engine_toy_plugin", "OMP_NUM_THREADS": "1"}
+    args = ["--datasets", f"toy:root={root}", "--image-size", "16", "--steps", "2", "--batch-size", "24"]
+    proc = fbn("run", *args, "--num-processes", "2", cwd=tmp_path, env=env)
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("run ")]) == 1  # one run said so
+    (folder,) = (tmp_path / "runs").iterdir()
+    got = records(folder)
+    assert got and all(r["device"] == "cpu x2" for r in got)
+    assert all(r["n_samples"] == 21 for r in got if r["metric"] == "accuracy")

@@ -9,7 +9,8 @@ from engine_toy_plugin import write_toy
 
 from fbn_bench import FbnError
 from fbn_bench.config import resolve_config
-from fbn_bench.experiment import evaluate_checkpoint, run_experiment
+from fbn_bench.evaluate import evaluate_checkpoint
+from fbn_bench.experiment import run_experiment
 from fbn_bench.model import FaceBehaviorNet
 from fbn_bench.registry import build_registry
 from fbn_bench.results import RECORD_FIELDS, read_predictions
@@ -164,7 +165,8 @@ def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry,
 
 
 def test_dataset_names_with_options_make_safe_file_names():
-    from fbn_bench.results import canonical_dataset_text, file_stem
+    from fbn_bench.identity import canonical_dataset_text
+    from fbn_bench.results import file_stem
 
     assert canonical_dataset_text("affectnet:root=/data/an,release=npy") == "affectnet:release=npy"
     assert (

@@ -7,9 +7,9 @@ from functools import partial
 import pytest
 
 from fbn_bench.config import RunConfig
+from fbn_bench.identity import config_hash
 from fbn_bench.plugin_options import option_defaults, resolved_plugins
 from fbn_bench.registry import build_registry
-from fbn_bench.results import config_hash
 from fbn_bench.run_datasets import resolve_datasets
 from fbn_plugins.datasets.synthetic.store import generation_options
 from fbn_plugins.datasets.synthetic.store import load as synthetic_load
@@ -140,7 +140,7 @@ def test_files_are_hashed_by_content_not_by_path(tmp_path):
 
 
 def test_several_processes_are_another_configuration_one_process_keeps_its_hash():
-    from fbn_bench.experiment import hashed_config
+    from fbn_bench.identity import hashed_config
 
     config = RunConfig()
     assert hashed_config(config, 1) == config.to_dict()  # single-process hashes did not move

@@ -46,7 +46,8 @@ def _split_list(text: str | None) -> tuple[str, ...] | None:
 
 
 def _relaunch(num_processes: int) -> None:
-    """Re-run this command under torch's launcher with N processes (CPU or GPU)."""
+    """Re-run this command under torch's launcher with N processes: on the GPUs, or on the CPU when there is
+    none (devices.make_accelerator)."""
     argv, skip = [], False
     for arg in sys.argv[1:]:
         if skip:
@@ -121,24 +122,39 @@ def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> N
 )
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder (default runs/<run-id>).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False), help="TOML file of settings.")
-@click.option("--preset", type=click.Choice(["quick", "paper"]), default="quick", show_default=True)
+@click.option(
+    "--preset",
+    type=click.Choice(["quick", "paper"]),
+    default=None,
+    help="Settings to start from: quick (default) or paper; a --config file may name one too.",
+)
 @click.option("--mixed-precision", type=click.Choice(["no", "bf16", "fp16"]), default=None)
 @click.option(
     "--num-processes", type=int, default=1, show_default=True, help="Processes (CPU or GPU) for a distributed run."
 )
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
+@click.option("--force", is_flag=True, help="With --out DIR holding another run: delete that run and run here.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def run(config_file, preset, num_processes, cpu, no_progress, datasets, **options) -> None:
+def run(config_file, preset, num_processes, cpu, force, no_progress, datasets, **options) -> None:
     """Train FaceBehaviorNet and score every chosen database on its test split."""
     from ..config import resolve_config
     from ..experiment import run_experiment
 
-    if num_processes > 1 and "LOCAL_RANK" not in os.environ:
-        _relaunch(num_processes)
+    _check_processes(num_processes)
     overrides = {k: v for k, v in options.items() if k in _CONFIG_OPTIONS}
     overrides["datasets"] = _split_list(datasets)
     config = resolve_config(preset, config_file, **overrides)
-    _report(run_experiment(config, progress=not no_progress, cpu=cpu))
+    if num_processes > 1 and "LOCAL_RANK" not in os.environ:
+        from ..devices import runnable_precision
+
+        runnable_precision(config.mixed_precision, cpu)  # refused here once, not by every process started
+        _relaunch(num_processes)
+    _report(run_experiment(config, progress=not no_progress, cpu=cpu, replace=force))
+
+
+def _check_processes(num_processes: int) -> None:
+    if num_processes < 1:
+        raise FbnError(f"--num-processes must be 1 or more, got {num_processes}")
 
 
 @click.command()
@@ -156,8 +172,9 @@ def run(config_file, preset, num_processes, cpu, no_progress, datasets, **option
 @click.option("--no-progress", is_flag=True)
 def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress) -> None:
     """Re-score a trained model (a run folder or its checkpoint.pt)."""
-    from ..experiment import evaluate_checkpoint
+    from ..evaluate import evaluate_checkpoint
 
+    _check_processes(num_processes)
     if num_processes > 1 and "LOCAL_RANK" not in os.environ:
         _relaunch(num_processes)
     outcome = evaluate_checkpoint(

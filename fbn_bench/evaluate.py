@@ -17,12 +17,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .atomic import clean_stale_temporaries
 from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
+from .errors import FbnError
 from .registry import Registry, get_registry
 from .results import (
+    CONFIG_FILE,
     RunOutcome,
     assemble_records,
     check_one_run,
@@ -152,7 +155,7 @@ def evaluate_checkpoint(
     merged into `out`'s results.jsonl (default: the run folder): a database scored again replaces its old
     records, the others stay. `device` and `precision` say how this scoring ran.
     """
-    from .checkpoint import load_checkpoint
+    from .checkpoint import CHECKPOINT_FILE, load_checkpoint
     from .devices import device_text, make_accelerator, precision_text
     from .identity import run_hash
     from .model import build_model
@@ -168,6 +171,8 @@ def evaluate_checkpoint(
         trained, datasets=tuple(datasets) or trained.datasets, data_root=data_root or trained.data_root, weights=None
     )  # what is scored now, where its data is; the checkpoint carries the weights
     out_dir = Path(out) if out else run_dir
+    if out_dir.resolve() != run_dir.resolve() and any((out_dir / f).exists() for f in (CONFIG_FILE, CHECKPOINT_FILE)):
+        raise FbnError(f"--out {out_dir} is the folder of another run; write this evaluation to a new folder")
     run_id = stored_run_id(run_dir)
     # A GPU run's fp16 re-scored on a CPU computes in fp32; the records' `precision` says so.
     accelerator = make_accelerator(config.mixed_precision, cpu, fallback_fp16=True)
@@ -186,6 +191,7 @@ def evaluate_checkpoint(
     try:
         if accelerator.is_main_process:
             check_one_run(out_dir, {run_id})  # before anything of another run's folder is touched
+            clean_stale_temporaries(out_dir)  # what a killed write left there
             drop_records(out_dir, {(s.name, s.split) for s in test_splits})
         records, unscored = score_test_splits(
             model, test_splits, accelerator, config.tasks, config.eval_batch_size, out_dir, progress, registry

@@ -15,6 +15,7 @@ from fbn_bench import FbnError
 from fbn_bench.checkpoint import load_checkpoint
 from fbn_bench.cli import cli
 from fbn_bench.config import resolve_config
+from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.experiment import run_experiment
 from fbn_bench.identity import run_hash
 from fbn_bench.registry import build_registry
@@ -87,6 +88,18 @@ def test_out_into_another_runs_folder_is_refused_unless_forced(toy_root, registr
     assert json.loads((out / "config.json").read_text())["lr"] == 0.003
     assert {r["config"]["lr"] for r in read_records(out)} == {0.003}
     assert not (out / "predictions" / "old-db.csv.gz").exists()  # nothing of the old run mixes in
+
+    elsewhere = tmp_path / "another-run"
+    elsewhere.mkdir()
+    (elsewhere / "config.json").write_text("{}")
+    with pytest.raises(FbnError, match="is the folder of another run"):
+        evaluate_checkpoint(out, out=elsewhere, registry=registry, progress=False, cpu=True)
+    held = lock_folder(out)  # as a run still writing there would hold it
+    try:
+        with pytest.raises(FbnError, match="in use by another fbn-bench process"):
+            evaluate_checkpoint(out, registry=registry, progress=False, cpu=True)
+    finally:
+        held.close()
 
 
 def test_a_folder_that_holds_no_run_is_never_emptied(tmp_path):

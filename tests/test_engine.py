@@ -239,7 +239,7 @@ def test_evaluating_on_another_database_adds_records_of_the_same_run(multitask_r
     again = evaluate_checkpoint(run_dir, registry=registry, progress=False)  # its own database, scored again
     assert len(again.records) == len(outcome.records)  # replaced, not duplicated
     other = run_experiment(toy_config(toy_root, tmp_path / "other", seed=9), registry, progress=False)
-    with pytest.raises(FbnError, match="holds records of another run"):
+    with pytest.raises(FbnError, match="is the folder of another run"):
         evaluate_checkpoint(run_dir, out=other.run_dir, registry=registry, progress=False)
 
 

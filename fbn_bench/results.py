@@ -19,8 +19,13 @@ from typing import Any
 
 import pandas as pd
 
+from . import identity
 from .atomic import atomic_path, atomic_write_text
 from .errors import FbnError
+
+# Their home is identity.py; kept here for callers written before it.
+config_hash = identity.config_hash
+canonical_dataset_text = identity.canonical_dataset_text
 
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"

@@ -169,3 +169,12 @@ def test_bf16_on_a_cpu_runs_in_bf16_and_says_so(toy_root, registry, tmp_path):
     # bf16 changed the computation (fp16 on a CPU would not have: that is why it is refused).
     a, b = (torch.load(o.run_dir / "checkpoint.pt", weights_only=True)["model"] for o in (fp32, bf16))
     assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
+def test_records_of_another_run_are_never_merged_into(tmp_path):
+    from fbn_bench.results import check_one_run
+
+    (tmp_path / "results.jsonl").write_text(json.dumps({"run_id": "theirs", "dataset": "toy", "split": "test"}) + "\n")
+    assert check_one_run(tmp_path, {"theirs"})[0]["run_id"] == "theirs"
+    with pytest.raises(FbnError, match="holds records of another run"):
+        check_one_run(tmp_path, {"mine"})

@@ -198,3 +198,22 @@ def test_va_loss_uses_the_scoring_ccc_formula():
     loss = va_loss(torch.tensor(pred), torch.tensor(target), torch.ones(50, dtype=torch.bool)).item()
     by_scoring = 1 - (metrics.ccc(target[:, 0], pred[:, 0]) + metrics.ccc(target[:, 1], pred[:, 1])) / 2
     assert loss == pytest.approx(by_scoring, abs=1e-7)
+
+
+def test_the_headline_metric_is_the_databases(tmp_path):
+    from leaderboard_helpers import predictions, write_run
+
+    from fbn_bench import DatasetSpec
+    from fbn_bench.leaderboard.records import load_entries
+    from fbn_bench.leaderboard.tables import Settings, build_table
+
+    for seed in (0, 1):
+        write_run(tmp_path, f"r{seed}", {"db": predictions(tasks=("au",), seed=seed)}, tasks=("au",), lr=seed)
+    entries = load_entries([tmp_path])
+    by_default = DatasetSpec("db", {"au"}, load=None, aus=(1, 2, 12))
+    by_auc = DatasetSpec("db", {"au"}, load=None, aus=(1, 2, 12), headline={"au": "auc_mean"})
+    assert build_table("db", entries, Settings(resamples=10), spec=by_default).headline == "f1_mean"
+    table = build_table("db", entries, Settings(resamples=10), spec=by_auc)
+    assert table.headline == "auc_mean"
+    means = [row.cells["auc_mean"].mean for row in table.rows]
+    assert means == sorted(means, reverse=True)  # rows ranked by the database's headline

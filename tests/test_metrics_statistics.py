@@ -217,3 +217,29 @@ def test_the_headline_metric_is_the_databases(tmp_path):
     assert table.headline == "auc_mean"
     means = [row.cells["auc_mean"].mean for row in table.rows]
     assert means == sorted(means, reverse=True)  # rows ranked by the database's headline
+
+
+def test_leaderboard_resamples_with_the_thresholds_the_records_name(tmp_path):
+    import json
+
+    from leaderboard_helpers import predictions, write_run
+
+    from fbn_bench.leaderboard.records import load_entries
+    from fbn_bench.leaderboard.samples import load_predictions
+    from fbn_bench.leaderboard.sums import layout_for, metrics_from_sums, row_features
+
+    df = predictions(tasks=("au",), seed=4)
+    run_dir = write_run(tmp_path, "r0", {"db": df}, tasks=("au",))
+    chosen = {1: 0.3, 2: 0.7, 12: 0.45}
+    scope = Scope(("au",), AUS, thresholds=chosen)
+    lines = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
+    rescored = {m: v for (_, m), (v, _) in score_predictions(df, ("au",), AUS, thresholds=chosen).items()}
+    lines = [{**r, "value": rescored[r["metric"]], **record_fields(r["metric"], scope)} for r in lines]
+    (run_dir / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    (entry,) = load_entries([tmp_path])
+    assert entry.runs[0].thresholds == chosen
+    (frame,) = load_predictions(entry).values()
+    whole = metrics_from_sums(row_features(frame, layout := layout_for(frame, ("au",), AUS)).sum(axis=0), layout)
+    assert whole["f1_mean"] == pytest.approx(entry.runs[0].values["f1_mean"], abs=1e-12)
+    assert whole["f1_mean"] != pytest.approx(entry.runs[0].values["f1_mean@0.5"], abs=1e-6)  # the thresholds matter

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import FbnError
 from ..results import file_stem
-from ..scoring import lower_is_better
+from ..scoring import au_of, lower_is_better
 from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
 from .bootstrap import single_threaded_blas
@@ -105,8 +105,8 @@ def render_index(tables: list[Table]) -> str:
             "|---|---|---|---|---|",
         ]
         for t in tables:
-            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not m.startswith("f1_AU")]
-            if any(m.startswith("f1_AU") for m in t.metrics):
+            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and au_of(m) is None]
+            if any(au_of(m) is not None for m in t.metrics):
                 metrics.append("F1 per AU")
             best = DASH = "–"
             if t.rows and t.headline in t.rows[0].cells:

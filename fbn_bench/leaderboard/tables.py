@@ -122,9 +122,10 @@ def _unusable(run: SeedRun, frame, tasks, aus, specs=None) -> str | None:
     lacking += [f"AU{a}" for a in sorted(scored_aus - set(layout.aus))]
     if lacking:
         return f"predictions without the {', '.join(lacking)} columns"
-    for metric, count in sample_counts(layout).items():
-        recorded = run.n_samples.get(metric)
-        if recorded is not None and recorded != count:
+    counts = sample_counts(layout)
+    for metric, recorded in run.n_samples.items():  # in the records' order: headline metrics first
+        count = counts.get(metric)
+        if count is not None and recorded != count:
             return f"predictions with {count} labelled samples for {metric} where the records scored {recorded}"
     return None
 

@@ -34,7 +34,7 @@ from .results import (
     write_predictions,
     write_records,
 )
-from .scoring import plugin_metrics, plugin_scores, score_predictions
+from .scoring import make_scope, plugin_metrics, record_fields, score_predictions
 from .tasks import AUS, EXPRESSIONS
 
 
@@ -86,12 +86,15 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     return frame
 
 
-def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...], metric_plugins=()) -> list[dict]:
-    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks: the core
-    metrics, then those of `metric_plugins` (MetricSpecs, see scoring.plugin_metrics)."""
+def score_split(
+    split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...], metric_plugins=(), thresholds=None
+) -> list[dict]:
+    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks, scored by
+    `metric_plugins` (the registered MetricSpecs, see scoring.plugin_metrics; none given: the built-ins).
+    `thresholds`: per-AU thresholds chosen on validation (metrics.choose_thresholds); else 0.5."""
     scored_tasks = [t for t in tasks if t in split.spec.tasks]
-    scores = score_predictions(frame, scored_tasks, split.spec.aus)
-    scores.update(plugin_scores(frame, scored_tasks, split.spec.aus, metric_plugins))
+    scores = score_predictions(frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds)
+    scope = make_scope(scored_tasks, split.spec.aus, thresholds)
     return [
         {
             "dataset": split.name,
@@ -101,6 +104,7 @@ def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...
             "value": value,
             "n_samples": n,
             "n_skipped": split.n_skipped,
+            **record_fields(metric, scope),
         }
         for (task, metric), (value, n) in scores.items()
     ]

@@ -13,23 +13,25 @@ import time
 import numpy as np
 import pytest
 
+from fbn_plugins.datasets.synthetic.databases import DATABASES
 from fbn_plugins.datasets.synthetic.identity import sample_identities
-from fbn_plugins.datasets.synthetic.labels import LabelPrior, render_intensity, sample_still
+from fbn_plugins.datasets.synthetic.labels import render_intensity, sample_classes
 from fbn_plugins.datasets.synthetic.render import render_faces
 from fbn_plugins.datasets.synthetic.style import WILD, sample_nuisance
+from fbn_plugins.datasets.synthetic.world import database_world, people
 
 BATCH = 64
 
 
 def _inputs(size: int):
+    """One batch as generation makes it: the realistic world's labels (copula, people) and cues."""
     rng = np.random.default_rng(0)
-    labels = sample_still(rng, BATCH, LabelPrior((1 / 7,) * 7))
-    return (
-        sample_identities(rng, BATCH),
-        render_intensity(rng, labels["intensity"]),
-        sample_nuisance(rng, BATCH, WILD),
-        size,
-    )
+    world = database_world(DATABASES["synth-affectnet"])
+    cls = sample_classes(rng, BATCH, DATABASES["synth-affectnet"].prior.class_prior)
+    intensity = world.sample(rng, cls, np.arange(BATCH) % 8, people(rng, 8))
+    nuis = sample_nuisance(rng, BATCH, WILD)
+    world.apply_cues(rng, cls, nuis)
+    return sample_identities(rng, BATCH), render_intensity(rng, intensity), nuis, size
 
 
 def _per_cpu_second(fn, repeats=20) -> float:

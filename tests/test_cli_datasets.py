@@ -24,7 +24,7 @@ def test_list_json_has_every_synthetic_database():
     assert rows["synth-disfa"]["aus"] == [1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26]
     assert rows["synth-affwild2"]["tasks"] == ["va", "expr", "au"]
     assert rows["synth-rafdb-compound"]["tasks"] == []
-    assert all(rows[n]["splits"] == ["train", "test"] for n in rows if n.startswith("synth-"))
+    assert all(rows[n]["splits"] == ["train", "val", "test"] for n in rows if n.startswith("synth-"))
     text = _run("datasets", "list")
     assert text.exit_code == 0 and "synth-bp4d" in text.output
 

@@ -1,4 +1,4 @@
-"""Label statistics of the synthetic databases match the prior they were drawn from (scipy tolerances)."""
+"""Label statistics of the du2014 control world match the prior they were drawn from (scipy tolerances)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fbn_bench.tasks import AUS, EXPRESSIONS
 from fbn_plugins.datasets.synthetic.databases import DATABASES
 from fbn_plugins.datasets.synthetic.generate import public_table, split_labels
 from fbn_plugins.datasets.synthetic.labels import VA_CENTRES, LabelPrior, sample_still, sample_video
+from fbn_plugins.datasets.synthetic.store import generation_options
 
 ALPHA = 1e-3  # per family of checks; Bonferroni-corrected over the cells inside a family
 
@@ -71,9 +72,9 @@ def test_video_trajectories_are_smooth():
         assert len(np.unique(draw["cls"][rows])) == 1 and (draw["intensity"][rows] == draw["intensity"][rows][0]).all()
 
 
-def test_affwild2_labels_recover_the_relatedness_table():
+def test_du2014_world_affwild2_labels_recover_the_relatedness_table():
     db = DATABASES["synth-affwild2"]
-    table = public_table(db, split_labels(db, "train", scale=8.0, seed=0, noise=None))
+    table = public_table(db, split_labels(db, "train", generation_options(scale=8.0, world="du2014")))
     both = table.dropna(subset=["expression", "AU1"])
     assert 0 < len(both) < len(table)  # partial annotation: some frames lack one of the labels
     # Frames within a segment share their labels: count segments, not frames.
@@ -102,6 +103,6 @@ def test_affwild2_labels_recover_the_relatedness_table():
 
 def test_affwild2_has_every_annotation_pattern():
     db = DATABASES["synth-affwild2"]
-    table = public_table(db, split_labels(db, "train", scale=1.0, seed=0, noise=None))
+    table = public_table(db, split_labels(db, "train", generation_options()))
     va, ex, au = table["valence"].notna(), table["expression"].notna(), table["AU1"].notna()
     assert (va & ~ex & ~au).any() and (ex & ~va & ~au).any() and (au & ~va & ~ex).any() and (va & ex & au).any()

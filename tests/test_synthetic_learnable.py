@@ -63,9 +63,12 @@ def test_expression_is_learnable_from_pixels(tmp_path):
     model = _train(7, xtr, ytr, torch.nn.functional.cross_entropy, weights=balance)
     with torch.no_grad():
         pred = model(xte).argmax(1).numpy()
-    # Chance is 1/7 for balanced accuracy (mean recall over classes), whatever the class balance.
+    # Chance is 1/7 for balanced accuracy (mean recall over classes), whatever the class balance; a
+    # label-blind classifier's balanced accuracy on these 500 test images has a s.d. of about 0.022.
+    # Measured on the realistic world (300 steps): 0.33 at init seed 0; on the old du2014 world the score
+    # ranged 0.26-0.40 over init seeds. The bound sits 0.06 below the lowest of those and 2.7 s.d. above chance.
     balanced = balanced_accuracy_score(yte, pred)
-    assert balanced > 1 / 7 + 0.1, (balanced, confusion_matrix(yte, pred))
+    assert balanced > 1 / 7 + 0.06, (balanced, confusion_matrix(yte, pred))
 
 
 def test_aus_are_learnable_from_pixels(tmp_path):
@@ -83,5 +86,9 @@ def test_aus_are_learnable_from_pixels(tmp_path):
     # The best label-blind classifier for F1 says "present" for everything: F1 = 2p / (1 + p).
     p = yte.mean(0)
     base = 2 * p / (1 + p)
-    assert f1.mean() > base.mean() + 0.15, (f1.round(2), base.round(2))
-    assert (f1 > base).sum() >= len(cols) // 2, (f1.round(2), base.round(2))  # rare AUs may need more steps
+    # The realistic world's DISFA AUs are rare (8-25%, as in DISFA) and 4% of labels are annotator noise.
+    # Measured (300 steps, init seed 0): mean F1 0.08 above the label-blind bound, 6 of 12 AUs above it
+    # (the du2014 world gave 0.15+). Only one seed could be measured on the loaded machine: the bounds sit
+    # well below it (F1 at a fixed threshold after 300 steps moves with the init).
+    assert f1.mean() > base.mean() + 0.03, (f1.round(2), base.round(2))
+    assert (f1 > base).sum() >= len(cols) // 3, (f1.round(2), base.round(2))  # rare AUs need more steps

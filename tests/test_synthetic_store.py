@@ -16,7 +16,7 @@ from fbn_bench.errors import FbnError
 from fbn_bench.registry import get_registry
 from fbn_bench.tasks import AUS
 from fbn_plugins.datasets.synthetic.databases import DATABASES
-from fbn_plugins.datasets.synthetic.store import ensure_generated
+from fbn_plugins.datasets.synthetic.store import ensure_generated, load_truth
 
 SMALL = {"scale": 0.05}
 
@@ -44,7 +44,10 @@ def test_every_database_loads_subject_disjoint_splits(name, tmp_path):
     assert spec.synthetic and spec.prepare is not None
     train, root = load_split(spec, "train", SMALL, data_root=tmp_path)
     test, _ = load_split(spec, "test", SMALL, data_root=tmp_path)
+    val, _ = load_split(spec, "val", SMALL, data_root=tmp_path)
+    assert spec.splits == ("train", "val", "test")
     assert set(train["subject"]).isdisjoint(set(test["subject"]))
+    assert set(val["subject"]).isdisjoint(set(train["subject"]) | set(test["subject"])) and len(val) > 0
     assert table_stats(train, spec, "train", root)["missing_images"] == 0
     for task, column in (("va", "valence"), ("expr", "expression")):
         assert train[column].notna().any() == (task in spec.tasks)
@@ -120,3 +123,44 @@ def test_rendered_aus_change_the_pixels_where_they_should():
     flat = ladder[:, 5].reshape(len(AUS), -1)
     gaps = np.abs(flat[:, None] - flat[None]).mean(-1)
     assert gaps[~np.eye(len(AUS), dtype=bool)].min() > 0.1
+
+
+def test_a_damaged_table_is_named_with_the_way_out(tmp_path):
+    """A truncated train.csv (a killed copy, a bad disk) must not train on what is left of it."""
+    db = DATABASES["synth-disfa"]
+    folder = ensure_generated(db, tmp_path / db.name, **SMALL)  # where load_split looks under data_root
+    spec = get_registry().dataset("synth-disfa")
+    rows = load_split(spec, "train", SMALL, data_root=tmp_path)[0]
+    lines = (folder / "train.csv").read_text().splitlines()
+    (folder / "train.csv").write_text("\n".join(lines[:10]) + "\n")
+    with pytest.raises(FbnError, match=f"damaged: train.csv has 9 rows where {len(rows)} were written.*delete"):
+        load_split(spec, "train", SMALL, data_root=tmp_path)
+    (folder / "test.csv").unlink()
+    with pytest.raises(FbnError, match="test.csv is missing"):
+        load_split(spec, "test", SMALL, data_root=tmp_path)
+
+
+def test_a_killed_generation_leaves_nothing_behind_for_long(tmp_path):
+    import os
+
+    stale = tmp_path / ".tmp-v2-0123456789ab-999-deadbeef"
+    (stale / "images").mkdir(parents=True)
+    os.utime(stale, (0, 0))
+    fresh = tmp_path / ".tmp-v2-another-1-cafe"  # a generation still running in another process
+    fresh.mkdir()
+    ensure_generated(DATABASES["synth-rafdb"], tmp_path, **SMALL)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_the_world_is_part_of_the_data_and_the_truth_is_kept(tmp_path):
+    db = DATABASES["synth-bp4d"]
+    root = tmp_path / db.name
+    folders = {w: ensure_generated(db, root, world=w, **SMALL).name for w in ("realistic", "null", "du2014")}
+    assert len(set(folders.values())) == 3
+    assert ensure_generated(db, root, mismatch=0.5, **SMALL).name not in folders.values()
+    spec = get_registry().dataset("synth-bp4d")
+    public = load_split(spec, "test", SMALL, data_root=tmp_path)[0]
+    truth = load_truth(db, root, "test", **SMALL)
+    assert list(truth["image"]) == list(public["image"])
+    assert truth["expression"].notna().all() and public["expression"].isna().all()  # hidden, but kept
+    assert truth[[f"intensity_AU{a}" for a in AUS]].notna().all().all()

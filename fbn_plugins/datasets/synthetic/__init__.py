@@ -4,7 +4,8 @@ The default data of `fbn-bench run`: no licence, no download. Each database mirr
 (which tasks and AUs it labels, its class balance, its domain) and is generated on first use under
 its root (see store.py), then read back through the same `load(root, split)` contract as real data.
 Modules: identity (who), deform (AUs as geometry), render/sdf (pixels), style (domain and nuisance),
-labels (the relatedness prior), databases (configs), generate (one split), store (on disk).
+world (how labels arise: the world's own truth, people, annotators), labels (class, VA, video segments,
+the du2014 control), databases (configs), generate (one split), store (on disk).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import partial
 from fbn_bench import DatasetSpec, hookimpl
 
 from .databases import DATABASES, SyntheticDatabase
+from .generate import SPLITS
 from .store import OPTION_HELP, load, prepare
 
 CITATION = (
@@ -36,6 +38,7 @@ def spec_for(db: SyntheticDatabase) -> DatasetSpec:
         synthetic=True,
         options=OPTION_HELP,
         group_column="subject",
+        splits=SPLITS,
     )
 
 

@@ -13,6 +13,67 @@ from fbn_bench.coupling.relatedness import COMPOUND_EXPRESSIONS
 from .labels import LabelPrior, compound_relatedness
 from .style import LAB, WILD, WILD_VIDEO, DomainStyle
 
+# Published AU base rates (share of frames or images with the AU present) of the mirrored databases; sources
+# and how approximate each is: docs/synthetic-data.md. Rates below MIN_RATE are raised to it in the synthetic
+# copy, so that every annotated AU has enough positives to score in a 500-image test split.
+BP4D_RATES = {
+    1: 0.21,
+    2: 0.17,
+    4: 0.20,
+    6: 0.46,
+    7: 0.55,
+    10: 0.59,
+    12: 0.56,
+    14: 0.47,
+    15: 0.17,
+    17: 0.34,
+    23: 0.17,
+    24: 0.15,
+}
+DISFA_RATES = {
+    1: 0.05,
+    2: 0.04,
+    4: 0.15,
+    5: 0.01,
+    6: 0.08,
+    9: 0.04,
+    12: 0.13,
+    15: 0.04,
+    17: 0.08,
+    20: 0.03,
+    25: 0.25,
+    26: 0.11,
+}
+EMOTIONET_RATES = {
+    1: 0.05,
+    2: 0.03,
+    4: 0.06,
+    5: 0.03,
+    6: 0.22,
+    9: 0.03,
+    12: 0.35,
+    17: 0.05,
+    20: 0.02,
+    25: 0.38,
+    26: 0.10,
+}
+AFFWILD2_RATES = {
+    1: 0.12,
+    2: 0.05,
+    4: 0.15,
+    6: 0.25,
+    7: 0.38,
+    10: 0.33,
+    12: 0.23,
+    15: 0.03,
+    23: 0.03,
+    24: 0.03,
+    25: 0.62,
+    26: 0.09,
+}
+MIN_RATE = 0.08
+VAL_SHARE = 0.15  # the validation split: about this share of the training split's images and subjects
+
 ABAW_AUS = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
 UNIFORM = (1 / 7,) * 7
 #            neutral anger disgust fear happiness sadness surprise
@@ -36,11 +97,20 @@ class SyntheticDatabase:
     test_subjects: int
     train_images: int = 1500
     test_images: int = 500
+    val_images: int | None = None  # default: VAL_SHARE of train_images
     video: bool = False
-    frames_per_video: int = 50
+    frames_per_video: int = 25
     test_prior: tuple[float, ...] | None = None  # a different class balance at test time (AffectNet)
     partial_annotation: bool = False  # Aff-Wild2: each video labels some of the tasks
     compound: bool = False
+    published_rates: dict[int, float] | None = None  # AU base rates of the mirrored database
+    au_noise: float = 0.1  # share of AU labels an annotator gets from the base rate instead of the face
+    expr_noise: float = 0.1  # share of expression labels an annotator confuses
+
+    @property
+    def target_rates(self) -> dict[int, float]:
+        """The AU base rates the synthetic copy is calibrated to: the published ones, floored at MIN_RATE."""
+        return {au: max(rate, MIN_RATE) for au, rate in (self.published_rates or {}).items()}
 
     @property
     def description(self) -> str:
@@ -52,7 +122,15 @@ DATABASES: dict[str, SyntheticDatabase] = {
     db.name: db
     for db in (
         SyntheticDatabase(
-            "synth-affwild", "Aff-Wild", frozenset({"va"}), (), LabelPrior(AFFWILD2), WILD_VIDEO, 30, 10, video=True
+            "synth-affwild",
+            "Aff-Wild",
+            frozenset({"va"}),
+            (),
+            LabelPrior(AFFWILD2),
+            WILD_VIDEO,
+            30,
+            10,
+            video=True,
         ),
         SyntheticDatabase(
             "synth-affwild2",
@@ -63,8 +141,13 @@ DATABASES: dict[str, SyntheticDatabase] = {
             WILD_VIDEO,
             30,
             10,
+            test_images=1000,
+            val_images=400,  # frames come in segments and videos: fewer would leave rare AUs without positives
             video=True,
             partial_annotation=True,
+            published_rates=AFFWILD2_RATES,
+            au_noise=0.12,
+            expr_noise=0.15,
         ),
         SyntheticDatabase(
             "synth-affectnet",
@@ -76,6 +159,7 @@ DATABASES: dict[str, SyntheticDatabase] = {
             300,
             100,
             test_prior=UNIFORM,
+            expr_noise=0.15,
         ),
         SyntheticDatabase(
             "synth-rafdb",
@@ -86,6 +170,7 @@ DATABASES: dict[str, SyntheticDatabase] = {
             DomainStyle(rotation_deg=6.0, blur_rate=0.1, jpeg_quality=92),
             300,
             100,
+            expr_noise=0.1,
         ),
         SyntheticDatabase(
             "synth-emotionet",
@@ -96,6 +181,8 @@ DATABASES: dict[str, SyntheticDatabase] = {
             DomainStyle(noise=0.05, occlusion_rate=0.12, jpeg_quality=80),
             300,
             100,
+            published_rates=EMOTIONET_RATES,
+            au_noise=0.15,  # most EmotioNet labels come from an automatic annotator
         ),
         SyntheticDatabase(
             "synth-disfa",
@@ -105,7 +192,9 @@ DATABASES: dict[str, SyntheticDatabase] = {
             LabelPrior(SPONTANEOUS_LAB),
             LAB,
             20,
-            7,
+            10,
+            published_rates=DISFA_RATES,
+            au_noise=0.04,
         ),
         SyntheticDatabase(
             "synth-bp4d",
@@ -127,6 +216,8 @@ DATABASES: dict[str, SyntheticDatabase] = {
             ),
             30,
             11,
+            published_rates=BP4D_RATES,
+            au_noise=0.04,
         ),
         SyntheticDatabase(
             "synth-rafdb-compound",

@@ -1,12 +1,14 @@
-"""Labels drawn from the relatedness prior: expression, then AUs given the expression, then VA.
+"""Label pieces shared by the worlds (world.py): class draws, valence-arousal, video segments, and the
+`du2014` control world's AUs (independent draws from the relatedness prior).
 
-For one image (or one video segment):
+The du2014 world, for one image (or one video segment):
   1. expression e ~ Categorical(class prior)
   2. each AU j present with probability (1 - noise) * R[e, j] + noise * base_rate[j]
      (R = P(AU | expression), Du et al. 2014 by default; base_rate[j] = mean over expressions of R[:, j]);
      a present AU gets intensity 2-5, an absent one 0 or 1 (a trace below DISFA's occurrence threshold)
   3. valence-arousal ~ N(centre[e], spread[e]^2) + sum_j shift[j] * intensity_j / 5, clipped to [-1, 1]
 Videos string segments of such draws together; VA glides between segment targets (smooth trajectories).
+The other worlds replace step 2 (world.py) and keep steps 1 and 3.
 """
 
 from __future__ import annotations
@@ -99,19 +101,34 @@ class LabelPrior:
         return (1 - self.noise) * self.relatedness + self.noise * self.base_rate[None]
 
 
-def sample_still(rng: np.random.Generator, n: int, prior: LabelPrior) -> dict[str, np.ndarray]:
-    """`n` independent draws: `cls` (n,) class index, `intensity` (n, 17) int 0-5, `va` (n, 2)."""
-    p = np.asarray(prior.class_prior, dtype=np.float64)
-    cls = rng.choice(len(p), size=n, p=p / p.sum())
+def sample_classes(rng: np.random.Generator, n: int, class_prior) -> np.ndarray:
+    p = np.asarray(class_prior, dtype=np.float64)
+    return rng.choice(len(p), size=n, p=p / p.sum())
+
+
+def du2014_intensity(rng: np.random.Generator, cls: np.ndarray, prior: LabelPrior) -> np.ndarray:
+    """(n, 17) intensities of the `du2014` world: independent Bernoulli draws from the prior's table."""
+    n = len(cls)
     present = rng.random((n, len(AUS))) < prior.au_probability()[cls]
     strong = 2 + rng.choice(4, size=(n, len(AUS)), p=PRESENT_INTENSITY)
     trace = (rng.random((n, len(AUS))) < ABSENT_TRACE).astype(np.int64)
-    intensity = np.where(present, strong, trace)
-    va_table = _va_table(prior.classes)
-    va = va_table[cls, :2] + rng.standard_normal((n, 2)) * va_table[cls, 2:3]
+    return np.where(present, strong, trace)
+
+
+def sample_va(rng: np.random.Generator, cls: np.ndarray, intensity: np.ndarray, classes) -> np.ndarray:
+    """(n, 2) valence-arousal around each class's circumplex centre, shifted by the AU intensities."""
+    va_table = _va_table(tuple(classes))
+    va = va_table[cls, :2] + rng.standard_normal((len(cls), 2)) * va_table[cls, 2:3]
     for au, (dv, da) in VA_SHIFTS.items():
         va += intensity[:, [AUS.index(au)]] / 5 * np.array([dv, da])
-    return {"cls": cls, "intensity": intensity, "va": np.clip(va, -1, 1)}
+    return np.clip(va, -1, 1)
+
+
+def sample_still(rng: np.random.Generator, n: int, prior: LabelPrior) -> dict[str, np.ndarray]:
+    """`n` independent draws of the `du2014` world: `cls` (n,), `intensity` (n, 17) int 0-5, `va` (n, 2)."""
+    cls = sample_classes(rng, n, prior.class_prior)
+    intensity = du2014_intensity(rng, cls, prior)
+    return {"cls": cls, "intensity": intensity, "va": sample_va(rng, cls, intensity, prior.classes)}
 
 
 def render_intensity(rng: np.random.Generator, intensity: np.ndarray) -> np.ndarray:
@@ -119,22 +136,30 @@ def render_intensity(rng: np.random.Generator, intensity: np.ndarray) -> np.ndar
     return np.clip(intensity + rng.uniform(-0.3, 0.3, intensity.shape), 0, 5).astype(np.float32)
 
 
-def sample_video(
-    rng: np.random.Generator, n_frames: int, prior: LabelPrior, mean_segment: float = 10.0
-) -> dict[str, np.ndarray]:
-    """One video: segments of constant expression and AUs; VA glides towards each segment's target.
-
-    Adds `segment` (n_frames,) to the keys of `sample_still`.
-    """
+def segment_index(rng: np.random.Generator, n_frames: int, mean_segment: float = 10.0) -> np.ndarray:
+    """(n_frames,) segment number of each frame: segments of 3+ frames, geometric lengths."""
     lengths = []
     while sum(lengths) < n_frames:
         lengths.append(max(3, int(rng.geometric(1 / mean_segment))))
-    seg = np.repeat(np.arange(len(lengths)), lengths)[:n_frames]
-    draws = sample_still(rng, len(lengths), prior)
-    target = draws["va"][seg]
+    return np.repeat(np.arange(len(lengths)), lengths)[:n_frames]
+
+
+def glide(rng: np.random.Generator, target: np.ndarray) -> np.ndarray:
+    """Per-frame VA that glides towards each frame's target (exponential: smooth, settles in a few frames)."""
     va = np.empty_like(target)
     va[0] = target[0]
     jitter = rng.standard_normal(target.shape) * 0.02
-    for t in range(1, n_frames):  # exponential glide: smooth, and settles within a few frames
+    for t in range(1, len(target)):
         va[t] = va[t - 1] + 0.3 * (target[t] - va[t - 1]) + jitter[t]
-    return {"cls": draws["cls"][seg], "intensity": draws["intensity"][seg], "va": np.clip(va, -1, 1), "segment": seg}
+    return np.clip(va, -1, 1)
+
+
+def sample_video(
+    rng: np.random.Generator, n_frames: int, prior: LabelPrior, mean_segment: float = 10.0
+) -> dict[str, np.ndarray]:
+    """One video of the `du2014` world: segments of constant expression and AUs; VA glides towards each
+    segment's target. Adds `segment` (n_frames,) to the keys of `sample_still`."""
+    seg = segment_index(rng, n_frames, mean_segment)
+    draws = sample_still(rng, int(seg.max()) + 1, prior)
+    va = glide(rng, draws["va"][seg])
+    return {"cls": draws["cls"][seg], "intensity": draws["intensity"][seg], "va": va, "segment": seg}

@@ -1,13 +1,15 @@
 """The on-disk form of a synthetic database, written once on first use and read like a real one.
 
 <root>/<key>/                 key = generator version + hash of the generation options
-    manifest.json             the options, sizes and generator version (checked on load)
-    train.csv, test.csv       annotation tables (the loader's output, plus intensity_AU<n> columns)
+    manifest.json             the options, generator version, and each table's rows and sha256 (checked on load)
+    train.csv, val.csv, test.csv   annotation tables as annotated (the loader's output, plus intensity_AU<n>)
+    truth-<split>.csv         every image's true labels: expression, all 17 AUs with intensities, VA
     images/<split>/...jpg     the faces (video databases: images/<split>/<video>/<frame>.jpg)
     ladder.csv, ladder/*.jpg  one identity showing each AU alone at intensity 0-5 (for the gallery)
 
 Generation writes to a private temporary folder and renames it into place, so two processes that
-start at once both end up reading one complete copy, and a crash never leaves a half-written key.
+start at once both end up reading one complete copy, and a crash never leaves a half-written key; a
+killed generation's leftover temporary folder is removed by the next generation (after an hour).
 """
 
 from __future__ import annotations
@@ -24,33 +26,57 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
+from fbn_bench.atomic import TMP_PREFIX, clean_stale_temporaries
 from fbn_bench.errors import FbnError
 
 from .databases import SyntheticDatabase
-from .generate import ladder_table, public_table, render_ladder, render_split, split_labels, split_sizes
+from .generate import (
+    SPLITS,
+    ladder_table,
+    public_table,
+    render_ladder,
+    render_split,
+    split_labels,
+    split_sizes,
+    split_world,
+    truth_table,
+)
+from .world import WORLDS
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 OPTION_HELP = {
-    "scale": "multiply the default size (about 1,500 train / 500 test images) by this factor (default 1.0)",
+    "scale": "multiply the default size (about 1,500 train / 225 val / 500 test images) by this factor (default 1.0)",
     "seed": "generation seed: the same seed gives the same bytes (default 0)",
     "size": "rendered image size in pixels, square (default 64; the paper uses 96 or 112)",
-    "noise": "share of AU labels drawn from the base rate instead of the relatedness prior (default 0.1)",
+    "world": "how labels arise: realistic (default; its own truth, people, annotators), null (AUs independent "
+    "of expression), du2014 (AUs drawn from Du et al.'s table, the couplings' prior: a circular control)",
+    "mismatch": "how far the realistic world's P(AU | expression) departs from Du et al.: 0 none, 1 the "
+    "documented deviations (default), up to 2",
+    "noise": "annotator noise: share of AU labels drawn from the base rate and of expression labels confused "
+    "(default: the database's; du2014 world: share of AUs drawn from the base rate, 0.1)",
     "au_ladder": "return the AU ladder (one identity, each AU at intensity 0-5) instead of a split",
 }
 
 
-def generation_options(scale=1.0, seed=0, size=64, noise=None) -> dict:
+def generation_options(scale=1.0, seed=0, size=64, noise=None, world="realistic", mismatch=1.0) -> dict:
+    if str(world) not in WORLDS:
+        raise FbnError(f"synthetic option world={world!r} is unknown; use one of {', '.join(WORLDS)}")
     try:
         opts = {
             "scale": float(scale),
             "seed": int(seed),
             "size": int(size),
             "noise": None if noise is None else float(noise),
+            "world": str(world),
+            "mismatch": float(mismatch),
         }
     except (TypeError, ValueError):
         raise FbnError(
-            f"synthetic options must be numbers: scale={scale!r}, seed={seed!r}, size={size!r}, noise={noise!r}"
+            f"synthetic options must be numbers: scale={scale!r}, seed={seed!r}, size={size!r}, noise={noise!r}, "
+            f"mismatch={mismatch!r}"
         ) from None
+    if not 0 <= opts["mismatch"] <= 2:
+        raise FbnError(f"synthetic option mismatch={mismatch} must lie in [0, 2]")
     if not (0 < opts["scale"] <= 100) or not (16 <= opts["size"] <= 512):
         raise FbnError(
             f"synthetic options out of range: scale={scale} (0-100], size={size} [16-512]; pick values inside"
@@ -79,37 +105,82 @@ def _write_images(folder: Path, paths: list[str], batches, quality: int, progres
         progress.update(len(batch))
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str) -> None:
     from tqdm.auto import tqdm
 
     tmp.mkdir(parents=True)
-    total = sum(split_sizes(db, s, opts["scale"])[0] for s in ("train", "test"))
+    sizes = {s: split_sizes(db, s, opts["scale"])[0] for s in SPLITS}
     print(
-        f"Generating {db.name} ({total} faces, {opts['size']} px, seed {opts['seed']}) into {tmp.parent / key}",
+        f"Generating {db.name} ({sum(sizes.values())} faces, {opts['size']} px, seed {opts['seed']}, "
+        f"world {opts['world']}) into {tmp.parent / key}",
         file=sys.stderr,
     )
-    with tqdm(total=total, desc=db.name, unit="face", disable=None, leave=False) as progress:
-        for split in ("train", "test"):
-            table = split_labels(db, split, opts["scale"], opts["seed"], opts["noise"])
-            batches = render_split(db, split, table, opts["seed"], opts["size"])
+    world = split_world(db, opts)
+    tables = {}
+    with tqdm(total=sum(sizes.values()), desc=db.name, unit="face", disable=None, leave=False) as progress:
+        for split in SPLITS:
+            table = split_labels(db, split, opts)
+            batches = render_split(db, split, table, opts["seed"], opts["size"], world)
             _write_images(tmp, list(table["image"]), batches, db.style.jpeg_quality, progress)
             public_table(db, table).to_csv(tmp / f"{split}.csv", index=False)
+            truth_table(db, table).to_csv(tmp / f"truth-{split}.csv", index=False)
+            tables[f"{split}.csv"] = tables[f"truth-{split}.csv"] = len(table)
     ladder = ladder_table()
     _write_images(tmp, list(ladder["image"]), [render_ladder(db, opts["seed"], opts["size"])], 95, _NoProgress())
     ladder.to_csv(tmp / "ladder.csv", index=False)
+    tables["ladder.csv"] = len(ladder)
     manifest = {
         "database": db.name,
         "generator": GENERATOR_VERSION,
         "options": opts,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "sizes": {s: split_sizes(db, s, opts["scale"])[0] for s in ("train", "test")},
+        "sizes": sizes,
+        "tables": {name: {"rows": rows, "sha256": _sha256(tmp / name)} for name, rows in tables.items()},
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def check_table(folder: Path, name: str, manifest: dict) -> Path:
+    """The path of one generated table, after checking it is the file generation wrote (the manifest's
+    sha256); a truncated or edited table is one error that says what is damaged and how to regenerate."""
+    path = folder / name
+    wanted = manifest.get("tables", {}).get(name)
+    if wanted is None:
+        raise FbnError(f"{folder}/manifest.json lists no {name}; delete {folder} and it is generated again")
+    if not path.is_file():
+        raise FbnError(
+            f"synthetic data in {folder} is damaged: {name} is missing; delete {folder} and it is generated again"
+        )
+    if _sha256(path) != wanted["sha256"]:
+        rows = sum(1 for _ in path.open(encoding="utf-8", errors="replace")) - 1
+        raise FbnError(
+            f"synthetic data in {folder} is damaged: {name} has {rows} rows where {wanted['rows']} were written, "
+            f"or was edited; delete {folder} and it is generated again"
+        )
+    return path
 
 
 class _NoProgress:
     def update(self, n: int) -> None:
         pass
+
+
+def read_manifest(folder: Path, opts: dict) -> dict:
+    """The manifest of a generated folder, checked against the options it should have been made with."""
+    path = folder / "manifest.json"
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FbnError(
+            f"{path} is unreadable ({type(exc).__name__}); delete {folder} and it is generated again"
+        ) from None
+    if found.get("options") != opts or found.get("generator") != GENERATOR_VERSION:
+        raise FbnError(f"{path} was written for other options ({found.get('options')}); delete {folder} and rerun")
+    return found
 
 
 def ensure_generated(db: SyntheticDatabase, root: Path, **options) -> Path:
@@ -120,14 +191,11 @@ def ensure_generated(db: SyntheticDatabase, root: Path, **options) -> Path:
     final = root / key
     manifest = final / "manifest.json"
     if manifest.is_file():
-        found = json.loads(manifest.read_text())
-        if found.get("options") != opts or found.get("generator") != GENERATOR_VERSION:
-            raise FbnError(
-                f"{manifest} was written for other options ({found.get('options')}); delete {final} and rerun"
-            )
+        read_manifest(final, opts)
         return final
     root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    clean_stale_temporaries(root)  # a killed generation's folder (only the top level holds ours)
+    tmp = root / f"{TMP_PREFIX}{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         _generate(db, tmp, opts, key)
         try:
@@ -150,12 +218,26 @@ def load(
     seed: int = 0,
     size: int = 64,
     noise: float | None = None,
+    world: str = "realistic",
+    mismatch: float = 1.0,
 ) -> pd.DataFrame:
     """The loader behind every synthetic DatasetSpec: image paths are relative to `root`. The defaults are
     generation_options' (spelled out here too, because run records read the options from this signature)."""
-    folder = ensure_generated(db, Path(root), scale=scale, seed=seed, size=size, noise=noise)
-    name = "ladder" if au_ladder else split
-    table = pd.read_csv(folder / f"{name}.csv", dtype={"subject": str, "video": str})
+    options = dict(scale=scale, seed=seed, size=size, noise=noise, world=world, mismatch=mismatch)
+    return _read(db, root, "ladder" if au_ladder else split, options)
+
+
+def load_truth(db: SyntheticDatabase, root, split: str, **options) -> pd.DataFrame:
+    """Every image's true labels (truth-<split>.csv, see truth_table), image paths as `load` gives them.
+    For measuring transfer (e.g. expression accuracy on an AU-only database): an explicit opt-in, never
+    what a run trains or is scored on."""
+    return _read(db, root, f"truth-{split}", options)
+
+
+def _read(db: SyntheticDatabase, root, name: str, options: dict) -> pd.DataFrame:
+    folder = ensure_generated(db, Path(root), **options)
+    manifest = read_manifest(folder, generation_options(**options))
+    table = pd.read_csv(check_table(folder, f"{name}.csv", manifest), dtype={"subject": str, "video": str})
     table["image"] = folder.name + "/" + table["image"]
     if "expression" in table:
         table["expression"] = table["expression"].astype(object).where(table["expression"].notna(), None)

@@ -161,5 +161,12 @@ def stale_files(out: Path, files: dict[str, str]) -> list[str]:
     return problems
 
 
+def record_value_problems(sources: list[Path]) -> tuple[list[str], int]:
+    """(problems, n_checked) of `verify.value_problems`, with the registered databases' AUs."""
+    from .verify import value_problems
+
+    return value_problems(sources, _spec)
+
+
 def with_overrides(settings: Settings, **overrides) -> Settings:
     return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -135,6 +135,17 @@ def _key(record: dict[str, Any], where: str) -> ConfigKey:
     return ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"), size)
 
 
+def precedence(record: dict[str, Any]) -> tuple[str, str]:
+    """Of two runs of one configuration and seed, the one whose records sort higher is the one that counts:
+    the later (by `created`, then run id), so a re-run replaces rather than double-counts."""
+    return str(record.get("created") or ""), str(record.get("run_id"))
+
+
+def identity(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What a record is a measurement of: two runs with records of one identity are one seed run twice."""
+    return record.get("dataset"), record.get("split") or PREFERRED_SPLIT, record.get("config_hash"), _seed(record)
+
+
 def load_entries(sources: Iterable[Path]) -> list[Entry]:
     """Every (database, configuration) found in the result records under `sources`.
 
@@ -165,7 +176,7 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
         seed = _seed(record)
         run = slot.get(seed)
         created = str(record.get("created") or "")
-        if run is None or (run.run_id != record["run_id"] and (created, record["run_id"]) > (run.created, run.run_id)):
+        if run is None or (run.run_id != record["run_id"] and precedence(record) > (run.created, run.run_id)):
             run = slot[seed] = SeedRun(record["run_id"], seed, folder, created=created)
         elif run.run_id != record["run_id"]:
             continue  # an older run of the same seed

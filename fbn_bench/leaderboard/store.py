@@ -1,7 +1,10 @@
 """The committed record store: `leaderboards/records/<run_id>/` with the run's `results.jsonl` and a
 compact copy of `predictions/<dataset>.csv.gz` (only what scoring and resampling need, rounded).
 
-The store has the layout of a run folder, so everything that reads runs reads the store too.
+The store has the layout of a run folder, so everything that reads runs reads the store too. It keeps only
+runs a table can use: a run all of whose records a later run of the same configuration and seed replaces
+(`records.precedence`) is superseded, and `leaderboard add` and `leaderboard build` remove it
+(`prune_superseded`), so re-running the leaderboard sweep does not grow the repository.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 from ..errors import FbnError
 from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
 from ..scoring import AU_THRESHOLD
+from .records import identity, precedence
 
 DEFAULT_STORE = Path("leaderboards") / "records"
 
@@ -110,3 +114,31 @@ def _check_same_run(target: Path, records: list[dict], source: Path) -> None:
 def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:
     store = Path(store)
     return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file()) if store.is_dir() else []
+
+
+def superseded_runs(store: Path = DEFAULT_STORE) -> dict[str, str]:
+    """{stored run id: the run that replaces it} for each stored run none of whose records any table reads:
+    for every (database, split, configuration, seed) it measured, another stored run measured it later."""
+    best: dict[tuple, tuple[str, str]] = {}  # identity -> precedence of the run that counts
+    held: dict[str, dict[tuple, tuple[str, str]]] = {}  # run id -> identity -> its own precedence
+    for run_id in stored_runs(store):
+        for record in read_records(Path(store) / run_id / RESULTS_FILE):
+            if not isinstance(record, dict):
+                continue  # not a record: `leaderboard build` names the line; never a reason to delete
+            key, rank = identity(record), precedence(record)
+            mine = held.setdefault(run_id, {})
+            mine[key] = max(mine.get(key, rank), rank)
+            best[key] = max(best.get(key, rank), rank)
+    return {
+        run_id: max(best[key] for key in mine)[1]
+        for run_id, mine in held.items()
+        if mine and all(best[key][1] != run_id for key in mine)
+    }
+
+
+def prune_superseded(store: Path = DEFAULT_STORE) -> dict[str, str]:
+    """Remove the superseded runs from the store; returns {removed run id: the run that replaces it}."""
+    gone = superseded_runs(store)
+    for run_id in gone:
+        shutil.rmtree(Path(store) / run_id)
+    return gone

@@ -1,0 +1,74 @@
+"""`leaderboard build --check`'s value check: every record's value, scored again from its run's stored
+predictions with the scoring evaluation uses, so an edited record (or predictions swapped under it) fails.
+
+The stored predictions are compacted (`store.compact_predictions`: floats rounded to 4 digits, AU
+probabilities never crossed over the threshold), so classification metrics come back exactly and CCC to
+within about 1e-4 (5e-5 on the committed records); `TOLERANCE` leaves room for that and for nothing a person would notice in a table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..results import RESULTS_FILE, predictions_path
+from ..scoring import score_predictions
+from .records import _numbered_records
+from .samples import read_frame
+
+TOLERANCE = 5e-4
+_AU_COLUMN = re.compile(r"^AU(\d+)$")
+
+
+def value_problems(sources: list[Path], spec_of: Callable[[str], Any] = lambda name: None) -> tuple[list[str], int]:
+    """(problems, n_checked): one line per record whose value its stored predictions do not give back.
+
+    `spec_of(database)` is the registered DatasetSpec or None; its AUs decide which AUs are scored (else the
+    AU columns the predictions hold). Records of metrics the core does not score (metric plugins) and records
+    whose run stored no predictions are not checked (not counted in n_checked)."""
+    problems, checked = [], 0
+    for file in _results_files(sources):
+        groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+        for where, record in _numbered_records(file):
+            if isinstance(record, dict) and isinstance(record.get("dataset"), str):
+                groups.setdefault((record["dataset"], str(record.get("split"))), []).append((where, record))
+        for (database, _), records in groups.items():
+            path = predictions_path(file.parent, database)
+            if not path.is_file():
+                continue
+            frame = read_frame(path)
+            spec = spec_of(database)
+            aus = list(spec.aus) if spec is not None else _aus_in(frame)
+            tasks = {r.get("task") for _, r in records}
+            scores = {metric: value for (_, metric), (value, _) in score_predictions(frame, tasks, aus).items()}
+            for where, record in records:
+                metric, value = record.get("metric"), record.get("value")
+                if metric not in scores or not isinstance(value, int | float):
+                    continue
+                checked += 1
+                again = scores[metric]
+                if not (math.isfinite(float(value)) and abs(float(value) - again) <= TOLERANCE):
+                    problems.append(
+                        f"{where}: run {record.get('run_id')} records {metric} = {value} for {database}, "
+                        f"but its stored predictions {path} score {again:.4f}"
+                    )
+    return problems, checked
+
+
+def _results_files(sources: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for source in map(Path, sources):
+        if source.is_file():
+            files.append(source)
+        elif source.is_dir():
+            files += sorted(source.rglob(RESULTS_FILE))
+    return files
+
+
+def _aus_in(frame) -> list[int]:
+    """The AUs a frame holds both targets and probabilities for, in column order."""
+    found = [int(m.group(1)) for c in frame.columns if (m := _AU_COLUMN.match(str(c)))]
+    return [a for a in found if f"prob_AU{a}" in frame.columns]

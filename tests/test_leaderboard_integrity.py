@@ -1,0 +1,110 @@
+"""`leaderboard build --check` re-scores every record from its stored predictions; the store prunes runs
+that a later run of the same configuration and seed replaces."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from leaderboard_helpers import predictions, write_run
+from sklearn.metrics import f1_score
+
+from fbn_bench.cli import cli
+from fbn_bench.leaderboard.store import superseded_runs
+from fbn_bench.results import RESULTS_FILE, read_predictions, read_records
+
+
+def _invoke(*args):
+    return CliRunner().invoke(cli, list(map(str, args)), obj={"debug": False})
+
+
+def _edit(results: Path, metric: str, dataset: str, value: float) -> int:
+    """Set `metric` of `dataset` to `value` in a results file; returns the 1-based line edited."""
+    lines = results.read_text().splitlines()
+    for number, line in enumerate(lines, start=1):
+        record = json.loads(line)
+        if record["metric"] == metric and record["dataset"] == dataset:
+            record["value"] = value
+            lines[number - 1] = json.dumps(record, sort_keys=True)
+            results.write_text("\n".join(lines) + "\n")
+            return number
+    raise AssertionError(f"no {metric} record of {dataset} in {results}")
+
+
+def test_check_fails_on_a_record_its_stored_predictions_contradict(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "boards"
+    for seed in range(2):
+        frames = {"lb_all": predictions(quality=0.6, seed=seed), "lb_expr": predictions(tasks=("expr",), seed=seed)}
+        write_run(runs, f"r{seed}", frames, seed=seed)
+    assert _invoke("leaderboard", "add", *sorted(runs.iterdir()), "--out", out).exit_code == 0
+    assert _invoke("leaderboard", "build", "--out", out, "--resamples", 20).exit_code == 0
+    # The store's predictions are rounded (CCC, AU probabilities) and still give back every record's value.
+    clean = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert clean.exit_code == 0, clean.output
+    n_records = sum(1 for _ in read_records(out / "records"))
+    assert f"{n_records} record value(s) match their stored predictions" in clean.output
+
+    line = _edit(out / "records" / "r1" / RESULTS_FILE, "macro_f1", "lb_all", 0.95)
+    edited = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert edited.exit_code == 2
+    assert len(edited.output.strip().splitlines()) == 1
+    assert f"records/r1/{RESULTS_FILE}:{line}: run r1 records macro_f1 = 0.95 for lb_all" in edited.output
+    frame = read_predictions(out / "records" / "r1", "lb_all")
+    truth = f1_score(frame["expression"], frame["pred_expression"], average="macro")  # independent of fbn_bench
+    assert f"score {truth:.4f}" in edited.output
+    assert "more record" not in edited.output  # one record was edited, one is named
+
+
+def test_check_names_the_first_of_several_wrong_records_and_counts_the_rest(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "boards"
+    write_run(runs, "r0", {"lb_va": predictions(tasks=("va",))}, tasks=("va",))
+    _invoke("leaderboard", "add", runs / "r0", "--out", out)
+    _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    _edit(out / "records" / "r0" / RESULTS_FILE, "ccc_valence", "lb_va", 0.99)
+    _edit(out / "records" / "r0" / RESULTS_FILE, "ccc_mean", "lb_va", 0.99)
+    result = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert result.exit_code == 2 and "(and 1 more record(s))" in result.output
+
+
+def _seed_run(root: Path, run_id: str, created: str, seed: int = 0, quality: float = 0.6) -> Path:
+    frames = {"lb_expr": predictions(tasks=("expr",), quality=quality, seed=seed)}
+    return write_run(root, run_id, frames, tasks=("expr",), seed=seed, created=created)
+
+
+def test_add_removes_stored_runs_a_later_run_of_the_same_seed_replaces(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "boards"
+    _seed_run(runs, "old-s0", "2024-01-01T00:00:00")
+    _seed_run(runs, "old-s1", "2024-01-01T00:00:00", seed=1)
+    assert _invoke("leaderboard", "add", runs / "old-s0", runs / "old-s1", "--out", out).exit_code == 0
+    _seed_run(runs, "new-s0", "2024-02-01T00:00:00", quality=0.9)
+    added = _invoke("leaderboard", "add", runs / "new-s0", "--out", out)
+    assert added.exit_code == 0, added.output
+    assert "removed" in added.output and "old-s0: superseded by new-s0" in added.output
+    # seed 1 has no newer run: it stays, and the table still pools two seeds
+    assert sorted(p.name for p in (out / "records").iterdir()) == ["new-s0", "old-s1"]
+    assert _invoke("leaderboard", "build", "--out", out, "--resamples", 20).exit_code == 0
+    assert _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20).exit_code == 0
+
+
+def test_a_run_is_kept_while_any_of_its_records_counts(tmp_path):
+    store = tmp_path / "records"
+    both = {"lb_expr": predictions(tasks=("expr",)), "lb_au": predictions(tasks=("au",))}
+    write_run(store, "both", both, created="2024-01-01T00:00:00")
+    write_run(store, "expr-only", {"lb_expr": predictions(tasks=("expr",))}, created="2024-02-01T00:00:00")
+    assert superseded_runs(store) == {}  # its AU records are the only ones of their seed
+    write_run(store, "au-later", {"lb_au": predictions(tasks=("au",))}, created="2024-03-01T00:00:00")
+    assert superseded_runs(store) == {"both": "au-later"}
+
+
+def test_check_flags_a_committed_store_that_keeps_a_superseded_run_and_build_prunes_it(tmp_path):
+    out = tmp_path / "boards"
+    _seed_run(out / "records", "old", "2024-01-01T00:00:00")
+    _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    shutil.copytree(_seed_run(tmp_path / "runs", "new", "2024-02-01T00:00:00"), out / "records" / "new")
+    check = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert check.exit_code == 2 and "records/old is superseded by new" in check.output
+    built = _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    assert built.exit_code == 0 and not (out / "records" / "old").exists()
+    assert _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20).exit_code == 0

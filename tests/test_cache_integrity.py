@@ -15,6 +15,7 @@ from data_fixtures import toy_spec, write_toy
 from fbn_bench.data import cache as cache_mod
 from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.images import decode_face
+from fbn_bench.errors import FbnError
 
 SIZE = 12
 
@@ -110,3 +111,22 @@ def test_stale_temporaries_of_a_killed_build_are_removed(toy):
     os.utime(stale, (two_hours_ago, two_hours_ago))
     prepare(root, cache_dir)
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_cache_folder_that_is_a_file_is_one_line(toy):
+    root, _, cache_dir = toy
+    cache_dir.write_text("not a folder")
+    with pytest.raises(FbnError, match=f"the image cache folder {cache_dir} is a file"):
+        prepare(root, cache_dir)
+
+
+def test_a_disk_without_room_for_the_cache_is_said_before_decoding(toy, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    root, _, cache_dir = toy
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**6, 10**6 - 1000, 1000))
+    with pytest.raises(FbnError, match=r"needs 8.6 KB to build 10 faces at 12 px but the disk has 1.0 KB free"):
+        prepare(root, cache_dir)
+    assert not cache_dir.exists() or not list(cache_dir.glob("*.npy"))

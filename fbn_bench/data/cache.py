@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..atomic import clean_stale_temporaries
+from ..atomic import clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..specs import DatasetSpec
 from .decode import decode_rows
@@ -134,7 +134,11 @@ def prepare_split(
     if loaded is not None and _any_recovered(table, root, image_size, loaded[1]["skipped"]):
         loaded = None  # a bad file was fixed or put in place since: decode again
     if loaded is None:
-        _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+        _check_room(folder, len(table), image_size)
+        try:
+            _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+        except OSError as exc:  # decoding reports unreadable images itself: this is the cache folder
+            raise write_error(folder, "the image cache in", exc) from None
         loaded = _load(npy, meta_path, key, len(table), image_size)
         if loaded is None:  # only if someone deletes the files between our write and read
             raise RuntimeError(f"the image cache {npy} vanished right after it was written")
@@ -311,6 +315,31 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
     finally:
         for f in tmp_files:
             f.unlink(missing_ok=True)
+
+
+def _check_room(folder: Path, n_rows: int, image_size: int) -> None:
+    """A build writes through a memory map, where a full disk is a crash (SIGBUS), not an error: say so
+    first. The build may briefly hold two copies (all rows, then the rows that decoded)."""
+    import shutil
+
+    from .stored import human_size
+
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise FbnError(f"the image cache folder {probe} is a file; point $FBN_BENCH_CACHE at a folder")
+    need = 2 * n_rows * image_size * image_size * 3
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return  # cannot tell: let the build try
+    if free < need:
+        raise FbnError(
+            f"the image cache in {folder} needs {human_size(need)} to build {n_rows:,} faces at {image_size} px "
+            f"but the disk has {human_size(free)} free; free some space (`fbn-bench cache prune`) or point "
+            "$FBN_BENCH_CACHE elsewhere"
+        )
 
 
 def _tmp(folder: Path, registry: list[Path], suffix: str = ".npy") -> Path:

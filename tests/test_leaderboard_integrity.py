@@ -4,9 +4,12 @@ that a later run of the same configuration and seed replaces."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from leaderboard_helpers import predictions, write_run
 from sklearn.metrics import f1_score
@@ -108,3 +111,41 @@ def test_check_flags_a_committed_store_that_keeps_a_superseded_run_and_build_pru
     built = _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
     assert built.exit_code == 0 and not (out / "records" / "old").exists()
     assert _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20).exit_code == 0
+
+
+def test_an_interrupted_add_keeps_the_stored_copy_whole(tmp_path, monkeypatch):
+    import fbn_bench.leaderboard.store as store_mod
+
+    runs, store = tmp_path / "runs", tmp_path / "records"
+    run = _seed_run(runs, "r0", "2024-01-01T00:00:00")
+    store_mod.add_runs([run], store)
+    before = (store / "r0" / RESULTS_FILE).read_text()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C while the predictions are compacted
+
+    monkeypatch.setattr(store_mod, "write_predictions", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store_mod.add_runs([run], store)
+    assert sorted(p.name for p in store.iterdir()) == ["r0"]  # no temporary left, the old copy in place
+    assert (store / "r0" / RESULTS_FILE).read_text() == before
+    assert read_predictions(store / "r0", "lb_expr").shape[0] == 50
+
+
+def test_a_temporary_copy_a_killed_add_left_is_never_read_and_is_removed_later(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "boards"
+    _seed_run(runs, "r0", "2024-01-01T00:00:00")
+    _invoke("leaderboard", "add", runs / "r0", "--out", out)
+    _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    table = (out / "lb_expr.md").read_text()
+    half = out / "records" / ".tmp-r1.abc123"
+    newer = _seed_run(runs, "r1", "2024-02-01T00:00:00", quality=0.95)  # would replace r0 if it were read
+    shutil.copytree(newer, half)  # what SIGKILL mid-add leaves
+    built = _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    assert built.exit_code == 0 and "superseded" not in built.output and (out / "records" / "r0").is_dir()
+    assert (out / "lb_expr.md").read_text() == table
+    assert _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20).exit_code == 0
+    old = time.time() - 7200
+    os.utime(half, (old, old))
+    _invoke("leaderboard", "add", runs / "r0", "--out", out)
+    assert not half.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..errors import FbnError
 from ..results import file_stem
 from ..tasks import TASK_NAMES
@@ -143,7 +144,7 @@ def write_all(out: Path, files: dict[str, str]) -> list[str]:
     for name in _generated_files(out) - set(files):
         (out / name).unlink()
     for name, text in files.items():
-        (out / name).write_text(text)
+        atomic_write_text(out / name, text, "leaderboard table")
     return sorted(files)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import TMP_PREFIX
 from ..errors import FbnError
 from ..results import RESULTS_FILE, read_records
 
@@ -70,7 +71,15 @@ def _record_files(path: Path) -> list[Path]:
     path = Path(path)
     if not path.exists():
         raise FbnError(f"no results at {path}: give a run folder, a folder of runs, or a {RESULTS_FILE} file")
-    return [path] if path.is_file() else sorted(path.rglob(RESULTS_FILE))
+    return [path] if path.is_file() else results_files(path)
+
+
+def results_files(folder: Path) -> list[Path]:
+    """The results files under `folder`, leaving out those in temporary folders (`.tmp-*`, an unfinished
+    `leaderboard add`): nothing reads a copy that may be incomplete."""
+    return sorted(
+        f for f in Path(folder).rglob(RESULTS_FILE) if not any(p.startswith(TMP_PREFIX) for p in f.parent.parts)
+    )
 
 
 def _numbered_records(file: Path) -> Iterator[tuple[str, Any]]:

@@ -9,13 +9,16 @@ runs a table can use: a run all of whose records a later run of the same configu
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import TMP_PREFIX, clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
 from ..scoring import AU_THRESHOLD
@@ -83,16 +86,36 @@ def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
         target = Path(store) / run_id
         if target.exists():
             _check_same_run(target, records, run_dir)
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copyfile(results, target / RESULTS_FILE)
+        _copy_run(run_dir, records, target)
+        added.append(run_id)
+    return added
+
+
+def _copy_run(run_dir: Path, records: list[dict], target: Path) -> None:
+    """Assemble the stored copy in a hidden temporary folder, then put it in place: a killed `add` leaves
+    a `.tmp-*` folder that nothing reads (and the next `add` removes), never a run without its predictions."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(target.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+        tmp.chmod(0o755)
+    except OSError as exc:
+        raise write_error(target, "the record store folder", exc) from None
+    try:
+        shutil.copyfile(run_dir / RESULTS_FILE, tmp / RESULTS_FILE)
         for dataset in sorted({r["dataset"] for r in records}):
             source = predictions_path(run_dir, dataset)
             if source.is_file():
                 frame = pd.read_csv(source, dtype={"subject": "string", "video": "string", "image": "string"})
-                write_predictions(target, dataset, compact_predictions(frame))
-        added.append(run_id)
-    return added
+                write_predictions(tmp, dataset, compact_predictions(frame))
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+    except OSError as exc:
+        raise write_error(target, "the stored run", exc) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _identity(records: list[dict]) -> set[tuple]:
@@ -113,7 +136,9 @@ def _check_same_run(target: Path, records: list[dict], source: Path) -> None:
 
 def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:
     store = Path(store)
-    return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file()) if store.is_dir() else []
+    if not store.is_dir():
+        return []
+    return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file() and not p.name.startswith(TMP_PREFIX))
 
 
 def superseded_runs(store: Path = DEFAULT_STORE) -> dict[str, str]:

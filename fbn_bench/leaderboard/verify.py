@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..results import RESULTS_FILE, predictions_path
+from ..results import predictions_path
 from ..scoring import score_predictions
-from .records import _numbered_records
+from .records import _numbered_records, results_files
 from .samples import read_frame
 
 TOLERANCE = 5e-4
@@ -64,7 +64,7 @@ def _results_files(sources: list[Path]) -> list[Path]:
         if source.is_file():
             files.append(source)
         elif source.is_dir():
-            files += sorted(source.rglob(RESULTS_FILE))
+            files += results_files(source)
     return files
 
 

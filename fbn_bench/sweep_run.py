@@ -252,6 +252,11 @@ def run_lock(run_dir: Path):
     """Hold the run folder's lock for the block: yields None when this process holds it, else a description
     of the holder. flock, not a lock file that exists or not: a killed sweep's lock goes with its process,
     so a lock is never stale."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # Under `accelerate launch` every process runs the same sweep and each run needs all of them: one
+        # lock per process would let only one in. Separate sweeps are still told apart by their folders.
+        yield None
+        return
     path = lock_path(Path(run_dir))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

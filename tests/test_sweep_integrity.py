@@ -188,3 +188,10 @@ def test_a_grid_of_known_plugins_plans_without_error(toy_root, registry, tmp_pat
     bad = Grid("b", [GridEntry("x", {**grid.base, "tasks": ("va",), "coupling": "co"})], (0,), grid.base)
     with pytest.raises(FbnError, match="sweep run 'x': coupling 'co' needs"):
         plan_sweep(bad, tmp_path / "o", registry)
+
+
+def test_processes_of_one_distributed_sweep_do_not_lock_each_other_out(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as accelerate launch sets it in every process
+    run_dir = tmp_path / "cfg" / "seed-0"
+    with run_lock(run_dir) as holder, run_lock(run_dir) as other:
+        assert holder is None and other is None

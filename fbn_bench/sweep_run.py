@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, write_error
 from .config import RunConfig
 from .errors import FbnError
 from .results import CONFIG_FILE, RESULTS_FILE, config_hash, read_records
@@ -258,8 +258,11 @@ def run_lock(run_dir: Path):
         yield None
         return
     path = lock_path(Path(run_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise write_error(path, "the sweep's lock", exc) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -149,3 +149,18 @@ def test_a_temporary_copy_a_killed_add_left_is_never_read_and_is_removed_later(t
     os.utime(half, (old, old))
     _invoke("leaderboard", "add", runs / "r0", "--out", out)
     assert not half.exists()
+
+
+def test_a_leaderboards_folder_that_cannot_be_written_is_one_line(tmp_path):
+    runs = tmp_path / "runs"
+    _seed_run(runs, "r0", "2024-01-01T00:00:00")
+    out = tmp_path / "boards"
+    out.write_text("a file, not a folder")
+    result = _invoke("leaderboard", "build", "--results", runs, "--out", out, "--resamples", 20)
+    assert result.exit_code == 2 and result.output.startswith(f"Error: --out {out} is a file")
+    boards = tmp_path / "ok"
+    boards.mkdir()
+    (boards / "README.md").mkdir()  # a folder where the index goes
+    result = _invoke("leaderboard", "build", "--results", runs, "--out", boards, "--resamples", 20)
+    assert result.exit_code == 2 and result.output.startswith("Error: cannot write "), result.output
+    assert len(result.output.strip().splitlines()) == 1

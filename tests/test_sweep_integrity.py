@@ -195,3 +195,11 @@ def test_processes_of_one_distributed_sweep_do_not_lock_each_other_out(tmp_path,
     run_dir = tmp_path / "cfg" / "seed-0"
     with run_lock(run_dir) as holder, run_lock(run_dir) as other:
         assert holder is None and other is None
+
+
+def test_a_sweep_folder_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "cfg"
+    blocker.write_text("a file where the configuration's folder should be")
+    with pytest.raises(FbnError, match=r"cannot write the sweep's lock .*cfg/\.seed-0\.lock"):
+        with run_lock(blocker / "seed-0"):
+            pass

@@ -40,6 +40,8 @@ def leaderboard() -> None:
 def _settings(out: Path, baseline, resamples, seed):
     from ..leaderboard.build import check_settings, read_settings, with_overrides
 
+    if out.exists() and not out.is_dir():
+        raise FbnError(f"--out {out} is a file; give the leaderboards folder (tables, records/, leaderboards.toml)")
     return check_settings(with_overrides(read_settings(out), baseline=baseline, resamples=resamples, seed=seed))
 
 

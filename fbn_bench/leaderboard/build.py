@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, write_error
 from ..errors import FbnError
 from ..results import file_stem
 from ..tasks import TASK_NAMES
@@ -140,9 +140,12 @@ def _generated_files(out: Path) -> set[str]:
 def write_all(out: Path, files: dict[str, str]) -> list[str]:
     """Write the tables, remove generated tables no longer built; returns the names written."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in _generated_files(out) - set(files):
-        (out / name).unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in _generated_files(out) - set(files):
+            (out / name).unlink()
+    except OSError as exc:
+        raise write_error(out, "the leaderboards folder", exc) from None
     for name, text in files.items():
         atomic_write_text(out / name, text, "leaderboard table")
     return sorted(files)

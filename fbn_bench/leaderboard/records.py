@@ -82,7 +82,7 @@ def results_files(folder: Path) -> list[Path]:
     )
 
 
-def _numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
+def numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
     """(`file:line`, record) for each record of a results file. `read_records` skips blank lines, and
     so does the count, so the line named is the line the record is on."""
     numbers = [n for n, line in enumerate(file.read_text().splitlines(), start=1) if line.strip()]
@@ -165,7 +165,7 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
     rows: list[tuple[dict[str, Any], str, Path]] = []
     for source in sources:
         for file in _record_files(Path(source)):
-            rows.extend((_checked(record, where), where, file.parent) for where, record in _numbered_records(file))
+            rows.extend((_checked(record, where), where, file.parent) for where, record in numbered_records(file))
 
     splits: dict[str, set[str]] = {}
     for record, _, _ in rows:

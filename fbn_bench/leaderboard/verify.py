@@ -16,7 +16,7 @@ from typing import Any
 
 from ..results import predictions_path
 from ..scoring import score_predictions
-from .records import _numbered_records, results_files
+from .records import numbered_records, results_files
 from .samples import read_frame
 
 TOLERANCE = 5e-4
@@ -32,7 +32,7 @@ def value_problems(sources: list[Path], spec_of: Callable[[str], Any] = lambda n
     problems, checked = [], 0
     for file in _results_files(sources):
         groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
-        for where, record in _numbered_records(file):
+        for where, record in numbered_records(file):
             if isinstance(record, dict) and isinstance(record.get("dataset"), str):
                 groups.setdefault((record["dataset"], str(record.get("split"))), []).append((where, record))
         for (database, _), records in groups.items():

@@ -171,7 +171,7 @@ def record_value_problems(sources: list[Path]) -> tuple[list[str], int]:
     """(problems, n_checked) of `verify.value_problems`, with the registered databases' AUs."""
     from .verify import value_problems
 
-    return value_problems(sources, _spec)
+    return value_problems(sources, _spec, _metric_specs())
 
 
 def with_overrides(settings: Settings, **overrides) -> Settings:

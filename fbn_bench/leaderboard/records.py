@@ -156,6 +156,13 @@ def identity(record: dict[str, Any]) -> tuple[Any, ...]:
     return record.get("dataset"), record.get("split") or PREFERRED_SPLIT, record.get("config_hash"), _seed(record)
 
 
+def record_thresholds(record: dict[str, Any]) -> dict[int, float] | None:
+    """The per-AU F1 thresholds a record says it was scored with, when they were chosen on validation."""
+    if isinstance(record.get("thresholds"), dict) and record.get("threshold_source") == "val":
+        return {int(au): float(t) for au, t in record["thresholds"].items()}
+    return None
+
+
 def load_entries(sources: Iterable[Path]) -> list[Entry]:
     """Every (database, configuration) found in the result records under `sources`.
 
@@ -193,8 +200,8 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
         run.values[record["metric"]] = float(record["value"])
         if record.get("n_samples") is not None:
             run.n_samples[record["metric"]] = int(record["n_samples"])
-        if isinstance(record.get("thresholds"), dict) and record.get("threshold_source") == "val":
-            run.thresholds = {int(au): float(t) for au, t in record["thresholds"].items()}
+        if record_thresholds(record) is not None:
+            run.thresholds = record_thresholds(record)
 
     entries = []
     for (database, config_hash), seeds in grouped.items():

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..results import predictions_path
 from ..scoring import score_predictions
-from .records import numbered_records, results_files
+from .records import numbered_records, record_thresholds, results_files
 from .samples import read_frame
 
 TOLERANCE = 5e-4
 _AU_COLUMN = re.compile(r"^AU(\d+)$")
 
 
-def value_problems(sources: list[Path], spec_of: Callable[[str], Any] = lambda name: None) -> tuple[list[str], int]:
+def value_problems(
+    sources: list[Path], spec_of: Callable[[str], Any] = lambda name: None, metric_specs: list | None = None
+) -> tuple[list[str], int]:
     """(problems, n_checked): one line per record whose value its stored predictions do not give back.
 
     `spec_of(database)` is the registered DatasetSpec or None; its AUs decide which AUs are scored (else the
-    AU columns the predictions hold). Records of metrics the core does not score (metric plugins) and records
-    whose run stored no predictions are not checked (not counted in n_checked)."""
+    AU columns the predictions hold). `metric_specs`: the registered MetricSpecs (None: the built-ins). AU
+    F1 is scored at the thresholds the records name (chosen on validation), as evaluation scored it. Records
+    of metrics no installed plugin scores and records whose run stored no predictions are not checked (not
+    counted in n_checked)."""
     problems, checked = [], 0
     for file in _results_files(sources):
         groups: dict[tuple[str, str], list[tuple[str, dict]]] = {}
@@ -43,7 +48,10 @@ def value_problems(sources: list[Path], spec_of: Callable[[str], Any] = lambda n
             spec = spec_of(database)
             aus = list(spec.aus) if spec is not None else _aus_in(frame)
             tasks = {r.get("task") for _, r in records}
-            scores = {metric: value for (_, metric), (value, _) in score_predictions(frame, tasks, aus).items()}
+            with warnings.catch_warnings():  # undefined metrics (an AU without positives) were left out then too
+                warnings.simplefilter("ignore")
+                scored = score_predictions(frame, tasks, aus, metric_specs, _thresholds([r for _, r in records]))
+            scores = {metric: value for (_, metric), (value, _) in scored.items()}
             for where, record in records:
                 metric, value = record.get("metric"), record.get("value")
                 if metric not in scores or not isinstance(value, int | float):
@@ -66,6 +74,11 @@ def _results_files(sources: list[Path]) -> list[Path]:
         elif source.is_dir():
             files += results_files(source)
     return files
+
+
+def _thresholds(records: list[dict]) -> dict[int, float] | None:
+    """The per-AU thresholds the database's records say they were scored with."""
+    return next((t for r in records if (t := record_thresholds(r)) is not None), None)
 
 
 def _aus_in(frame) -> list[int]:

@@ -164,3 +164,33 @@ def test_a_leaderboards_folder_that_cannot_be_written_is_one_line(tmp_path):
     result = _invoke("leaderboard", "build", "--results", runs, "--out", boards, "--resamples", 20)
     assert result.exit_code == 2 and result.output.startswith("Error: cannot write "), result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_check_scores_au_f1_at_the_thresholds_the_records_name(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "boards"
+    frame = predictions(tasks=("au",), quality=0.6)
+    run = write_run(runs, "r0", {"lb_au": frame}, tasks=("au",))
+    thresholds = {1: 0.3, 2: 0.65, 12: 0.3}  # as chosen on validation
+    per_au = {}
+    for au, t in thresholds.items():  # sklearn on the labelled rows, at each AU's threshold
+        rows = frame[f"AU{au}"].notna()
+        per_au[au] = f1_score(frame.loc[rows, f"AU{au}"], frame.loc[rows, f"prob_AU{au}"] >= t)
+    lines = []
+    for record in read_records(run / RESULTS_FILE):
+        if record["metric"] == "f1_mean":
+            record.update(value=sum(per_au.values()) / 3, thresholds={str(a): t for a, t in thresholds.items()})
+            record["threshold_source"] = "val"
+        elif record["metric"] in {f"f1_AU{a}" for a in thresholds}:
+            au = int(record["metric"][5:])
+            record.update(value=per_au[au], threshold=thresholds[au], threshold_source="val")
+        lines.append(json.dumps(record, sort_keys=True))
+    (run / RESULTS_FILE).write_text("\n".join(lines) + "\n")
+    _invoke("leaderboard", "add", run, "--out", out)
+    _invoke("leaderboard", "build", "--out", out, "--resamples", 20)
+    checked = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert checked.exit_code == 0, checked.output
+    # The same values claimed at 0.5 are not what the predictions give.
+    stored = out / "records" / "r0" / RESULTS_FILE
+    stored.write_text(stored.read_text().replace('"threshold_source": "val"', '"threshold_source": "fixed-0.5"'))
+    at_half = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
+    assert at_half.exit_code == 2 and "run r0 records f1_" in at_half.output

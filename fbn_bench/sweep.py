@@ -71,6 +71,31 @@ def resolve_entry(overrides: dict[str, Any], **extra: Any) -> RunConfig:
     return resolve_config(settings.pop("preset", DEFAULT_PRESET), **settings)
 
 
+def check_plugins(config: RunConfig, registry) -> None:
+    """What a run of `config` resolves when it starts, resolved now, so that a typo in the grid's last
+    configuration fails `--dry-run` rather than hours into the sweep: its databases and their options, its
+    backbone and its options, its coupling(s) with their options and heads, and its relatedness source.
+    Reads no images and generates nothing (an `empirical:` source is checked by name; it is estimated at
+    the start of the run)."""
+    from .coupling.compose import build_coupling
+    from .coupling.relatedness import EMPIRICAL_PREFIX, du2014, relatedness, relatedness_tensor
+    from .data.roots import loader_options
+    from .run_datasets import resolve_datasets
+    from .specs import check_declared_options
+
+    for _, spec, options in resolve_datasets(config, registry):
+        check_declared_options("dataset", spec, loader_options(options), also=" (and root)")
+    backbone, options = registry.resolve("backbones", config.backbone)
+    check_declared_options("backbone", backbone, options)
+    source = str(config.relatedness).strip()
+    if source.startswith(EMPIRICAL_PREFIX):
+        registry.resolve("datasets", source[len(EMPIRICAL_PREFIX) :].strip() or " ")
+        table = du2014()  # the same shape as the estimate; only the couplings' construction is checked
+    else:
+        table = relatedness(source)
+    build_coupling(config.coupling, registry, relatedness_tensor(table), config.tasks)
+
+
 # The ablation of FaceBehaviorNet: each task alone, then all three with each coupling.
 ABLATION = (
     ("va", {"tasks": ("va",), "coupling": "none"}),

@@ -1,12 +1,18 @@
 """Running a sweep grid: plan every run (with its status on disk), run what is left, summarise.
 
 Layout: `<out>/<configuration>/seed-<s>/` is an ordinary run folder. A run is finished when its folder
-holds `results.jsonl` and the sweep's `DONE` marker (written after the run returned, so an interrupted
-write never counts) and its `config.json` matches the configuration about to run.
+holds the sweep's `DONE` marker (written after the run returned, so an interrupted write never counts),
+its `config.json` matches the configuration about to run, and its `results.jsonl` holds the records the
+marker describes (as many, of the marker's run id and configuration hash): a marker never vouches for
+records that were lost or damaged since. Each run folder is locked while a sweep runs it
+(`<out>/<configuration>/.seed-<s>.lock`, an flock the kernel drops when the process dies), so two sweeps
+on one `--out` never run the same configuration: the second skips it and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -20,15 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text, write_error
 from .config import RunConfig
 from .errors import FbnError
 from .identity import config_hash
 from .results import CONFIG_FILE, RESULTS_FILE, read_records
-from .sweep import Grid, resolve_entry
+from .sweep import Grid, check_plugins, resolve_entry
 
 DONE_FILE = "DONE"
 ERROR_FILE = "error.log"
 TODO, DONE, REPLACE = "to run", "finished", "replace"
+BUSY = "running in another sweep"
 
 
 @dataclass
@@ -38,6 +46,7 @@ class PlannedRun:
     seed: int
     config: RunConfig
     status: str  # TODO, DONE or REPLACE
+    note: str | None = None  # why a run that looked finished runs again (its records were lost or damaged)
 
     @property
     def run_dir(self) -> Path:
@@ -51,6 +60,7 @@ class PlannedRun:
 class SweepOutcome:
     ran: list[PlannedRun] = field(default_factory=list)
     skipped: list[PlannedRun] = field(default_factory=list)
+    busy: list[PlannedRun] = field(default_factory=list)  # locked by another sweep on the same --out
     failed: list[tuple[PlannedRun, str]] = field(default_factory=list)
     stopped_early: bool = False
 
@@ -60,20 +70,25 @@ def default_out(grid: Grid) -> Path:
 
 
 def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> list[PlannedRun]:
-    """Every (configuration, seed) with its config and status. A run folder that holds a different
-    configuration is an error naming it (checked for all runs before any starts) unless `force`."""
+    """Every (configuration, seed) with its config and status. Every configuration's plugins are resolved
+    (`check_plugins`) and a run folder that holds a different configuration is an error naming it unless
+    `force`, all before any run starts."""
     plan, conflicts = [], []
     for entry in grid.entries:
-        datasets = _datasets_for(entry.name, resolve_entry(entry.overrides), registry)
+        try:
+            datasets = _datasets_for(resolve_entry(entry.overrides), registry)
+            check_plugins(resolve_entry(entry.overrides, datasets=datasets), registry)
+        except FbnError as exc:
+            raise FbnError(f"sweep run {entry.name!r}: {exc}") from None
         for seed in grid.seeds:
             run_dir = Path(out) / entry.name / f"seed-{seed}"
             config = resolve_entry(entry.overrides, datasets=datasets, seed=seed, out=str(run_dir))
-            status, difference = _status(config, run_dir)
+            status, difference, note = _status(config, run_dir)
             if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
                     conflicts.append((run_dir, difference))
                 status = REPLACE
-            plan.append(PlannedRun(len(plan) + 1, entry.name, seed, config, status))
+            plan.append(PlannedRun(len(plan) + 1, entry.name, seed, config, status, note))
     if conflicts:
         run_dir, difference = conflicts[0]
         more = f" (and {len(conflicts) - 1} more run folder(s))" if len(conflicts) > 1 else ""
@@ -84,7 +99,7 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
     return plan
 
 
-def _datasets_for(name: str, config: RunConfig, registry) -> tuple[str, ...]:
+def _datasets_for(config: RunConfig, registry) -> tuple[str, ...]:
     """The given databases that label at least one of the run's tasks (a single-task run of a sweep
     over several databases uses those serving its task); empty stays empty (the default databases)."""
     if not config.datasets:
@@ -92,27 +107,56 @@ def _datasets_for(name: str, config: RunConfig, registry) -> tuple[str, ...]:
     kept = tuple(t for t in config.datasets if registry.resolve("datasets", t)[0].tasks & set(config.tasks))
     if not kept:
         raise FbnError(
-            f"sweep run {name!r}: none of the databases {', '.join(config.datasets)} labels "
+            f"none of the databases {', '.join(config.datasets)} labels "
             f"{', '.join(config.tasks)}; add one that does to --datasets"
         )
     return kept
 
 
-def _status(config: RunConfig, run_dir: Path) -> tuple[str, str | None]:
-    """(status, how the stored configuration differs or None)."""
+def _status(config: RunConfig, run_dir: Path) -> tuple[str, str | None, str | None]:
+    """(status, how the stored configuration differs or None, why a marked run is not finished or None)."""
     try:
         stored = json.loads((run_dir / CONFIG_FILE).read_text())
     except (FileNotFoundError, NotADirectoryError):
-        return TODO, None
-    except (OSError, json.JSONDecodeError):
-        return TODO, None  # a config.json cut short: the run never got past its start
+        return TODO, None, None
+    except (OSError, ValueError):
+        return TODO, None, None  # a config.json cut short: the run never got past its start
     difference = config_difference(stored, config.to_dict())
     if difference and not (run_dir / RESULTS_FILE).is_file():
-        return REPLACE, None  # a run of another configuration that failed or never finished: nothing to lose
+        return REPLACE, None, None  # a run of another configuration that failed or never finished: nothing to lose
     if difference:
-        return TODO, difference
-    finished = (run_dir / RESULTS_FILE).is_file() and (run_dir / DONE_FILE).is_file()
-    return (DONE if finished else TODO), None
+        return TODO, difference, None
+    if not (run_dir / DONE_FILE).is_file():
+        return TODO, None, None
+    damage = marker_problem(run_dir)
+    return (TODO, None, damage) if damage else (DONE, None, None)
+
+
+def marker_problem(run_dir: Path) -> str | None:
+    """Why the DONE marker of `run_dir` does not describe the records beside it, or None when it does."""
+    try:
+        marker = json.loads((run_dir / DONE_FILE).read_text())
+    except (OSError, ValueError):
+        return f"its {DONE_FILE} marker is unreadable"
+    if not isinstance(marker, dict):
+        return f"its {DONE_FILE} marker is unreadable"
+    try:
+        records = list(read_records(run_dir / RESULTS_FILE)) if (run_dir / RESULTS_FILE).is_file() else None
+    except (FbnError, OSError, ValueError):  # a line cut short or not JSON, bytes that are not UTF-8
+        return f"its {RESULTS_FILE} is damaged"
+    if records is None:
+        return f"its {RESULTS_FILE} is missing"
+    expected = marker.get("n_records")  # markers from before it was kept: at least one record
+    if not records and expected != 0:
+        return f"its {RESULTS_FILE} is empty"
+    if isinstance(expected, int) and len(records) != expected:
+        return f"its {RESULTS_FILE} holds {len(records)} of the {expected} records the run wrote"
+    # Older markers held the sweep's own hash of the configuration, not the records': compare the run id only.
+    for key in ("run_id", "config_hash") if "n_records" in marker else ("run_id",):
+        found = {r.get(key) if isinstance(r, dict) else None for r in records}
+        if records and marker.get(key) is not None and found != {marker[key]}:
+            return f"its {RESULTS_FILE} holds records of another {key.replace('_', ' ')} than its {DONE_FILE} marker"
+    return None
 
 
 def config_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
@@ -162,26 +206,81 @@ def execute(
             echo(f"{run.label(total)}: finished, skipped")
             outcome.skipped.append(run)
             continue
-        _clear(run)
-        echo(f"{run.label(total)} ...")
-        started = time.perf_counter()
-        try:
-            # replace: the plan made this folder this run's (an unfinished attempt of it is started over)
-            result = runner(run.config, run_id=run_id_for(grid_name, run), replace=True, **runner_options)
-        except Exception as exc:  # one broken configuration must not cost the rest of the sweep
-            message = str(exc) if isinstance(exc, FbnError) else f"{type(exc).__name__}: {exc}"
-            run.run_dir.mkdir(parents=True, exist_ok=True)
-            (run.run_dir / ERROR_FILE).write_text(traceback.format_exc())
-            echo(f"{run.label(total)} failed: {message}")
-            outcome.failed.append((run, message))
-            if fail_fast:
+        with run_lock(run.run_dir) as holder:
+            if holder is not None:
+                echo(f"{run.label(total)}: {BUSY} ({holder}), skipped; rerun this sweep once that one ends")
+                outcome.busy.append(run)
+                continue
+            if _status(run.config, run.run_dir)[0] == DONE:  # another sweep finished it since we planned
+                echo(f"{run.label(total)}: finished by another sweep, skipped")
+                outcome.skipped.append(run)
+                continue
+            if run.note:
+                echo(f"{run.label(total)}: marked finished, but {run.note}: running it again")
+            if not _attempt(run, total, grid_name, runner, echo, outcome, runner_options) and fail_fast:
                 outcome.stopped_early = True
                 break
-            continue
-        _mark_done(run, getattr(result, "records", None) or [])
-        echo(f"{run.label(total)} done in {time.perf_counter() - started:.1f} s")
-        outcome.ran.append(run)
     return outcome
+
+
+def _attempt(run: PlannedRun, total: int, grid_name: str, runner, echo, outcome: SweepOutcome, options) -> bool:
+    """Run one planned run (its folder locked by the caller); False when it failed."""
+    _clear(run)
+    echo(f"{run.label(total)} ...")
+    started = time.perf_counter()
+    try:
+        # replace: the plan made this folder this run's (an unfinished attempt of it is started over)
+        runner(run.config, run_id=run_id_for(grid_name, run), replace=True, **options)
+    except Exception as exc:  # one broken configuration must not cost the rest of the sweep
+        message = str(exc) if isinstance(exc, FbnError) else f"{type(exc).__name__}: {exc}"
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        (run.run_dir / ERROR_FILE).write_text(traceback.format_exc())
+        echo(f"{run.label(total)} failed: {message}")
+        outcome.failed.append((run, message))
+        return False
+    _mark_done(run)
+    echo(f"{run.label(total)} done in {time.perf_counter() - started:.1f} s")
+    outcome.ran.append(run)
+    return True
+
+
+def lock_path(run_dir: Path) -> Path:
+    """Beside the run folder, not in it: replacing a run removes its folder while the lock is held."""
+    return run_dir.parent / f".{run_dir.name}.lock"
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path):
+    """Hold the run folder's lock for the block: yields None when this process holds it, else a description
+    of the holder. flock, not a lock file that exists or not: a killed sweep's lock goes with its process,
+    so a lock is never stale."""
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # Under `accelerate launch` every process runs the same sweep and each run needs all of them: one
+        # lock per process would let only one in. Separate sweeps are still told apart by their folders.
+        yield None
+        return
+    path = lock_path(Path(run_dir))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise write_error(path, "the sweep's lock", exc) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            yield holder or "another process"
+            return
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode(), 0)
+        try:
+            yield None
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _clear(run: PlannedRun) -> None:
@@ -194,23 +293,26 @@ def _clear(run: PlannedRun) -> None:
         (run.run_dir / name).unlink(missing_ok=True)
 
 
-def _mark_done(run: PlannedRun, records: list[dict]) -> None:
-    """Write DONE atomically (temp file + rename) once the run has returned."""
-    if not (run.run_dir / RESULTS_FILE).is_file():
+def _mark_done(run: PlannedRun) -> None:
+    """Write DONE once the run has returned, describing the records it wrote: their run id and configuration
+    hash as the records hold them (so the marker and the records never name the run two ways) and their count
+    (so a later sweep notices records lost since)."""
+    results = run.run_dir / RESULTS_FILE
+    if not results.is_file():
         return  # e.g. a non-main process of a distributed run, or a runner that wrote nothing
+    records = list(read_records(results))
     marker = {
-        "run_id": records[0]["run_id"] if records else None,
-        "config_hash": config_hash(run.config.to_dict()),
+        "run_id": records[0].get("run_id") if records else None,
+        "config_hash": records[0].get("config_hash") if records else None,
         "seed": run.seed,
+        "n_records": len(records),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    tmp = run.run_dir / f".{DONE_FILE}.tmp"
-    tmp.write_text(json.dumps(marker, indent=2) + "\n")
-    os.replace(tmp, run.run_dir / DONE_FILE)
+    atomic_write_text(run.run_dir / DONE_FILE, json.dumps(marker, indent=2) + "\n", "sweep marker")
 
 
 def finished_runs(plan: list[PlannedRun]) -> list[PlannedRun]:
-    return [r for r in plan if (r.run_dir / DONE_FILE).is_file() and (r.run_dir / RESULTS_FILE).is_file()]
+    return [r for r in plan if (r.run_dir / DONE_FILE).is_file() and marker_problem(r.run_dir) is None]
 
 
 def summary_rows(plan: list[PlannedRun]) -> tuple[list[str], list[list[str]]]:

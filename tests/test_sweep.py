@@ -246,14 +246,15 @@ def test_cli_reports_a_failed_run_and_goes_on(tmp_path, toy_root, cli_registry):
     grid.write_text(
         f'seeds = 1\n[base]\ndatasets = ["toy:root={toy_root}"]\n'
         + "".join(f"{k} = {v}\n" for k, v in TOY.items())
-        + '[[run]]\nname = "va-dm"\ntasks = "va"\ncoupling = "dm"\n[[run]]\nname = "va"\ntasks = "va"\n'
-    )
+        + f'[[run]]\nname = "va-gone"\ntasks = "va"\ndatasets = ["toy:root={tmp_path / "gone"}"]\n'
+        + '[[run]]\nname = "va"\ntasks = "va"\n'
+    )  # a database that is not there is found when its run starts (a sweep reads no data before)
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid), "--out", str(tmp_path / "out"), "--no-progress"])
     assert result.exit_code == 1, result.output
-    assert "[1/2] va-dm seed 0 failed: coupling 'dm' needs the au and expr head(s)" in result.output
+    assert "[1/2] va-gone seed 0 failed: " in result.output and str(tmp_path / "gone") in result.output
     assert "[2/2] va seed 0 done" in result.output and "2 runs: 1 ran, 0 already finished, 1 failed" in result.output
     assert "| toy " in result.output  # the summary table of what finished (names carry no root=)
-    assert "Traceback" in (tmp_path / "out" / "va-dm" / "seed-0" / "error.log").read_text()
+    assert "Traceback" in (tmp_path / "out" / "va-gone" / "seed-0" / "error.log").read_text()
     assert (tmp_path / "out" / "va" / "seed-0" / "results.jsonl").is_file()
 
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid), "--out", str(tmp_path / "ff"), "--fail-fast"])

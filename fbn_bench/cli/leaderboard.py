@@ -40,6 +40,8 @@ def leaderboard() -> None:
 def _settings(out: Path, baseline, resamples, seed):
     from ..leaderboard.build import check_settings, read_settings, with_overrides
 
+    if out.exists() and not out.is_dir():
+        raise FbnError(f"--out {out} is a file; give the leaderboards folder (tables, records/, leaderboards.toml)")
     return check_settings(with_overrides(read_settings(out), baseline=baseline, resamples=resamples, seed=seed))
 
 
@@ -52,21 +54,44 @@ def _settings(out: Path, baseline, resamples, seed):
 @click.option(
     "--check",
     is_flag=True,
-    help="Write nothing; exit non-zero if a committed table differs from what the records build.",
+    help="Write nothing; exit non-zero if a committed table differs from what the records build, or a "
+    "record's value differs from what its stored predictions score.",
 )
 def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check: bool) -> None:
-    """Write OUT/<database>.md for every database and the index OUT/README.md."""
-    from ..leaderboard.build import render_all, stale_files, write_all
+    """Write OUT/<database>.md for every database and the index OUT/README.md. With the committed store (no
+    --results), runs that a later run of the same configuration and seed replaces are removed from it."""
+    from ..leaderboard.build import RECORDS_DIR, record_value_problems, render_all, stale_files, write_all
 
     files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed))
     if check:
+        wrong, checked = record_value_problems(list(results) or [out / RECORDS_DIR])
+        if wrong:  # a record that its own predictions contradict: rebuilding the tables would not help
+            more = f" (and {len(wrong) - 1} more record(s))" if len(wrong) > 1 else ""
+            raise FbnError(f"{wrong[0]}{more}; fix or remove the record, or add the run again")
         problems = stale_files(out, files)
+        if not results:  # the committed store keeps no run a later one replaced
+            from ..leaderboard.store import superseded_runs
+
+            store = out / RECORDS_DIR
+            problems += [f"{store / old} is superseded by {new}" for old, new in superseded_runs(store).items()]
         if problems:
             raise FbnError(f"{'; '.join(problems)}: run `fbn-bench leaderboard build` and commit the tables")
-        click.echo(f"{len(files)} leaderboard file(s) in {out} match their records")
+        click.echo(
+            f"{len(files)} leaderboard file(s) in {out} match their records; "
+            f"{checked} record value(s) match their stored predictions"
+        )
         return
+    if not results:
+        _prune(out / RECORDS_DIR)
     for name in write_all(out, files):
         click.echo(out / name)
+
+
+def _prune(store: Path) -> None:
+    from ..leaderboard.store import prune_superseded
+
+    for old, new in prune_superseded(store).items():
+        click.echo(f"removed {store / old}: superseded by {new} (same configuration and seed, run later)")
 
 
 @leaderboard.command()
@@ -96,10 +121,12 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
 @click.option("--store", type=click.Path(path_type=Path), default=None, help="The record store, if not OUT/records.")
 def add(run_dirs: tuple[Path, ...], out: Path, store: Path | None) -> None:
     """Copy the records and compact predictions of RUN_DIRS (run folders, or folders of runs such as a
-    sweep's) into the committed store OUT/records; no checkpoints."""
+    sweep's) into the committed store OUT/records; no checkpoints. Stored runs that a later run of the same
+    configuration and seed replaces are removed."""
     from ..leaderboard.build import RECORDS_DIR
     from ..leaderboard.store import add_runs
 
     store = store or out / RECORDS_DIR
     for run_id in add_runs(list(run_dirs), store):
         click.echo(store / run_id)
+    _prune(store)

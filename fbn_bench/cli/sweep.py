@@ -65,7 +65,8 @@ def sweep(
     _describe(grid, plan, out)
     if dry_run:
         for run in plan:
-            click.echo(f"{run.label(len(plan))}: {run.status}  {run.run_dir}")
+            why = f" (marked finished, but {run.note})" if run.note else ""
+            click.echo(f"{run.label(len(plan))}: {run.status}{why}  {run.run_dir}")
         return
     _execute(grid, plan, out, registry, fail_fast, progress=not no_progress and sys.stderr.isatty(), cpu=cpu)
 
@@ -116,7 +117,8 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
         click.echo(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
     click.echo(
         f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
-        f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}"
+        + (f"{len(outcome.busy)} left to another sweep running them, " if outcome.busy else "")
+        + f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}"
     )
     click.echo(
         f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>"

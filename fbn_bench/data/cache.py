@@ -6,10 +6,16 @@ rows that were skipped and why. The key hashes what decides the pixels: the tabl
 bounding boxes in loader order, the image size, the dataset name, its loader_version, the resolved
 root and the decoder's own version. Labels are not part of it (they are read from the table on every
 run), so fixing an annotation does not re-decode anything.
+
+The `.json` also holds the SHA-256 of the `.npy`, checked the first time a process uses the cache (and again
+whenever the file changes): a damaged cache (a disk error, a partial copy, an edit) is rebuilt with a one-line
+warning, never used. Hashing reads the file once, a small fraction of what decoding it took (see
+docs/data-path.md). Temporary files of a build killed mid-way (`.tmp-*`) are removed on a later run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..atomic import clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..specs import DatasetSpec
 from .decode import decode_rows
@@ -33,6 +40,8 @@ from .table import BBOX_COLUMNS, NOTES_ATTR, SKIPPED_ATTR, bbox_array, has_bbox,
 # Bump when decode_face or the file layout changes: old caches then stop matching.
 DECODER_VERSION = "1"
 N_EXAMPLES = 5
+_verified: set[tuple[str, int, int, str]] = set()  # (path, size, mtime_ns, sha256) checked in this process
+_cleaned: set[Path] = set()  # cache folders whose stale temporaries this process removed
 
 
 @dataclass
@@ -114,6 +123,9 @@ def prepare_split(
             f"{', '.join(BBOX_COLUMNS)}; give all four bounding-box columns or none"
         )
     folder = Path(cache_dir or default_cache_dir()).expanduser()
+    if folder not in _cleaned:  # what a build killed mid-way left behind
+        _cleaned.add(folder)
+        clean_stale_temporaries(folder)
     key = cache_key(table, spec, root, image_size)
     stem = f"{_safe(spec.name)}-{_safe(split)}-{image_size}px-{key[:24]}"
     npy, meta_path = folder / f"{stem}.npy", folder / f"{stem}.json"
@@ -122,7 +134,11 @@ def prepare_split(
     if loaded is not None and _any_recovered(table, root, image_size, loaded[1]["skipped"]):
         loaded = None  # a bad file was fixed or put in place since: decode again
     if loaded is None:
-        _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+        _check_room(folder, len(table), image_size)
+        try:
+            _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+        except OSError as exc:  # decoding reports unreadable images itself: this is the cache folder
+            raise write_error(folder, "the image cache in", exc) from None
         loaded = _load(npy, meta_path, key, len(table), image_size)
         if loaded is None:  # only if someone deletes the files between our write and read
             raise RuntimeError(f"the image cache {npy} vanished right after it was written")
@@ -181,7 +197,8 @@ def skip_warning(p: PreparedSplit) -> str:
 
 
 def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):
-    """(images, meta) when a complete cache for `key` is there, else None."""
+    """(images, meta) when a complete, intact cache for `key` is there, else None (a damaged one is
+    announced on stderr)."""
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
@@ -191,13 +208,40 @@ def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):
     shape = (n_rows - len(meta["skipped"]), image_size, image_size, 3)
     if shape[0] == 0:  # an empty file cannot be memory-mapped
         return np.zeros(shape, dtype=np.uint8), meta
+    if not isinstance(meta.get("sha256"), str):
+        return None  # written before caches were checksummed: cannot be checked, so build it again
     try:
         images = np.load(npy, mmap_mode="r")
+        intact = images.shape == shape and images.dtype == np.uint8 and _intact(npy, meta["sha256"])
     except (OSError, ValueError):
+        intact = False
+    if not intact:
+        print(
+            f"warning: the image cache {npy} is damaged (its size or checksum is not what was written); "
+            f"decoding {meta.get('dataset')}/{meta.get('split')} again",
+            file=sys.stderr,
+        )
         return None
-    if images.shape != shape or images.dtype != np.uint8:
-        return None
+    with contextlib.suppress(OSError):
+        os.utime(meta_path)  # the .json's time says when the cache was last used (`fbn-bench cache list`)
     return images, meta
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _intact(npy: Path, expected: str) -> bool:
+    """Whether the file's SHA-256 is `expected`; hashed once per process for each version of the file."""
+    stat = npy.stat()
+    seen = (str(npy.resolve()), stat.st_size, stat.st_mtime_ns, expected)
+    if seen in _verified:
+        return True
+    if file_sha256(npy) != expected:
+        return False
+    _verified.add(seen)
+    return True
 
 
 def _any_recovered(table: pd.DataFrame, root: Path, image_size: int, skipped: list) -> bool:
@@ -259,15 +303,43 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
             "n_rows": n,
             "n_images": n_ok,
             "skipped": [[int(r), reason] for r, reason in skipped],
+            "sha256": file_sha256(final) if n_ok else None,
         }
         if n_ok:
             os.replace(final, npy)
+            stat = npy.stat()  # just hashed: the load that follows need not read it again
+            _verified.add((str(npy.resolve()), stat.st_size, stat.st_mtime_ns, meta["sha256"]))
         tmp_meta = _tmp(npy.parent, tmp_files, suffix=".json")
         tmp_meta.write_text(json.dumps(meta, indent=1))
         os.replace(tmp_meta, meta_path)
     finally:
         for f in tmp_files:
             f.unlink(missing_ok=True)
+
+
+def _check_room(folder: Path, n_rows: int, image_size: int) -> None:
+    """A build writes through a memory map, where a full disk is a crash (SIGBUS), not an error: say so
+    first. The build may briefly hold two copies (all rows, then the rows that decoded)."""
+    import shutil
+
+    from .stored import human_size
+
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise FbnError(f"the image cache folder {probe} is a file; point $FBN_BENCH_CACHE at a folder")
+    need = 2 * n_rows * image_size * image_size * 3
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return  # cannot tell: let the build try
+    if free < need:
+        raise FbnError(
+            f"the image cache in {folder} needs {human_size(need)} to build {n_rows:,} faces at {image_size} px "
+            f"but the disk has {human_size(free)} free; free some space (`fbn-bench cache prune`) or point "
+            "$FBN_BENCH_CACHE elsewhere"
+        )
 
 
 def _tmp(folder: Path, registry: list[Path], suffix: str = ".npy") -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from ..atomic import atomic_write_text, write_error
 from ..errors import FbnError
 from ..results import file_stem
 from ..scoring import au_of, lower_is_better
@@ -141,11 +142,14 @@ def _generated_files(out: Path) -> set[str]:
 def write_all(out: Path, files: dict[str, str]) -> list[str]:
     """Write the tables, remove generated tables no longer built; returns the names written."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in _generated_files(out) - set(files):
-        (out / name).unlink()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in _generated_files(out) - set(files):
+            (out / name).unlink()
+    except OSError as exc:
+        raise write_error(out, "the leaderboards folder", exc) from None
     for name, text in files.items():
-        (out / name).write_text(text)
+        atomic_write_text(out / name, text, "leaderboard table")
     return sorted(files)
 
 
@@ -161,6 +165,13 @@ def stale_files(out: Path, files: dict[str, str]) -> list[str]:
             problems.append(f"{path} is stale")
     problems += [f"{out / name} is no longer built" for name in sorted(_generated_files(out) - set(files))]
     return problems
+
+
+def record_value_problems(sources: list[Path]) -> tuple[list[str], int]:
+    """(problems, n_checked) of `verify.value_problems`, with the registered databases' AUs."""
+    from .verify import value_problems
+
+    return value_problems(sources, _spec, _metric_specs())
 
 
 def with_overrides(settings: Settings, **overrides) -> Settings:

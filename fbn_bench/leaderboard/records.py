@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import TMP_PREFIX
 from ..errors import FbnError
 from ..results import RESULTS_FILE, read_records
 
@@ -71,10 +72,18 @@ def _record_files(path: Path) -> list[Path]:
     path = Path(path)
     if not path.exists():
         raise FbnError(f"no results at {path}: give a run folder, a folder of runs, or a {RESULTS_FILE} file")
-    return [path] if path.is_file() else sorted(path.rglob(RESULTS_FILE))
+    return [path] if path.is_file() else results_files(path)
 
 
-def _numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
+def results_files(folder: Path) -> list[Path]:
+    """The results files under `folder`, leaving out those in temporary folders (`.tmp-*`, an unfinished
+    `leaderboard add`): nothing reads a copy that may be incomplete."""
+    return sorted(
+        f for f in Path(folder).rglob(RESULTS_FILE) if not any(p.startswith(TMP_PREFIX) for p in f.parent.parts)
+    )
+
+
+def numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
     """(`file:line`, record) for each record of a results file. `read_records` skips blank lines, and
     so does the count, so the line named is the line the record is on."""
     numbers = [n for n, line in enumerate(file.read_text().splitlines(), start=1) if line.strip()]
@@ -136,6 +145,24 @@ def _key(record: dict[str, Any], where: str) -> ConfigKey:
     return ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"), size)
 
 
+def precedence(record: dict[str, Any]) -> tuple[str, str]:
+    """Of two runs of one configuration and seed, the one whose records sort higher is the one that counts:
+    the later (by `created`, then run id), so a re-run replaces rather than double-counts."""
+    return str(record.get("created") or ""), str(record.get("run_id"))
+
+
+def identity(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What a record is a measurement of: two runs with records of one identity are one seed run twice."""
+    return record.get("dataset"), record.get("split") or PREFERRED_SPLIT, record.get("config_hash"), _seed(record)
+
+
+def record_thresholds(record: dict[str, Any]) -> dict[int, float] | None:
+    """The per-AU F1 thresholds a record says it was scored with, when they were chosen on validation."""
+    if isinstance(record.get("thresholds"), dict) and record.get("threshold_source") == "val":
+        return {int(au): float(t) for au, t in record["thresholds"].items()}
+    return None
+
+
 def load_entries(sources: Iterable[Path]) -> list[Entry]:
     """Every (database, configuration) found in the result records under `sources`.
 
@@ -146,7 +173,7 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
     rows: list[tuple[dict[str, Any], str, Path]] = []
     for source in sources:
         for file in _record_files(Path(source)):
-            rows.extend((_checked(record, where), where, file.parent) for where, record in _numbered_records(file))
+            rows.extend((_checked(record, where), where, file.parent) for where, record in numbered_records(file))
 
     splits: dict[str, set[str]] = {}
     for record, _, _ in rows:
@@ -166,15 +193,15 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
         seed = _seed(record)
         run = slot.get(seed)
         created = str(record.get("created") or "")
-        if run is None or (run.run_id != record["run_id"] and (created, record["run_id"]) > (run.created, run.run_id)):
+        if run is None or (run.run_id != record["run_id"] and precedence(record) > (run.created, run.run_id)):
             run = slot[seed] = SeedRun(record["run_id"], seed, folder, created=created)
         elif run.run_id != record["run_id"]:
             continue  # an older run of the same seed
         run.values[record["metric"]] = float(record["value"])
         if record.get("n_samples") is not None:
             run.n_samples[record["metric"]] = int(record["n_samples"])
-        if isinstance(record.get("thresholds"), dict) and record.get("threshold_source") == "val":
-            run.thresholds = {int(au): float(t) for au, t in record["thresholds"].items()}
+        if record_thresholds(record) is not None:
+            run.thresholds = record_thresholds(record)
 
     entries = []
     for (database, config_hash), seeds in grouped.items():

@@ -1,21 +1,28 @@
 """The committed record store: `leaderboards/records/<run_id>/` with the run's `results.jsonl` and a
 compact copy of `predictions/<dataset>.csv.gz` (only what scoring and resampling need, rounded).
 
-The store has the layout of a run folder, so everything that reads runs reads the store too.
+The store has the layout of a run folder, so everything that reads runs reads the store too. It keeps only
+runs a table can use: a run all of whose records a later run of the same configuration and seed replaces
+(`records.precedence`) is superseded, and `leaderboard add` and `leaderboard build` remove it
+(`prune_superseded`), so re-running the leaderboard sweep does not grow the repository.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..atomic import TMP_PREFIX, clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..metrics import FIXED_THRESHOLD, GRID
 from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
+from .records import identity, precedence
 
 DEFAULT_STORE = Path("leaderboards") / "records"
 
@@ -80,16 +87,36 @@ def add_runs(paths: list[Path], store: Path = DEFAULT_STORE) -> list[str]:
         target = Path(store) / run_id
         if target.exists():
             _check_same_run(target, records, run_dir)
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copyfile(results, target / RESULTS_FILE)
+        _copy_run(run_dir, records, target)
+        added.append(run_id)
+    return added
+
+
+def _copy_run(run_dir: Path, records: list[dict], target: Path) -> None:
+    """Assemble the stored copy in a hidden temporary folder, then put it in place: a killed `add` leaves
+    a `.tmp-*` folder that nothing reads (and the next `add` removes), never a run without its predictions."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(target.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent))
+        tmp.chmod(0o755)
+    except OSError as exc:
+        raise write_error(target, "the record store folder", exc) from None
+    try:
+        shutil.copyfile(run_dir / RESULTS_FILE, tmp / RESULTS_FILE)
         for dataset in sorted({r["dataset"] for r in records}):
             source = predictions_path(run_dir, dataset)
             if source.is_file():
                 frame = pd.read_csv(source, dtype={"subject": "string", "video": "string", "image": "string"})
-                write_predictions(target, dataset, compact_predictions(frame))
-        added.append(run_id)
-    return added
+                write_predictions(tmp, dataset, compact_predictions(frame))
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+    except OSError as exc:
+        raise write_error(target, "the stored run", exc) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _identity(records: list[dict]) -> set[tuple]:
@@ -110,4 +137,34 @@ def _check_same_run(target: Path, records: list[dict], source: Path) -> None:
 
 def stored_runs(store: Path = DEFAULT_STORE) -> list[str]:
     store = Path(store)
-    return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file()) if store.is_dir() else []
+    if not store.is_dir():
+        return []
+    return sorted(p.name for p in store.iterdir() if (p / RESULTS_FILE).is_file() and not p.name.startswith(TMP_PREFIX))
+
+
+def superseded_runs(store: Path = DEFAULT_STORE) -> dict[str, str]:
+    """{stored run id: the run that replaces it} for each stored run none of whose records any table reads:
+    for every (database, split, configuration, seed) it measured, another stored run measured it later."""
+    best: dict[tuple, tuple[str, str]] = {}  # identity -> precedence of the run that counts
+    held: dict[str, dict[tuple, tuple[str, str]]] = {}  # run id -> identity -> its own precedence
+    for run_id in stored_runs(store):
+        for record in read_records(Path(store) / run_id / RESULTS_FILE):
+            if not isinstance(record, dict):
+                continue  # not a record: `leaderboard build` names the line; never a reason to delete
+            key, rank = identity(record), precedence(record)
+            mine = held.setdefault(run_id, {})
+            mine[key] = max(mine.get(key, rank), rank)
+            best[key] = max(best.get(key, rank), rank)
+    return {
+        run_id: max(best[key] for key in mine)[1]
+        for run_id, mine in held.items()
+        if mine and all(best[key][1] != run_id for key in mine)
+    }
+
+
+def prune_superseded(store: Path = DEFAULT_STORE) -> dict[str, str]:
+    """Remove the superseded runs from the store; returns {removed run id: the run that replaces it}."""
+    gone = superseded_runs(store)
+    for run_id in gone:
+        shutil.rmtree(Path(store) / run_id)
+    return gone

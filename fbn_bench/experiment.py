@@ -19,7 +19,7 @@ from .config import RunConfig
 from .data.cache import PreparedSplit
 from .errors import FbnError
 from .plugin_options import content_provenance, resolved_plugins
-from .registry import Registry, get_registry
+from .registry import Registry
 from .run_datasets import prepare_all, read_annotations, resolve_datasets
 from .specs import RunInfo
 from .weights import read_torch_file
@@ -72,18 +72,19 @@ def run_experiment(
     from .model import build_model
     from .train import fit
 
-    registry = registry or get_registry()
+    if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
+        raise ValueError("pass the registry (fbn_bench.registry.get_registry() or build_registry())")
     echo = echo or (lambda text: print(text, file=sys.stderr))
     started = time.perf_counter()
     accelerator = make_accelerator(config, cpu)
     chosen = resolve_datasets(config, registry)
     # Build everything that can fail on a user's input before the slow work starts.
-    R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root))
+    R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
     set_seed(config.seed)
     model = build_model(config, registry)  # checks --weights before its bytes are hashed below
     plugins = {
-        **resolved_plugins(config, registry, [(spec, options) for _, spec, options in chosen]),
+        **resolved_plugins(config, registry, chosen),
         **content_provenance(config, R, bool(coupling)),
     }
 
@@ -269,7 +270,8 @@ def evaluate_checkpoint(
     """
     from .model import build_model
 
-    registry = registry or get_registry()
+    if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
+        raise ValueError("pass the registry (fbn_bench.registry.get_registry() or build_registry())")
     started = time.perf_counter()
     checkpoint = load_checkpoint(path)
     trained, run_dir = checkpoint.config, checkpoint.run_dir
@@ -282,7 +284,7 @@ def evaluate_checkpoint(
     chosen = resolve_datasets(config, registry)
     plugins = checkpoint.plugins  # what the training run resolved, files' contents included
     if plugins is None:  # a checkpoint from before they were saved: resolve them now
-        trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
+        trained_on = resolve_datasets(trained, registry)
         plugins = resolved_plugins(trained, registry, trained_on)
     model = build_model(config, registry)
     model.load_state_dict(checkpoint.state)

@@ -65,10 +65,11 @@ def seeds_from(value: Any, where: str) -> tuple[int, ...]:
     raise FbnError(f"{where}: seeds = {value!r}; give a count (seeds = 3) or a list of integers (seeds = [0, 1, 2])")
 
 
-def resolve_entry(overrides: dict[str, Any], **extra: Any) -> RunConfig:
-    """The RunConfig of an entry: its `preset` (default quick) < its overrides < `extra`."""
+def resolve_entry(overrides: dict[str, Any], registry=None, **extra: Any) -> RunConfig:
+    """The RunConfig of an entry: its `preset` (default quick) < its overrides < `extra` (`registry`: see
+    config.resolve_config)."""
     settings = {**overrides, **extra}
-    return resolve_config(settings.pop("preset", DEFAULT_PRESET), **settings)
+    return resolve_config(settings.pop("preset", DEFAULT_PRESET), registry=registry, **settings)
 
 
 # The ablation of FaceBehaviorNet: each task alone, then all three with each coupling.
@@ -84,7 +85,9 @@ ABLATION = (
 )
 
 
-def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), **base: Any) -> Grid:
+def ablation_grid(
+    seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
+) -> Grid:
     """The 8 ablation configurations with one budget: every run gets the base preset's steps, batch
     size, image size and backbone, so a single-task network takes as many optimiser steps as a
     multi-task one. `base` holds RunConfig settings shared by all (e.g. steps=50, preset="paper")."""
@@ -94,7 +97,7 @@ def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, .
     base = {k: v for k, v in base.items() if v is not None}
     if datasets:
         base["datasets"] = tuple(datasets)
-    config = resolve_entry(base)
+    config = resolve_entry(base, registry)
     if config.steps is None:
         # Epochs count passes over the largest stream, which differs between single- and multi-task runs.
         raise FbnError(
@@ -106,7 +109,7 @@ def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, .
     return Grid("ablation", entries, seeds_from(seeds, "ablation"), base)
 
 
-def load_grid(path: str | Path) -> Grid:
+def load_grid(path: str | Path, registry=None) -> Grid:
     """A grid file: `seeds`, a `[base]` table, `[[run]]` entries (each with a `name`) and/or a `[grid]`
     table of lists expanded as a Cartesian product (crossed with every `[[run]]` when both are given)."""
     path = Path(path)
@@ -136,7 +139,7 @@ def load_grid(path: str | Path) -> Grid:
     grid = Grid(path.stem, entries, seeds, base)
     for entry in grid.entries:  # a setting RunConfig rejects is the file's error, found before any run
         try:
-            resolve_entry(entry.overrides)
+            resolve_entry(entry.overrides, registry)
         except FbnError as exc:
             raise FbnError(f"{path}: run {entry.name!r}: {exc}") from None
     return grid

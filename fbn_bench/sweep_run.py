@@ -63,10 +63,10 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
     configuration is an error naming it (checked for all runs before any starts) unless `force`."""
     plan, conflicts = [], []
     for entry in grid.entries:
-        datasets = _datasets_for(entry.name, resolve_entry(entry.overrides), registry)
+        datasets = _datasets_for(entry.name, resolve_entry(entry.overrides, registry), registry)
         for seed in grid.seeds:
             run_dir = Path(out) / entry.name / f"seed-{seed}"
-            config = resolve_entry(entry.overrides, datasets=datasets, seed=seed, out=str(run_dir))
+            config = resolve_entry(entry.overrides, registry, datasets=datasets, seed=seed, out=str(run_dir))
             status, difference = _status(config, run_dir)
             if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
@@ -88,7 +88,7 @@ def _datasets_for(name: str, config: RunConfig, registry) -> tuple[str, ...]:
     over several databases uses those serving its task); empty stays empty (the default databases)."""
     if not config.datasets:
         return ()
-    kept = tuple(t for t in config.datasets if registry.resolve("datasets", t)[0].tasks & set(config.tasks))
+    kept = tuple(t for t in config.datasets if registry.resolve("datasets", t).spec.tasks & set(config.tasks))
     if not kept:
         raise FbnError(
             f"sweep run {name!r}: none of the databases {', '.join(config.datasets)} labels "

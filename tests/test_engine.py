@@ -122,7 +122,7 @@ def test_weights_file_loads_into_any_backbone(tmp_path, registry):
     from fbn_bench.model import build_model
     from fbn_plugins.backbones.vggface import build_vggface
 
-    source = build_vggface(image_size=32)
+    source = build_vggface(image_size=32, batch_norm=False)
     # A VGG-16-style file: torchvision key names plus a classifier the backbone does not have.
     state = {**source.state_dict(), "classifier.0.weight": torch.zeros(3, 3)}
     torch.save(state, tmp_path / "vgg.pt")
@@ -262,7 +262,7 @@ def test_vggface_from_scratch_gives_different_faces_different_features():
     from fbn_plugins.backbones.vggface import build_vggface
 
     torch.manual_seed(0)
-    net = build_vggface(image_size=96).eval()
+    net = build_vggface(image_size=96, batch_norm=False).eval()
     with torch.no_grad():
         features = net(torch.rand(8, 3, 96, 96) * 2 - 1)
     # PyTorch's default init left a spread of about 1e-6 after 13 convolutions: every face looked alike.

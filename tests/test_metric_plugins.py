@@ -9,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import run_experiment
 from fbn_bench.leaderboard.build import render_all
-from fbn_bench.registry import build_registry
+from fbn_bench.registry import build_registry, get_registry
 from fbn_bench.results import read_predictions
 
 
@@ -64,7 +64,7 @@ def test_a_broken_metric_costs_only_its_own_column(run):
 
 
 def test_plugin_metrics_get_leaderboard_columns_without_bootstrap(run, tmp_path):
-    files = render_all(tmp_path / "boards", [run.run_dir.parent])
+    files = render_all(tmp_path / "boards", [run.run_dir.parent], registry=get_registry())
     lines = files["toy.md"].splitlines()
     header = next(line for line in lines if line.startswith("| # | backbone"))
     row = next(line for line in lines if line.startswith("| 1 | small"))

@@ -57,8 +57,9 @@ def _settings(out: Path, baseline, resamples, seed):
 def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check: bool) -> None:
     """Write OUT/<database>.md for every database and the index OUT/README.md."""
     from ..leaderboard.build import render_all, stale_files, write_all
+    from ..registry import get_registry
 
-    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed))
+    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed), registry=get_registry())
     if check:
         problems = stale_files(out, files)
         if problems:
@@ -82,10 +83,15 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
     from ..leaderboard.build import RECORDS_DIR, build_tables
     from ..leaderboard.references import REFERENCES_FILE, read_references
     from ..leaderboard.render import FORMATS
+    from ..registry import get_registry
 
     sources = list(results) or [p for p in [out / RECORDS_DIR] if p.exists()]
     tables = build_tables(
-        sources, _settings(out, baseline, resamples, seed), read_references(out / REFERENCES_FILE), only=database
+        sources,
+        _settings(out, baseline, resamples, seed),
+        read_references(out / REFERENCES_FILE),
+        only=database,
+        registry=get_registry(),
     )
     click.echo(FORMATS[fmt](tables[0]), nl=False)
 

@@ -25,18 +25,39 @@ import pandas as pd
 from PIL import Image
 
 from fbn_bench.errors import FbnError
+from fbn_bench.options import IMAGE_SIZE, Option
 
 from .databases import SyntheticDatabase
 from .generate import ladder_table, public_table, render_ladder, render_split, split_labels, split_sizes
 
 GENERATOR_VERSION = "1"
-OPTION_HELP = {
-    "scale": "multiply the default size (about 1,500 train / 500 test images) by this factor (default 1.0)",
-    "seed": "generation seed: the same seed gives the same bytes (default 0)",
-    "size": "rendered image size in pixels, square (default 64; the paper uses 96 or 112)",
-    "noise": "share of AU labels drawn from the base rate instead of the relatedness prior (default 0.1)",
-    "au_ladder": "return the AU ladder (one identity, each AU at intensity 0-5) instead of a split",
-}
+# The options of every synthetic database, declared once: `fbn_bench.options` checks them and fills the
+# defaults before `load` and `prepare` see them.
+OPTIONS = (
+    Option(
+        "scale", float, 1.0, above=0, high=100, help="multiply the default size (about 1,500 train / 500 test images)"
+    ),
+    Option("seed", int, 0, help="generation seed: the same seed gives the same bytes"),
+    Option(
+        "size",
+        int,
+        64,
+        low=16,
+        high=512,
+        follows=IMAGE_SIZE,
+        help="rendered image size in pixels, square (the paper uses 96 or 112)",
+    ),
+    Option(
+        "noise", float, None, low=0, high=1, help="share of AU labels drawn from the base rate instead of the prior"
+    ),
+    Option(
+        "au_ladder",
+        bool,
+        False,
+        role="ladder",
+        help="return the AU ladder (one identity, each AU at intensity 0-5) instead of a split",
+    ),
+)
 
 
 def generation_options(scale=1.0, seed=0, size=64, noise=None) -> dict:
@@ -145,14 +166,15 @@ def load(
     db: SyntheticDatabase,
     root,
     split: str,
-    au_ladder: bool = False,
-    scale: float = 1.0,
-    seed: int = 0,
-    size: int = 64,
-    noise: float | None = None,
+    *,
+    au_ladder: bool,
+    scale: float,
+    seed: int,
+    size: int,
+    noise: float | None,
 ) -> pd.DataFrame:
-    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`. The defaults are
-    generation_options' (spelled out here too, because run records read the options from this signature)."""
+    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`; the core passes
+    every option of OPTIONS."""
     folder = ensure_generated(db, Path(root), scale=scale, seed=seed, size=size, noise=noise)
     name = "ladder" if au_ladder else split
     table = pd.read_csv(folder / f"{name}.csv", dtype={"subject": str, "video": str})

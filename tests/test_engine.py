@@ -190,7 +190,6 @@ def test_a_database_whose_test_images_are_all_unusable_is_reported_not_dropped(r
     assert outcome.unscored == {"toy-expr": "no usable test image (8 unreadable)"}
 
     monkeypatch.setattr("fbn_bench.registry.get_registry", lambda reload=False: registry)
-    monkeypatch.setattr("fbn_bench.experiment.get_registry", lambda reload=False: registry)
     result = CliRunner().invoke(
         cli,
         [
@@ -254,7 +253,7 @@ def test_a_nan_coupling_weight_is_refused(registry):
     from fbn_bench.coupling.relatedness import relatedness, relatedness_tensor
 
     table = relatedness_tensor(relatedness("du2014"))
-    with pytest.raises(FbnError, match="option weight=nan must be a finite number"):
+    with pytest.raises(FbnError, match="option weight=nan is invalid; use a number >= 0"):
         build_coupling("soft:weight=nan", registry, table, ("expr", "au"))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, relative, require_root
 from ._common import listing
@@ -100,7 +101,7 @@ def subject_folds(subjects, folds: int) -> dict[str, int]:
     return {s: i % folds + 1 for i, s in enumerate(sorted(set(subjects)))}
 
 
-def load_afewva(root: Path, split: str, *, fold: int, folds: int, crop: str, margin: float) -> pd.DataFrame:
+def load_afewva(root: Path, split: str, *, fold: int, folds: int, crop: str, margin: float) -> LoadedTable:
     root = require_root(root, "afewva", "the unzipped AFEW-VA parts (01/ ... 12/) or the 600 clip folders")
     if fold > folds:  # each bound is the schema's; this one ties two options together
         raise FbnError(f"afewva: fold={fold} folds={folds} is invalid; use afewva:fold=K,folds=N with 1 <= K <= N")

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import option_path, require_root
 from ._affectnet import CSV_FILES, NPY_SETS, find_csv, find_csv_images, find_npy_set, read_csv_release, read_npy_release
 
 
-def load_affectnet(root: Path, split: str, *, release: str, images: str | None) -> pd.DataFrame:
+def load_affectnet(root: Path, split: str, *, release: str, images: str | None) -> LoadedTable:
     root = require_root(root, "affectnet", "the AffectNet release")
     csv_path = find_csv(root, split) if release in ("auto", "csv") else None
     if csv_path is not None:

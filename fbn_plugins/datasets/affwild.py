@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, find_dirs, option_path, read_text_lines, relative, require_root
 from ._common import listing
@@ -71,7 +72,7 @@ def _box_folder(root: Path, split: str) -> Path | None:
     return nested if nested.is_dir() else boxes / split
 
 
-def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> pd.DataFrame:
+def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> LoadedTable:
     root = require_root(root, "affwild", "the unpacked Aff-Wild release and the extracted frames")
     annotations = find_release_folder(root, "annotations")
     if annotations is None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._abaw import PARSERS, TASK_FOLDERS, find_split_folder, find_task_folders, video_of
 from ._aff_common import attach_skipped, option_path, relative, require_root
@@ -24,7 +25,7 @@ SKIP_UNANNOTATED = "not annotated for any task (-5 / -1 markers)"
 SKIP_OTHER = "expression 'Other' and no other label"
 
 
-def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None) -> pd.DataFrame:
+def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None) -> LoadedTable:
     root = require_root(root, "affwild2", "the Aff-Wild2 release (cropped_aligned/ and the ABAW annotations)")
     image_dir = option_path(images, root)
     if not image_dir.is_dir():

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._common import (
     clean_header,
@@ -90,7 +91,7 @@ def read_occ_file(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     return np.asarray(frames, dtype=np.int64), np.asarray(labels, dtype=np.float64).reshape(-1, len(BP4D_AUS)), dropped
 
 
-def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFrame:
+def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTable:
     root = require_root(Path(root), name)
     name_of = image_namer(naming, name, {"subject": "F001", "task": "T1", "frame": 1, "frame0": 0})
     occ = find_first(root, OCC_DIRS, f"{name} AU occurrence folder")
@@ -138,7 +139,7 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFr
     return stacked_table(tables, skipped, notes)
 
 
-def load_bp4d(root, split: str, *, fold: int, naming: str) -> pd.DataFrame:
+def load_bp4d(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4d", lambda subjects: PARTS, fold, naming)
 
 
@@ -147,7 +148,7 @@ def plus_parts(subjects: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(subjects[k::3]) for k in range(3))
 
 
-def load_bp4dplus(root, split: str, *, fold: int, naming: str) -> pd.DataFrame:
+def load_bp4dplus(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4dplus", plus_parts, fold, naming)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._common import (
     find_first,
@@ -65,7 +66,7 @@ def read_au_file(path: Path) -> dict[int, int]:
     return values
 
 
-def load(root, split: str, *, fold: int, threshold: int, naming: str) -> pd.DataFrame:
+def load(root, split: str, *, fold: int, threshold: int, naming: str) -> LoadedTable:
     root = require_root(Path(root), "disfa")
     name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
     labels = find_first(root, LABEL_DIRS, "DISFA label folder")

@@ -102,7 +102,7 @@ def _parse(path: Path) -> tuple[list[str], list[dict[int, float]], list[str]]:
     return names, labels, empty
 
 
-def load(root, split: str, *, file: str | None, images: str, test_percent: int) -> pd.DataFrame:
+def load(root, split: str, *, file: str | None, images: str, test_percent: int) -> LoadedTable:
     root = require_root(Path(root), "emotionet")
     names, labels, empty = _parse(_annotation_file(root, file))
     keep = [i for i, n in enumerate(names) if _in_test(n, test_percent) == (split == "test")]

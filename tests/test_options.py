@@ -192,3 +192,30 @@ def test_a_run_reads_an_empirical_table_through_its_own_registry(run_with_option
     assert recorded["sha256"] == hashlib.sha256(values.tobytes()).hexdigest()[:16]
     du = np.round(np.asarray(relatedness("du2014").to_numpy(np.float32), dtype=np.float64), 6)
     assert recorded["sha256"] != hashlib.sha256(du.tobytes()).hexdigest()[:16]
+
+
+def test_leaderboard_build_finds_the_spec_of_a_built_in_database_named_with_options(tmp_path):
+    """The reported case: records of `synth-affwild:scale=0.5` (the installed synthetic Aff-Wild, whose
+    unit is the subject) in `fbn-bench leaderboard build`. Each row is its own video, so a guess from the
+    columns would resample videos."""
+    from click.testing import CliRunner
+    from leaderboard_helpers import predictions, write_run
+
+    from fbn_bench.cli import cli
+
+    database = "synth-affwild:scale=0.5"
+    for seed in range(2):
+        frame = predictions(tasks=("va",), seed=seed)
+        frame["video"] = [f"v{i}" for i in range(len(frame))]
+        write_run(tmp_path / "runs", f"r{seed}", {database: frame}, tasks=("va",), seed=seed)
+    out = tmp_path / "boards"
+    result = CliRunner().invoke(
+        cli,
+        ["leaderboard", "build", "--out", str(out), "--results", str(tmp_path / "runs"), "--resamples", "20"],
+        obj={"debug": False},
+    )
+    assert result.exit_code == 0, result.output
+    text = (out / f"{file_stem(database)}.md").read_text()
+    assert "resamples of 10 subjects" in text  # 10 subjects of 5 rows; by video it would be 50 videos
+    (table,) = build_tables([tmp_path / "runs"], Settings(resamples=20), [], registry=build_registry())
+    assert table.database == database and table.unit == "subject" and table.headline == "ccc_mean"

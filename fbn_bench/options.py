@@ -217,7 +217,7 @@ def schema(owner: str, declared: Any, fn: Callable[..., Any] | None) -> tuple[Op
             Option(
                 name,
                 type(defaults[name]) if type(defaults.get(name)) in _TYPES else None,
-                defaults.get(name) if type(defaults.get(name)) in _TYPES else None,
+                defaults.get(name),  # an odd default (a tuple, say) is kept as it is, untyped
                 help=str(help_text),
             )
             for name, help_text in declared.items()

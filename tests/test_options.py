@@ -97,11 +97,18 @@ def test_a_schema_is_checked_when_the_plugin_registers():
 def test_a_plugin_without_a_schema_keeps_its_keyword_defaults():
     """A third-party plugin written before the schema: a help dict and keyword defaults."""
 
-    def load(root, split, fold=1, mode="fast"):
+    def load(root, split, fold=1, mode="fast", bands=(1, 2)):
         pass
 
-    legacy = DatasetSpec("legacy", tasks={"expr"}, load=load, options={"fold": "test fold", "mode": "how"})
-    assert [(o.name, o.type, o.default) for o in legacy.options] == [("fold", int, 1), ("mode", str, "fast")]
+    legacy = DatasetSpec(
+        "legacy", tasks={"expr"}, load=load, options={"fold": "test fold", "mode": "how", "bands": "which"}
+    )
+    assert [(o.name, o.type, o.default) for o in legacy.options] == [
+        ("fold", int, 1),
+        ("mode", str, "fast"),
+        ("bands", None, (1, 2)),  # not a simple type: kept as it is, so the core passes load its own default
+    ]
+    assert resolve_plugin("datasets", legacy).options["bands"] == (1, 2)
     assert resolve_plugin("datasets", legacy, {"fold": "2.0"}).name == "legacy:fold=2"
     with pytest.raises(FbnError, match="option fold=x is invalid; use an integer"):
         resolve_plugin("datasets", legacy, {"fold": "x"})

@@ -18,8 +18,8 @@ from .options import ResolvedPlugin, resolve_plugin
 
 
 def describe(registry, plugin: ResolvedPlugin) -> dict[str, Any]:
-    """{"name", "text", "options", "plugin"} of one resolved plugin (datasets also "loader_version": a change
-    in how its annotations are parsed is other labels, another run)."""
+    """{"name", "text", "options", "plugin"} of one resolved plugin; datasets also "loader_version" (a change
+    in how its annotations are parsed is other labels, another run), couplings "version"."""
     entry = registry.entries[plugin.kind][plugin.spec.name]
     found = {
         "name": plugin.spec.name,
@@ -29,6 +29,8 @@ def describe(registry, plugin: ResolvedPlugin) -> dict[str, Any]:
     }
     if plugin.kind == "datasets":
         found["loader_version"] = plugin.spec.loader_version
+    if plugin.kind == "couplings":  # a change in its loss: runs of two versions never pool as seeds
+        found["version"] = plugin.spec.version
     return found
 
 

@@ -202,9 +202,9 @@ def test_new_options_change_the_terms_they_should(registry):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("soft:unlisted=sometimes", "option unlisted='sometimes' must be one of impossible, base_rate, masked"),
-        ("dm:unlisted=base_rate,base_rate=2", "option base_rate=2 must be in [0.0, 1.0]"),
-        ("co:observational=perhaps", "option observational='perhaps'"),
+        ("soft:unlisted=sometimes", "option unlisted=sometimes is invalid; use one of impossible, base_rate, masked"),
+        ("dm:unlisted=base_rate,base_rate=2", "option base_rate=2 is invalid; use a number in [0, 1]"),
+        ("co:observational=perhaps", "option observational=perhaps is invalid; use true or false"),
     ],
 )
 def test_new_option_errors_are_one_line(registry, text, message):

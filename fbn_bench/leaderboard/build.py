@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import FbnError
 from ..results import file_stem
+from ..scoring import au_of, lower_is_better
 from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
 from .bootstrap import single_threaded_blas
@@ -41,11 +42,6 @@ def check_settings(settings: Settings, where: str = "leaderboard settings") -> S
     return settings
 
 
-def _lower_is_better(registry) -> frozenset[str]:
-    """Registered metrics (plugins) whose best value is the smallest."""
-    return frozenset(spec.name for spec in registry.specs("metrics") if not spec.higher_is_better)
-
-
 def build_tables(
     sources: list[Path], settings: Settings, references: list[Reference], only: str | None = None, *, registry
 ) -> list[Table]:
@@ -72,9 +68,10 @@ def build_tables(
             known = ", ".join(sorted({f"{e.key.config_hash} ({e.key.label()})" for e in entries}))
             raise FbnError(f"baseline {settings.baseline!r} matches no configuration; known: {known}")
     with single_threaded_blas():
-        lower = _lower_is_better(registry)
+        specs = registry.specs("metrics")  # built-ins and plugins: the tables score and resample all of them
+        lower = lower_is_better(specs)
         return [
-            build_table(db, by_db.get(db, []), settings, registry.find("datasets", db), refs.get(db), lower)
+            build_table(db, by_db.get(db, []), settings, registry.find("datasets", db), refs.get(db), lower, specs)
             for db in databases
         ]
 
@@ -99,8 +96,8 @@ def render_index(tables: list[Table]) -> str:
             "|---|---|---|---|---|",
         ]
         for t in tables:
-            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not m.startswith("f1_AU")]
-            if any(m.startswith("f1_AU") for m in t.metrics):
+            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and au_of(m) is None]
+            if any(au_of(m) is not None for m in t.metrics):
                 metrics.append("F1 per AU")
             best = DASH = "–"
             if t.rows and t.headline in t.rows[0].cells:

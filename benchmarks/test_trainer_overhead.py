@@ -51,7 +51,7 @@ def build_model(seed: int = 0) -> FaceBehaviorNet:
     from fbn_plugins.backbones.small import build_small
 
     torch.manual_seed(seed)
-    return FaceBehaviorNet(build_small(SIZE), ("va", "expr", "au")).to(DEVICE)
+    return FaceBehaviorNet(build_small(SIZE, width=32), ("va", "expr", "au")).to(DEVICE)
 
 
 def synchronize() -> None:

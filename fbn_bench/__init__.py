@@ -2,6 +2,7 @@
 
 from .errors import FbnError
 from .hookspecs import hookimpl
+from .options import IMAGE_SIZE, Option, ResolvedPlugin
 from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, RunInfo
 from .tasks import AU_COLUMNS, AUS, EXPRESSIONS, TASKS
 
@@ -12,6 +13,9 @@ __all__ = [
     "AU_COLUMNS",
     "EXPRESSIONS",
     "TASKS",
+    "IMAGE_SIZE",
+    "Option",
+    "ResolvedPlugin",
     "BackboneSpec",
     "CouplingSpec",
     "DatasetSpec",

@@ -167,7 +167,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def resolve_config(preset: str | None = None, file: str | Path | None = None, **overrides: Any) -> RunConfig:
+def resolve_config(
+    preset: str | None = None, file: str | Path | None = None, registry=None, **overrides: Any
+) -> RunConfig:
     """Merge the layers; `overrides` holds only the options the user actually gave. The preset is the one
     given here (the command line's --preset), else the file's `preset`, else quick."""
     from_file = load_config_file(file) if file is not None else {}
@@ -184,15 +186,17 @@ def resolve_config(preset: str | None = None, file: str | Path | None = None, **
     merged["preset"] = preset
     if "backbone" in explicit and "image_size" not in explicit:
         # `--backbone vggface` alone: the input size that backbone was built for, not the preset's.
-        merged["image_size"] = _default_image_size(merged["backbone"], merged.get("image_size", 64))
+        merged["image_size"] = _default_image_size(registry, merged["backbone"], merged.get("image_size", 64))
     return RunConfig(**merged)
 
 
-def _default_image_size(backbone: str, fallback: int) -> int:
-    from .registry import get_registry
-
+def _default_image_size(registry, backbone: str, fallback: int) -> int:
+    """The input size `backbone` was built for; `registry` (which the CLI entry points build and pass
+    down) is where its spec is found."""
+    if registry is None:  # a caller's bug, not the user's
+        raise ValueError("resolve_config(backbone=...) without image_size needs the registry that knows the backbone")
     try:
-        spec, _ = get_registry().resolve("backbones", backbone)
+        spec = registry.resolve("backbones", backbone).spec
     except FbnError:
         return fallback  # an unknown backbone: building the model says so, with the names available
     return int(spec.default_image_size)

@@ -23,7 +23,7 @@ from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
 from .errors import FbnError
-from .registry import Registry, get_registry
+from .registry import Registry
 from .results import (
     CONFIG_FILE,
     RunOutcome,
@@ -167,7 +167,8 @@ def evaluate_checkpoint(
     from .run_datasets import prepare_all, read_annotations, resolve_datasets
     from .run_folder import lock_folder, stored_run_id
 
-    registry = registry or get_registry()
+    if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
+        raise ValueError("pass the registry (fbn_bench.registry.get_registry() or build_registry())")
     started = time.perf_counter()
     checkpoint = load_checkpoint(path)
     trained, run_dir = checkpoint.config, checkpoint.run_dir
@@ -183,7 +184,7 @@ def evaluate_checkpoint(
     chosen = resolve_datasets(config, registry)
     plugins = checkpoint.plugins  # what the training run resolved, files' contents included
     if plugins is None:  # a checkpoint from before they were saved: resolve them now
-        trained_on = [(spec, options) for _, spec, options in resolve_datasets(trained, registry)]
+        trained_on = resolve_datasets(trained, registry)
         plugins = resolved_plugins(trained, registry, trained_on)
     config_hash = checkpoint.config_hash or run_hash(trained, plugins, checkpoint.world_size)
     model = build_model(config, registry)

@@ -14,7 +14,7 @@ from .config import RunConfig
 from .devices import device_text, make_accelerator, precision_text
 from .evaluate import score_test_splits, skipped_counts
 from .identity import run_hash, run_plugins
-from .registry import Registry, get_registry
+from .registry import Registry
 from .results import RunOutcome, assemble_records, write_records
 from .run_datasets import prepare_all, read_annotations, resolve_datasets
 from .run_folder import RunFolder, claim, write_config
@@ -40,17 +40,18 @@ def run_experiment(
     from .model import build_model
     from .train import fit, total_steps
 
-    registry = registry or get_registry()
+    if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
+        raise ValueError("pass the registry (fbn_bench.registry.get_registry() or build_registry())")
     echo = echo or (lambda text: print(text, file=sys.stderr))
     started = time.perf_counter()
     accelerator = make_accelerator(config.mixed_precision, cpu)
     chosen = resolve_datasets(config, registry)
     # Build everything that can fail on a user's input before the slow work starts.
-    R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root))
+    R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
     set_seed(config.seed)
     model = build_model(config, registry)  # checks --weights before its bytes are hashed below
-    plugins = run_plugins(config, registry, [(spec, options) for _, spec, options in chosen], R, bool(coupling))
+    plugins = run_plugins(config, registry, chosen, R, bool(coupling))
     config_hash = run_hash(config, plugins, accelerator.num_processes)
 
     folder = _claim_on_main(accelerator, config, run_id, replace)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 from torch import nn
 
 from .errors import FbnError
-from .specs import check_declared_options
 from .tasks import AUS, EXPRESSIONS
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS)}
@@ -39,20 +37,6 @@ class FaceBehaviorNet(nn.Module):
         if "va" in outputs:
             outputs["va"] = torch.tanh(outputs["va"])
         return outputs
-
-
-def _takes_any_keyword(fn) -> bool:
-    try:
-        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):  # no signature to read: hold it to its declared options
-        return False
-
-
-def check_backbone_options(spec, options: dict[str, Any]) -> None:
-    """Options the spec does not declare are a one-line error, unless `build` takes **kwargs and passes them on
-    (timm forwards e.g. drop_rate to the model)."""
-    if not _takes_any_keyword(spec.build):
-        check_declared_options("backbone", spec, options)
 
 
 def check_backbone(name: str, backbone: Any, image_size: int) -> None:
@@ -95,8 +79,8 @@ def check_backbone(name: str, backbone: Any, image_size: int) -> None:
 
 def build_model(config, registry) -> FaceBehaviorNet:
     """The model a RunConfig describes, with the backbone looked up in the registry and checked."""
-    spec, options = registry.resolve("backbones", config.backbone)
-    check_backbone_options(spec, options)
+    plugin = registry.resolve("backbones", config.backbone)  # checks the options against the spec's schema
+    spec, options = plugin.spec, plugin.options
     try:
         backbone = spec.build(image_size=config.image_size, **options)
     except FbnError:
@@ -104,8 +88,8 @@ def build_model(config, registry) -> FaceBehaviorNet:
     except Exception as exc:  # e.g. vggface's "needs images of at least 32 x 32"
         reason = (str(exc).strip().splitlines() or [""])[0]
         raise FbnError(
-            f"backbone {spec.name!r} cannot be built at {config.image_size} x {config.image_size}"
-            f"{' with ' + repr(options) if options else ''} ({type(exc).__name__}: {reason})"
+            f"backbone {plugin.name!r} cannot be built at {config.image_size} x {config.image_size}"
+            f" ({type(exc).__name__}: {reason})"
         ) from exc
     check_backbone(spec.name, backbone, config.image_size)
     if config.weights:

@@ -19,7 +19,8 @@ import pluggy
 from . import hookspecs
 from .errors import FbnError, one_line, unknown_name_error
 from .observers import ObserverHooks
-from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, parse_named
+from .options import ResolvedPlugin, resolve_plugin, split_named
+from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec
 
 ENTRY_POINT_GROUP = "fbn_bench"
 PLUGINS_ENV = "FBN_BENCH_PLUGINS"
@@ -75,13 +76,18 @@ class Registry:
     def metric(self, name: str) -> MetricSpec:
         return self.get("metrics", name)
 
-    def resolve(self, kind: str, text: str) -> tuple[Any, dict[str, Any]]:
-        """`"disfa:fold=2"` -> (the disfa spec, {"fold": 2})."""
+    def resolve(self, kind: str, text: str, context: dict[str, Any] | None = None) -> ResolvedPlugin:
+        """`"disfa:fold=2.0"` -> the disfa spec with {"fold": 2, "threshold": 2, ...} named `disfa:fold=2`.
+        `context` holds what options may follow (options.IMAGE_SIZE)."""
         name = text.strip().partition(":")[0].strip()  # the options are parsed once the spec says which is positional
         spec = self.get(kind, name)
-        options = parse_named(text, getattr(spec, "positional_option", None))[1]
-        check_option_types(KINDS[kind][2], spec, options)
-        return spec, options
+        options = split_named(text, getattr(spec, "positional_option", None))[1]
+        return resolve_plugin(kind, spec, options, context)
+
+    def find(self, kind: str, text: str) -> Any | None:
+        """The spec that canonical text such as a record's `synth-disfa:scale=0.5` names, or None when no
+        installed plugin registers its name (a leaderboard still shows records of uninstalled plugins)."""
+        return self.entries[kind].get(text.strip().partition(":")[0].strip(), Entry(None, "", None)).spec
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.entries[kind])
@@ -101,24 +107,6 @@ class Registry:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 found.setdefault(impl.plugin_name, []).append(hook_name)
         return dict(sorted(found.items()))
-
-
-def check_option_types(noun: str, spec: Any, options: dict[str, Any]) -> None:
-    """An option whose default is a bool takes true/false, one whose default is a number takes a number:
-    `vggface:batch_norm=maybe` would otherwise switch batch norm on (a non-empty string is true)."""
-    from .plugin_options import option_defaults
-
-    defaults = option_defaults(getattr(spec, "load", None) or getattr(spec, "build", None))
-    for key, value in options.items():
-        default = defaults.get(key)
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes true or false")
-        if (
-            isinstance(default, (int, float))
-            and not isinstance(default, bool)
-            and (isinstance(value, bool) or not isinstance(value, (int, float)))
-        ):
-            raise FbnError(f"{noun} {spec.name!r}: option {key}={value!r} takes a number (default {default})")
 
 
 def _distribution_of(ep: metadata.EntryPoint) -> str | None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .config import RunConfig
 from .data.cache import PreparedSplit, prepare_split
-from .data.roots import load_split
+from .data.roots import read_split
 from .errors import FbnError
-from .plugin_options import display_name
+from .options import IMAGE_SIZE, ResolvedPlugin
 from .registry import Registry
 
 
@@ -17,19 +15,23 @@ def default_datasets(registry: Registry, tasks: tuple[str, ...]) -> tuple[str, .
     return tuple(s.name for s in registry.specs("datasets") if s.synthetic and s.tasks & set(tasks))
 
 
-def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, Any, dict]]:
-    """[(display name, spec, options)] for the run; each must label at least one chosen task. The display
-    name (plugin_options.display_name) shows only the options that differ from their defaults, so one
-    database never gets two names; naming the same data twice is an error."""
+def resolve_datasets(config: RunConfig, registry: Registry) -> list[ResolvedPlugin]:
+    """The run's databases, each resolved (options checked, defaults filled, canonical name); each must label
+    at least one chosen task. The canonical name shows only the options that differ from their defaults, so
+    one database never gets two names; naming the same data twice is an error. An option that follows the
+    image size (options.IMAGE_SIZE: a synthetic database renders at the size the network sees) takes the
+    run's `--image-size` unless given."""
     texts = config.datasets or default_datasets(registry, config.tasks)
     if not texts:
         raise FbnError(f"no dataset labels the tasks {', '.join(config.tasks)}; name some with --datasets")
-    chosen: list[tuple[str, Any, dict]] = []
+    chosen: list[ResolvedPlugin] = []
     for text in texts:
-        spec, options = registry.resolve("datasets", text)
-        name = display_name(spec, options)
-        if name in [c[0] for c in chosen]:
-            raise FbnError(f"--datasets names {name!r} twice ({text!r} is the same data); give each database once")
+        plugin = registry.resolve("datasets", text, {IMAGE_SIZE: config.image_size})
+        spec = plugin.spec
+        if plugin.name in [c.name for c in chosen]:
+            raise FbnError(
+                f"--datasets names {plugin.name!r} twice ({text!r} is the same data); give each database once"
+            )
         if not spec.tasks:
             raise FbnError(
                 f"dataset {spec.name!r} labels no basic task (its labels are in extra columns, e.g. "
@@ -41,9 +43,7 @@ def resolve_datasets(config: RunConfig, registry: Registry) -> list[tuple[str, A
                 f"none of the run's tasks ({', '.join(config.tasks)}); drop it from --datasets "
                 f"(a model is scored only on the tasks it was trained for)"
             )
-        if spec.synthetic and "size" in spec.options and "size" not in options:
-            options["size"] = config.image_size  # render at the size the network sees, not upsampled from 64
-        chosen.append((name, spec, options))
+        chosen.append(plugin)
     return chosen
 
 
@@ -53,8 +53,8 @@ def read_annotations(chosen, splits: tuple[str, ...], config: RunConfig, acceler
     The main process goes first, so that it alone generates synthetic data the others then read."""
     with accelerator.main_process_first():
         return {
-            (text, split): load_split(spec, split, options, config.data_root)
-            for text, spec, options in chosen
+            (plugin.name, split): read_split(plugin.spec, split, plugin.with_root(), config.data_root)
+            for plugin in chosen
             for split in splits
         }
 
@@ -70,17 +70,17 @@ def prepare_all(
     """Decode (or reuse) every database's split; the main process first, so others reuse its cache."""
     prepared = []
     with accelerator.main_process_first():
-        for text, spec, options in chosen:
+        for plugin in chosen:
             p = prepare_split(
-                spec,
+                plugin.spec,
                 split,
-                options,
+                plugin.with_root(),
                 image_size=config.image_size,
                 data_root=config.data_root,
                 progress=progress and accelerator.is_main_process,
                 report=accelerator.is_main_process,
-                loaded=(annotations or {}).get((text, split)),
+                loaded=(annotations or {}).get((plugin.name, split)),
             )
-            p.name = text
+            p.name = plugin.name
             prepared.append(p)
     return prepared

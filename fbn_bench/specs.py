@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
+from .options import Option, parse_named, schema  # noqa: F401  (parse_named: importable here as before)
 from .tasks import AUS, TASKS
 
 # The metric each task of a database is ranked by (in leaderboards, summaries and checkpoint selection)
@@ -45,8 +46,9 @@ class DatasetSpec:
     synthetic: bool = False
     # prepare(root, **options): generate (synthetic) or index (real) ahead of a run. Optional.
     prepare: Callable[..., Any] | None = None
-    # Documented options, `NAME:key=value` on the command line: option -> one-line help.
-    options: Mapping[str, str] = field(default_factory=dict)
+    # Its options, `NAME:key=value` on the command line: a tuple of fbn_bench.Option (see options.py).
+    # `load` gets every one of them, defaults filled; `root=` is the core's, never an option.
+    options: tuple[Option, ...] = ()
     # The unit that bootstrap intervals resample (people or videos, not frames); None: rows.
     group_column: str | None = "subject"
     # {task: metric} this database is ranked by; tasks it leaves out use DEFAULT_HEADLINE's.
@@ -54,6 +56,7 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
+        object.__setattr__(self, "options", schema(f"dataset {self.name!r}", self.options, self.load))
         object.__setattr__(self, "headline", {**{t: DEFAULT_HEADLINE[t] for t in self.tasks}, **self.headline})
         object.__setattr__(self, "tasks", frozenset(self.tasks))
         object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
@@ -73,20 +76,21 @@ class BackboneSpec:
     """A feature extractor. `build(image_size=..., **options)` returns an `nn.Module` that maps a float
     batch (B, 3, H, W) in [-1, 1] to features (B, F) and has an integer attribute `out_features` = F.
 
-    `build_model` checks this with one forward pass of two blank images, and rejects options not declared in
-    `options` unless `build` takes `**kwargs` (e.g. timm, which forwards them to the model)."""
+    `build_model` checks this with one forward pass of two blank images. Options not declared in `options`
+    are an error unless `build` takes `**kwargs` (e.g. timm, which forwards them to the model)."""
 
     name: str
     build: Callable[..., Any]
     description: str = ""
     # The input size it was built for: a run that names this backbone but no --image-size uses it.
     default_image_size: int = 64
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
     # `timm:resnet18` passes "resnet18" as this option.
     positional_option: str | None = None
 
     def __post_init__(self) -> None:
         _check_name("backbone", self.name)
+        object.__setattr__(self, "options", schema(f"backbone {self.name!r}", self.options, self.build))
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class CouplingSpec:
     name: str
     build: Callable[..., Any]
     description: str = ""
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
     # Tasks whose heads the coupling needs.
     requires: frozenset[str] = frozenset({"expr", "au"})
     # Bumped by the plugin when its loss changes at the same options; enters the run's configuration hash.
@@ -111,6 +115,7 @@ class CouplingSpec:
 
     def __post_init__(self) -> None:
         _check_name("coupling", self.name)
+        object.__setattr__(self, "options", schema(f"coupling {self.name!r}", self.options, self.build))
 
 
 @dataclass(frozen=True)
@@ -141,47 +146,3 @@ class RunInfo:
     run_id: str
     out_dir: Path
     config: dict[str, Any]
-
-
-def check_declared_options(noun: str, spec: Any, options: Mapping[str, Any], also: str = "") -> None:
-    """An option the spec does not declare is a one-line error listing those it does (`also`: accepted
-    besides them, e.g. a dataset's root)."""
-    unknown = sorted(set(options) - set(spec.options))
-    if unknown:
-        known = ", ".join(sorted(spec.options)) or "none"
-        raise FbnError(f"{noun} {spec.name!r} has no option {unknown[0]!r}; its options: {known}{also}")
-
-
-def parse_option_value(text: str) -> Any:
-    """`1` -> 1, `0.5` -> 0.5, `true` -> True, anything else stays a string."""
-    low = text.strip().lower()
-    if low in ("true", "yes"):
-        return True
-    if low in ("false", "no"):
-        return False
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
-def parse_named(text: str, positional: str | None = None) -> tuple[str, dict[str, Any]]:
-    """`"disfa:fold=2,threshold=1"` -> ("disfa", {"fold": 2, "threshold": 1}).
-
-    A bare value after the colon (`timm:resnet18`) goes to the `positional` option, when there is one.
-    """
-    name, _, rest = text.strip().partition(":")
-    options: dict[str, Any] = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = part.partition("=")
-        if eq:
-            if key.strip() in options:
-                raise FbnError(f"option {key.strip()!r} is given twice in {text!r}; give it once")
-            options[key.strip()] = parse_option_value(value)
-        elif positional and positional not in options:
-            options[positional] = part
-        else:
-            raise FbnError(f"option {part!r} in {text!r} has no value; write {name}:key=value,key=value")
-    return name.strip(), options

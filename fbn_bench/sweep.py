@@ -65,10 +65,11 @@ def seeds_from(value: Any, where: str) -> tuple[int, ...]:
     raise FbnError(f"{where}: seeds = {value!r}; give a count (seeds = 3) or a list of integers (seeds = [0, 1, 2])")
 
 
-def resolve_entry(overrides: dict[str, Any], **extra: Any) -> RunConfig:
-    """The RunConfig of an entry: its `preset` (default quick) < its overrides < `extra`."""
+def resolve_entry(overrides: dict[str, Any], registry=None, **extra: Any) -> RunConfig:
+    """The RunConfig of an entry: its `preset` (default quick) < its overrides < `extra` (`registry`: see
+    config.resolve_config)."""
     settings = {**overrides, **extra}
-    return resolve_config(settings.pop("preset", DEFAULT_PRESET), **settings)
+    return resolve_config(settings.pop("preset", DEFAULT_PRESET), registry=registry, **settings)
 
 
 def check_plugins(config: RunConfig, registry) -> None:
@@ -79,14 +80,10 @@ def check_plugins(config: RunConfig, registry) -> None:
     the start of the run)."""
     from .coupling.compose import build_coupling
     from .coupling.relatedness import EMPIRICAL_PREFIX, du2014, relatedness, relatedness_tensor
-    from .data.roots import loader_options
     from .run_datasets import resolve_datasets
-    from .specs import check_declared_options
 
-    for _, spec, options in resolve_datasets(config, registry):
-        check_declared_options("dataset", spec, loader_options(options), also=" (and root)")
-    backbone, options = registry.resolve("backbones", config.backbone)
-    check_declared_options("backbone", backbone, options)
+    resolve_datasets(config, registry)  # each database's options checked against its schema
+    registry.resolve("backbones", config.backbone)
     source = str(config.relatedness).strip()
     if source.startswith(EMPIRICAL_PREFIX):
         registry.resolve("datasets", source[len(EMPIRICAL_PREFIX) :].strip() or " ")
@@ -109,7 +106,9 @@ ABLATION = (
 )
 
 
-def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), **base: Any) -> Grid:
+def ablation_grid(
+    seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
+) -> Grid:
     """The 8 ablation configurations with one budget: every run gets the base preset's steps, batch
     size, image size and backbone, so a single-task network takes as many optimiser steps as a
     multi-task one. `base` holds RunConfig settings shared by all (e.g. steps=50, preset="paper")."""
@@ -119,7 +118,7 @@ def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, .
     base = {k: v for k, v in base.items() if v is not None}
     if datasets:
         base["datasets"] = tuple(datasets)
-    config = resolve_entry(base)
+    config = resolve_entry(base, registry)
     if config.steps is None:
         # Epochs count passes over the largest stream, which differs between single- and multi-task runs.
         raise FbnError(
@@ -131,7 +130,7 @@ def ablation_grid(seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, .
     return Grid("ablation", entries, seeds_from(seeds, "ablation"), base)
 
 
-def load_grid(path: str | Path) -> Grid:
+def load_grid(path: str | Path, registry=None) -> Grid:
     """A grid file: `seeds`, a `[base]` table, `[[run]]` entries (each with a `name`) and/or a `[grid]`
     table of lists expanded as a Cartesian product (crossed with every `[[run]]` when both are given)."""
     path = Path(path)
@@ -161,7 +160,7 @@ def load_grid(path: str | Path) -> Grid:
     grid = Grid(path.stem, entries, seeds, base)
     for entry in grid.entries:  # a setting RunConfig rejects is the file's error, found before any run
         try:
-            resolve_entry(entry.overrides)
+            resolve_entry(entry.overrides, registry)
         except FbnError as exc:
             raise FbnError(f"{path}: run {entry.name!r}: {exc}") from None
     return grid

@@ -76,13 +76,13 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
     plan, conflicts = [], []
     for entry in grid.entries:
         try:
-            datasets = _datasets_for(resolve_entry(entry.overrides), registry)
-            check_plugins(resolve_entry(entry.overrides, datasets=datasets), registry)
+            datasets = _datasets_for(resolve_entry(entry.overrides, registry), registry)
+            check_plugins(resolve_entry(entry.overrides, registry, datasets=datasets), registry)
         except FbnError as exc:
             raise FbnError(f"sweep run {entry.name!r}: {exc}") from None
         for seed in grid.seeds:
             run_dir = Path(out) / entry.name / f"seed-{seed}"
-            config = resolve_entry(entry.overrides, datasets=datasets, seed=seed, out=str(run_dir))
+            config = resolve_entry(entry.overrides, registry, datasets=datasets, seed=seed, out=str(run_dir))
             status, difference, note = _status(config, run_dir)
             if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
@@ -104,7 +104,7 @@ def _datasets_for(config: RunConfig, registry) -> tuple[str, ...]:
     over several databases uses those serving its task); empty stays empty (the default databases)."""
     if not config.datasets:
         return ()
-    kept = tuple(t for t in config.datasets if registry.resolve("datasets", t)[0].tasks & set(config.tasks))
+    kept = tuple(t for t in config.datasets if registry.resolve("datasets", t).spec.tasks & set(config.tasks))
     if not kept:
         raise FbnError(
             f"none of the databases {', '.join(config.datasets)} labels "

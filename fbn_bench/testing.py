@@ -6,8 +6,8 @@
         write_tiny_mydb(tmp_path)               # a few rows in the database's real on-disk format
         check_dataset_plugin("mydb", tmp_path)  # AssertionError listing every problem found
 
-Loaders that drop rows on purpose say so in `table.attrs["fbn_skipped"]` ({reason in plain words: count});
-the report shows those counts per split.
+Loaders that drop rows on purpose say so by returning a `LoadedTable(frame, skipped={reason: count})`
+(fbn_bench.data.table); the report shows those counts per split.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .data.table import NOTES_ATTR, SKIPPED_ATTR
+from .data.table import as_loaded
 from .errors import FbnError
-from .specs import DatasetSpec, check_declared_options
+from .options import resolve_plugin
+from .specs import DatasetSpec
 from .tasks import EXPRESSIONS, TASKS
 
 _SHOWN = 3  # examples per problem
@@ -107,30 +108,34 @@ def _metadata_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
 
 
 def _option_problems(spec: DatasetSpec, notes: list[str]) -> list[str]:
-    """Options and load()'s signature agree: run records read each option's default from load's keyword defaults."""
+    """Each declared option has help and a parameter of load() to go to (the core passes every option)."""
     problems = []
     params = list(inspect.signature(spec.load).parameters.values())
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params)
     # The core passes root and split positionally, whatever the loader calls them.
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:2]
     keywords = [p.name for p in params if p not in positional and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    for option, help_text in spec.options.items():
-        if not str(help_text).strip():
-            problems.append(f"option {option!r} has no help text in spec.options")
-        if option not in keywords and not takes_any:
-            problems.append(f"option {option!r} is documented but load() has no parameter of that name")
-    if takes_any:
-        notes.append(
-            "load() takes **kwargs: options hidden there are invisible to run records; give each option "
-            "as a keyword parameter with its default, e.g. load(root, split, fold=1)"
-        )
-    undeclared = [name for name in keywords if name not in spec.options]
+    declared = {o.name for o in spec.options}
+    for option in spec.options:
+        if not option.help.strip():
+            problems.append(f"option {option.name!r} has no help text in spec.options")
+        if option.name not in keywords and not takes_any:
+            problems.append(f"option {option.name!r} is declared but load() has no parameter of that name")
+    undeclared = [name for name in keywords if name not in declared]
     if undeclared:
         notes.append(
             f"load() has parameter(s) {', '.join(undeclared)} that spec.options does not declare, so "
-            "users cannot set them (NAME:key=value); declare them with a one-line help"
+            "users cannot set them (NAME:key=value); declare each as an Option"
         )
     return problems
+
+
+def _accepts(fn, name: str) -> bool:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind is p.VAR_KEYWORD or (p.name == name and p.kind is not p.POSITIONAL_ONLY) for p in parameters)
 
 
 def _raw_label_problems(raw, spec: DatasetSpec, split: str) -> list[str]:
@@ -217,30 +222,37 @@ def check_dataset_plugin(
     options=None,
     check_images: bool = True,
     strict: bool = True,
+    registry=None,
 ) -> CheckReport:
     """Load every split of a dataset plugin from `root` and check it against the table contract.
 
-    Checks: metadata filled; documented options accepted by load() (notes for `**kwargs` and for keyword
-    parameters the spec does not declare); the table passes normalize_table, is not empty, spells every label
+    A name (`"mydb"`, `"disfa:fold=2"`) is looked up in `registry`; without one, in a registry of every
+    installed plugin built for this check (this function is an entry point of a plugin's tests).
+
+    Checks: metadata filled; declared options accepted by load() (a note for keyword parameters the spec does
+    not declare); the table passes normalize_table, is not empty, spells every label
     column canonically and labels only the spec's tasks and AUs; every task and AU of the spec is labelled
     somewhere; the subject column is filled and no subject is in two splits; with `check_images`, every
     image exists and opens, and every face box (bbox columns) can be cropped from it. A layout error raised
     by the loader (FbnError) propagates unchanged.
     With `strict` (the default), any problem raises AssertionError listing them all.
     """
-    from .data.roots import loader_options
     from .data.stats import table_stats
     from .data.table import normalize_table
 
     if isinstance(spec_or_name, str):
-        from .registry import get_registry
+        if registry is None:
+            from .registry import build_registry
 
-        spec, named = get_registry().resolve("datasets", spec_or_name)
-        options = {**named, **(options or {})}
+            registry = build_registry()
+        named = registry.resolve("datasets", spec_or_name)
+        spec, options = named.spec, {**named.with_root(), **(options or {})}
     else:
         spec = spec_or_name
-    options = loader_options(dict(options or {}))
-    check_declared_options("dataset", spec, options)
+    options = resolve_plugin("datasets", spec, options).options
+    # A declared option load() cannot take is reported below (_option_problems); leave it out of the call so
+    # that the other checks still run.
+    options = {k: v for k, v in options.items() if _accepts(spec.load, k)}
     for split in splits or ():
         if split not in spec.splits:
             raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
@@ -254,12 +266,13 @@ def check_dataset_plugin(
         raw = _load_raw(spec, root, split, options, problems)
         if raw is None:
             continue
+        raw = as_loaded(raw)
         try:
-            df = normalize_table(raw, spec, split)
+            df = normalize_table(raw.frame, spec, split)
         except FbnError as exc:
             problems.append(f"{split}: the table breaks the contract: {exc}")
             continue
-        problems += _raw_label_problems(raw, spec, split)
+        problems += _raw_label_problems(raw.frame, spec, split)
         if df.empty:
             problems.append(
                 f"{split}: no rows, so nothing to train on or score; check that the folder holds this "
@@ -274,8 +287,8 @@ def check_dataset_plugin(
         if (df["image"].str.strip() == "").any():
             problems.append(f"{split}: some rows have an empty image path")
         stats = table_stats(df, spec, split, root)
-        report = SplitReport(split, stats, dict(raw.attrs.get(SKIPPED_ATTR) or {}), extra=_extra_counts(df))
-        notes += [f"{split}: {note}" for note in raw.attrs.get(NOTES_ATTR) or []]
+        report = SplitReport(split, stats, dict(raw.skipped), extra=_extra_counts(df))
+        notes += [f"{split}: {note}" for note in raw.notes]
         if check_images and stats["missing_images"]:
             from .data.roots import resolve_image
 

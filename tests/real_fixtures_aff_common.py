@@ -30,7 +30,7 @@ class Fixture:
     root: Path
     # split -> expected stats (the shape of fbn_bench.data.stats.table_stats)
     stats: dict[str, dict]
-    # split -> {reason: count} the loader must report in df.attrs[SKIPPED_ATTR] (fbn_bench.testing)
+    # split -> {reason: count} the loader must report as LoadedTable.skipped (fbn_bench.data.table)
     skipped: dict[str, dict[str, int]]
     # split -> expected rows, for finer checks
     rows: dict[str, list[Row]]
@@ -66,6 +66,14 @@ def loaded(name: str, root: Path, split: str, **options):
     spec = get_registry().dataset(name)
     df, resolved = load_split(spec, split, {**options, "root": str(root)})
     return df, table_stats(df, spec, split, resolved)
+
+
+def skipped_rows(name: str, root: Path, split: str, **options) -> dict[str, int]:
+    """The rows the loader reports as dropped on purpose ({reason: count}), as the run reads them."""
+    from fbn_bench.data.roots import read_split
+    from fbn_bench.registry import get_registry
+
+    return read_split(get_registry().dataset(name), split, {**options, "root": str(root)})[0].skipped
 
 
 def as_rows(df, root: Path, aus: tuple[int, ...] = ()) -> list[Row]:

@@ -29,7 +29,11 @@ def test_json_counts_and_options(tmp_path):
     result = _run("disfa:fold=2,threshold=1", "--data-root", tmp_path, "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["ok"] and report["options"] == {"fold": 2, "threshold": 1}
+    assert report["ok"] and report["options"] == {
+        "fold": 2,
+        "threshold": 1,
+        "naming": "frames/{subject}/{frame:05d}.png",
+    }
     for split in ("train", "test"):
         want = expected["fold2"]["threshold1"][split]
         got = report["splits"][split]["stats"]

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.config import RunConfig, resolve_config
+from fbn_bench.registry import get_registry
 
 
 def test_layers_override_in_order(tmp_path):
@@ -57,13 +58,16 @@ def test_bad_settings_are_one_line_errors(tmp_path):
 
 
 def test_a_backbone_chosen_alone_brings_its_own_input_size(tmp_path):
-    assert resolve_config("quick", backbone="vggface").image_size == 96  # BackboneSpec.default_image_size
-    assert resolve_config("quick", backbone="vggface", image_size=64).image_size == 64  # an explicit size wins
-    assert resolve_config("quick", backbone="small").image_size == 64
+    registry = get_registry()
+    assert resolve_config("quick", backbone="vggface", registry=registry).image_size == 96  # its default_image_size
+    assert (
+        resolve_config("quick", backbone="vggface", image_size=64).image_size == 64
+    )  # an explicit size wins, no lookup
+    assert resolve_config("quick", backbone="small", registry=registry).image_size == 64
     assert resolve_config("paper").image_size == 96 and resolve_config("quick").image_size == 64
     file = tmp_path / "run.toml"
     file.write_text('backbone = "vggface"\n')
-    assert resolve_config("quick", file).image_size == 96
+    assert resolve_config("quick", file, registry).image_size == 96
     assert resolve_config("quick", file, image_size=48).image_size == 48
 
 

@@ -60,11 +60,12 @@ def grads(term, out):
 def test_parse_coupling():
     assert parse_coupling("none") == [] and parse_coupling("") == [] and parse_coupling(None) == []
     assert parse_coupling("soft+dm") == [("soft", {}), ("dm", {})]
+    # Values as written: each coupling's schema reads them (options.resolve_plugin).
     assert parse_coupling("soft:temperature=2+dm:weight=0.5,reverse=true") == [
-        ("soft", {"temperature": 2}),
-        ("dm", {"weight": 0.5, "reverse": True}),
+        ("soft", {"temperature": "2"}),
+        ("dm", {"weight": "0.5", "reverse": "true"}),
     ]
-    assert parse_coupling("dm:weight=1e+3") == [("dm", {"weight": 1000.0})]
+    assert parse_coupling("dm:weight=1e+3") == [("dm", {"weight": "1e+3"})]
     for bad, message in (
         ("soft+soft", "twice"),
         ("none+dm", "cannot be combined"),
@@ -148,10 +149,10 @@ def test_user_errors_are_one_line(registry):
             "coupling 'soft' has no option 'temprature'; its options: base_rate, eps, stop_gradient, temperature, unlisted, weight",
         ),
         ("dm", ("va", "au"), "coupling 'dm' needs the expr head(s)"),
-        ("soft:temperature=0", ALL, "option temperature=0 must be > 0"),
-        ("dm:stop_gradient=va", ALL, "must be one of none, expr, au"),
-        ("dm:reverse=maybe", ALL, "option reverse='maybe'"),
-        ("co:weight=heavy", ALL, "option weight='heavy' is not a number"),
+        ("soft:temperature=0", ALL, "coupling 'soft': option temperature=0 is invalid; use a number > 0"),
+        ("dm:stop_gradient=va", ALL, "option stop_gradient=va is invalid; use one of none, expr, au"),
+        ("dm:reverse=maybe", ALL, "option reverse=maybe is invalid; use true or false"),
+        ("co:weight=heavy", ALL, "option weight=heavy is invalid; use a number >= 0"),
         ("co:threshold=1", ALL, "no AU is prototypical"),
     ]
     for text, tasks, message in cases:
@@ -201,9 +202,9 @@ def test_new_options_change_the_terms_they_should(registry):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("soft:unlisted=sometimes", "option unlisted='sometimes' must be one of impossible, base_rate, masked"),
-        ("dm:unlisted=base_rate,base_rate=2", "option base_rate=2 must be in [0.0, 1.0]"),
-        ("co:observational=perhaps", "option observational='perhaps'"),
+        ("soft:unlisted=sometimes", "option unlisted=sometimes is invalid; use one of impossible, base_rate, masked"),
+        ("dm:unlisted=base_rate,base_rate=2", "option base_rate=2 is invalid; use a number in [0, 1]"),
+        ("co:observational=perhaps", "option observational=perhaps is invalid; use true or false"),
     ],
 )
 def test_new_option_errors_are_one_line(registry, text, message):

@@ -15,6 +15,7 @@ from PIL import Image
 from fbn_bench.data import cache as cache_mod
 from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.images import BadImageError, decode_face
+from fbn_bench.data.table import LoadedTable
 from fbn_bench.errors import FbnError
 
 SIZE = 12
@@ -320,9 +321,7 @@ def test_rows_the_loader_dropped_are_reported_with_the_bad_images(tmp_path, caps
     (root / table["image"][0]).unlink()
 
     def load(root, split):
-        df = pd.read_csv(root / f"{split}.csv")
-        df.attrs["fbn_skipped"] = {"contempt": 3, "no face": 0}
-        return df
+        return LoadedTable(pd.read_csv(root / f"{split}.csv"), skipped={"contempt": 3, "no face": 0})
 
     p = prepare(root, tmp_path / "cache", spec=dataclasses.replace(toy_spec(), load=load))
     assert p.skipped == {"contempt": 3, "missing": 1} and p.n_skipped == 4 and len(p) == 3
@@ -335,10 +334,8 @@ def test_loader_notes_are_printed_but_not_counted_as_skipped(tmp_path, capsys):
     write_toy(root, n=4)
 
     def load(root, split):
-        df = pd.read_csv(root / f"{split}.csv")
-        df.attrs["fbn_skipped"] = {"contempt": 3}
-        df.attrs["fbn_notes"] = ["2 subject folders outside the standard folds, in no split (S9, S10)"]
-        return df
+        notes = ["2 subject folders outside the standard folds, in no split (S9, S10)"]
+        return LoadedTable(pd.read_csv(root / f"{split}.csv"), skipped={"contempt": 3}, notes=notes)
 
     spec = dataclasses.replace(toy_spec(), load=load)
     p = prepare(root, tmp_path / "cache", spec=spec)

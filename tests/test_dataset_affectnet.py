@@ -6,11 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
-from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems
+from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems, skipped_rows
 from real_fixtures_affectnet import write_affectnet_csv, write_affectnet_npy
 
 from fbn_bench import FbnError
-from fbn_bench.testing import SKIPPED_ATTR, check_dataset_plugin
+from fbn_bench.testing import check_dataset_plugin
 
 
 @pytest.mark.parametrize("writer", [write_affectnet_csv, write_affectnet_npy])
@@ -19,7 +19,7 @@ def test_counts_rows_and_skips_match_construction(tmp_path, writer):
     for split in ("train", "test"):
         df, stats = loaded("affectnet", fx.root, split)
         assert stats == fx.stats[split]
-        assert df.attrs[SKIPPED_ATTR] == fx.skipped[split]
+        assert skipped_rows("affectnet", fx.root, split) == fx.skipped[split]
         assert [r.__dict__ | {"subject": None} for r in as_rows(df, fx.root)] == [
             r.__dict__ | {"subject": None} for r in fx.rows[split]
         ]

@@ -6,11 +6,11 @@ import math
 import shutil
 
 import pytest
-from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems
+from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems, skipped_rows
 from real_fixtures_affwild import TOP, write_affwild
 
 from fbn_bench import FbnError
-from fbn_bench.testing import SKIPPED_ATTR, check_dataset_plugin
+from fbn_bench.testing import check_dataset_plugin
 
 
 def test_counts_rows_and_boxes_match_construction(tmp_path):
@@ -19,7 +19,7 @@ def test_counts_rows_and_boxes_match_construction(tmp_path):
         df, stats = loaded("affwild", fx.root, split)
         assert stats == fx.stats[split]
         assert as_rows(df, fx.root) == fx.rows[split]
-        assert df.attrs[SKIPPED_ATTR] == {}
+        assert skipped_rows("affwild", fx.root, split) == {}
         for _, r in df.iterrows():
             assert r["image"] == f"frames/{r['video']}/{r['frame']:05d}.jpg" and r["subject"] == r["video"]
             box = fx.options["boxes"].get((split, r["video"], r["frame"]))

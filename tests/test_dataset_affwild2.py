@@ -7,14 +7,14 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems
+from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems, skipped_rows
 from real_fixtures_affwild2 import EDITIONS, SPEC_AUS, annotation_file, write_affwild2
 
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.data.roots import load_split
 from fbn_bench.registry import get_registry
-from fbn_bench.testing import SKIPPED_ATTR, check_dataset_plugin
+from fbn_bench.testing import check_dataset_plugin
 
 
 @pytest.mark.parametrize("edition", sorted(EDITIONS))
@@ -23,7 +23,7 @@ def test_counts_and_rows_match_construction(tmp_path, edition):
     for split in ("train", "test"):
         df, stats = loaded("affwild2", fx.root, split)
         assert stats == fx.stats[split]
-        assert df.attrs[SKIPPED_ATTR] == fx.skipped[split]
+        assert skipped_rows("affwild2", fx.root, split) == fx.skipped[split]
         assert as_rows(df, fx.root, SPEC_AUS) == fx.rows[split]
 
 

@@ -8,8 +8,7 @@ from real_fixtures_common import assert_matches, split_stats
 
 from fbn_bench import FbnError
 from fbn_bench.data.cache import prepare_split
-from fbn_bench.data.roots import load_split
-from fbn_bench.data.table import NOTES_ATTR
+from fbn_bench.data.roots import load_split, read_split
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
@@ -94,8 +93,7 @@ def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path,
     stray = f"1 file in {occ} not named <subject>_<task>.csv, not read (notes.txt)"
     outside = "1 subject outside the standard folds, in no split (M099)"
     spec = get_registry().dataset("bp4d")
-    df, _ = load_split(spec, "test", {"root": str(tmp_path)})
-    assert df.attrs[NOTES_ATTR] == [stray, outside]
+    assert read_split(spec, "test", {"root": str(tmp_path)})[0].notes == [stray, outside]
     train = prepare_split(
         spec, "train", {"root": str(tmp_path)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
     )

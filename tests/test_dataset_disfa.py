@@ -9,7 +9,6 @@ from real_fixtures_disfa import write_disfa
 from fbn_bench import FbnError
 from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.roots import load_split
-from fbn_bench.data.table import NOTES_ATTR
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
@@ -52,7 +51,7 @@ def test_subjects_outside_the_folds_or_absent_are_notes_not_skipped_images(tmp_p
     test = prepare_split(
         spec, "test", {"root": str(tmp_path)}, image_size=8, cache_dir=tmp_path / "cache", progress=False
     )
-    assert test.table.attrs[NOTES_ATTR] == [outside, absent]
+    assert test.notes == [outside, absent]
     assert test.skipped == {} and test.n_skipped == 0  # no frame of SN003 was dropped
     assert capsys.readouterr().err.splitlines() == [f"warning: disfa/test: {outside}", f"warning: disfa/test: {absent}"]
     train = prepare_split(

@@ -45,7 +45,7 @@ def test_rows_codes_and_image_options(tmp_path):
     # the root may also be basic/ itself
     df2, _ = load_split(spec, "train", {"root": str(tmp_path / "basic")})
     assert df2["image"].iloc[0] == "Image/aligned/train_00001_aligned.jpg"
-    with pytest.raises(FbnError, match="images='cropped' is invalid"):
+    with pytest.raises(FbnError, match="option images=cropped is invalid; use one of aligned, original"):
         load_split(spec, "train", {"root": str(tmp_path), "images": "cropped"})
 
 

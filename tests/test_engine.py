@@ -123,7 +123,7 @@ def test_weights_file_loads_into_any_backbone(tmp_path, registry):
     from fbn_bench.model import build_model
     from fbn_plugins.backbones.vggface import build_vggface
 
-    source = build_vggface(image_size=32)
+    source = build_vggface(image_size=32, batch_norm=False)
     # A VGG-16-style file: torchvision key names plus a classifier the backbone does not have.
     state = {**source.state_dict(), "classifier.0.weight": torch.zeros(3, 3)}
     torch.save(state, tmp_path / "vgg.pt")
@@ -192,7 +192,6 @@ def test_a_database_whose_test_images_are_all_unusable_is_reported_not_dropped(r
     assert outcome.unscored == {"toy-expr": "no usable test image (8 unreadable)"}
 
     monkeypatch.setattr("fbn_bench.registry.get_registry", lambda reload=False: registry)
-    monkeypatch.setattr("fbn_bench.experiment.get_registry", lambda reload=False: registry)
     result = CliRunner().invoke(
         cli,
         [
@@ -256,7 +255,7 @@ def test_a_nan_coupling_weight_is_refused(registry):
     from fbn_bench.coupling.relatedness import relatedness, relatedness_tensor
 
     table = relatedness_tensor(relatedness("du2014"))
-    with pytest.raises(FbnError, match="option weight=nan must be a finite number"):
+    with pytest.raises(FbnError, match="option weight=nan is invalid; use a number >= 0"):
         build_coupling("soft:weight=nan", registry, table, ("expr", "au"))
 
 
@@ -264,7 +263,7 @@ def test_vggface_from_scratch_gives_different_faces_different_features():
     from fbn_plugins.backbones.vggface import build_vggface
 
     torch.manual_seed(0)
-    net = build_vggface(image_size=96).eval()
+    net = build_vggface(image_size=96, batch_norm=False).eval()
     with torch.no_grad():
         features = net(torch.rand(8, 3, 96, 96) * 2 - 1)
     # PyTorch's default init left a spread of about 1e-6 after 13 convolutions: every face looked alike.

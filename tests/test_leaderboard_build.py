@@ -13,6 +13,7 @@ from leaderboard_helpers import predictions, write_run
 from fbn_bench.cli import cli
 from fbn_bench.leaderboard.build import render_all, stale_files
 from fbn_bench.leaderboard.store import compact_predictions
+from fbn_bench.registry import get_registry
 from fbn_bench.results import read_predictions, read_records
 from fbn_bench.scoring import score_predictions
 
@@ -77,7 +78,7 @@ def test_add_build_check_and_a_stale_table(runs, tmp_path):
     assert "lb_expr.md is stale" in stale.output and "lb_au.md" not in stale.output
     # A generated table whose database has left the records is flagged too, and removed by build.
     (out / "gone.md").write_text((out / "README.md").read_text())
-    files = render_all(out, settings=None)
+    files = render_all(out, settings=None, registry=get_registry())
     assert any("gone.md is no longer built" in p for p in stale_files(out, files))
     _invoke("leaderboard", "build", "--out", out, "--resamples", 50)
     assert not (out / "gone.md").exists()
@@ -99,8 +100,8 @@ def test_settings_file_fixes_the_committed_build(runs, tmp_path):
 
 
 def test_builds_are_reproducible_bit_for_bit(runs, tmp_path):
-    first = render_all(tmp_path / "a", [runs])
-    second = render_all(tmp_path / "b", [runs])
+    first = render_all(tmp_path / "a", [runs], registry=get_registry())
+    second = render_all(tmp_path / "b", [runs], registry=get_registry())
     assert first == second
 
 
@@ -175,7 +176,7 @@ def test_compaction_drops_extra_columns_and_never_crosses_the_au_threshold():
 
 def test_the_committed_leaderboards_match_their_records():
     out = REPO / "leaderboards"
-    assert stale_files(out, render_all(out)) == []
+    assert stale_files(out, render_all(out, registry=get_registry())) == []
 
 
 def test_refresh_workflow_runs_the_sweep_and_opens_a_pull_request():
@@ -194,7 +195,7 @@ def test_refresh_workflow_runs_the_sweep_and_opens_a_pull_request():
 def test_a_database_named_with_options_gets_a_safe_table_file(tmp_path):
     name = "lb_expr:fold=2,file=/abs/labels.csv"
     write_run(tmp_path / "runs", "r0", {name: predictions(tasks=("expr",))}, tasks=("expr",))
-    files = render_all(tmp_path / "boards", [tmp_path / "runs"])
+    files = render_all(tmp_path / "boards", [tmp_path / "runs"], registry=get_registry())
     table = "lb_expr_fold=2,file=_abs_labels.csv.md"
     assert table in files and f"]({table})" in files["README.md"]
     assert f"# {name}" in files[table]  # the table itself keeps the name as the records have it

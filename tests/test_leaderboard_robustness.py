@@ -17,6 +17,7 @@ from fbn_bench.leaderboard.records import ConfigKey, Entry, SeedRun, load_entrie
 from fbn_bench.leaderboard.references import read_references
 from fbn_bench.leaderboard.render import to_csv, to_markdown
 from fbn_bench.leaderboard.tables import Settings, build_table
+from fbn_bench.registry import get_registry
 from fbn_bench.results import predictions_path
 from fbn_bench.scoring import metric_names
 from fbn_bench.tasks import TASKS
@@ -64,7 +65,7 @@ def _damage(path, how):
 )
 def test_a_row_whose_seeds_do_not_all_have_predictions_shows_no_interval_and_says_why(two_configs, how, reason):
     _damage(predictions_path(two_configs / "mt-1", DB), how)
-    (table,) = build_tables([two_configs], Settings(resamples=50, baseline="tasks=expr"), [])
+    (table,) = build_tables([two_configs], Settings(resamples=50, baseline="tasks=expr"), [], registry=get_registry())
     mt = _row(table, ("va", "expr", "au"))
     assert mt.n_seeds == 2 and mt.cells["macro_f1"].n_seeds == 2
     assert all(cell.boot_ci is None for cell in mt.cells.values())
@@ -80,7 +81,7 @@ def test_a_row_whose_seeds_do_not_all_have_predictions_shows_no_interval_and_say
 
 def test_a_baseline_without_every_seeds_predictions_compares_no_row(two_configs):
     _damage(predictions_path(two_configs / "st-0", DB), "missing")
-    (table,) = build_tables([two_configs], Settings(resamples=50, baseline="tasks=expr"), [])
+    (table,) = build_tables([two_configs], Settings(resamples=50, baseline="tasks=expr"), [], registry=get_registry())
     assert all(r.comparisons == {} for r in table.rows)
     assert any("no row compared with it" in n and "seed 0, run st-0" in n for n in table.notes)
 
@@ -139,7 +140,7 @@ def test_unreadable_predictions_are_a_one_line_error_naming_the_file(two_configs
     path = predictions_path(two_configs / "st-1", DB)
     path.write_bytes(content)
     with pytest.raises(FbnError) as caught:
-        build_tables([two_configs], Settings(resamples=20), [])
+        build_tables([two_configs], Settings(resamples=20), [], registry=get_registry())
     text = str(caught.value)
     assert "\n" not in text and text.startswith(f"{path}: not readable predictions") and "git lfs pull" in text
 
@@ -173,7 +174,7 @@ def test_reference_rows_name_the_file_next_to_the_table_not_the_default_folder(t
     out = tmp_path / "boards"
     out.mkdir()
     (out / "references.toml").write_text(_reference("accuracy = 0.5").replace('"x"', '"refdb"'))
-    text = render_all(out)["refdb.md"]
+    text = render_all(out, registry=get_registry())["refdb.md"]
     assert "leaderboards/references.toml" not in text and "[`references.toml`](references.toml)" in text
 
 
@@ -190,14 +191,14 @@ def test_few_clusters_get_a_note_that_intervals_and_p_values_are_rough(tmp_path,
             tasks=("expr",),
             seed=seed,
         )
-    (table,) = build_tables([tmp_path], Settings(resamples=50, baseline="tasks=expr"), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=50, baseline="tasks=expr"), [], registry=get_registry())
     text = to_markdown(table)
     note = f"bootstrap intervals and p-values rest on only {subjects} subjects and are rough"
     assert (note in text) is warned
     # Without predictions nothing is resampled, so nothing to warn about.
     for file in tmp_path.glob("*/predictions/*"):
         file.unlink()
-    (table,) = build_tables([tmp_path], Settings(resamples=50), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=50), [], registry=get_registry())
     assert "rest on only" not in to_markdown(table)
 
 

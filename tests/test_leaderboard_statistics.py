@@ -17,6 +17,7 @@ from fbn_bench.leaderboard.build import build_tables
 from fbn_bench.leaderboard.render import to_json, to_markdown
 from fbn_bench.leaderboard.samples import Clusters
 from fbn_bench.leaderboard.tables import Settings, compare
+from fbn_bench.registry import get_registry
 from fbn_bench.tasks import EXPRESSIONS
 
 DB = "lbtest_stats"
@@ -129,7 +130,7 @@ def _recorded(root, metric):
 
 def test_tables_holm_adjust_their_family_and_show_the_resolvable_difference(runs):
     root = runs
-    (table,) = build_tables([root], Settings(resamples=300, baseline="coupling=base"), [])
+    (table,) = build_tables([root], Settings(resamples=300, baseline="coupling=base"), [], registry=get_registry())
     compared = {r.key.coupling: r.comparisons["macro_f1"] for r in table.rows if r.comparisons}
     assert set(compared) == {"good", "single"}
     assert math.isnan(compared["single"].p_value)  # one seed: no hierarchical p, shown as a dash
@@ -153,7 +154,7 @@ def test_holm_family_is_every_comparison_of_the_table(tmp_path):
         for seed, q in enumerate(qualities):
             frame = predictions(n_subjects=10, per_subject=3, tasks=("expr",), quality=q, seed=seed + 7 * len(name))
             write_run(tmp_path, f"{name}-{seed}", {DB: frame}, seed=seed, coupling=name)
-    (table,) = build_tables([tmp_path], Settings(resamples=200, baseline="coupling=base"), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=200, baseline="coupling=base"), [], registry=get_registry())
     found = [c for r in table.rows for c in r.comparisons.values()]
     assert len(found) == 3 and table.family_size == 3
     raw = [c.p_hierarchical for c in found]

@@ -16,6 +16,7 @@ from fbn_bench.leaderboard.build import build_tables
 from fbn_bench.leaderboard.references import Reference, read_references
 from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.tables import Settings
+from fbn_bench.registry import get_registry
 
 DB = "lbtest_expr"  # not registered by any plugin: metrics come from the records, unit from the columns
 
@@ -52,7 +53,7 @@ def _row(table, tasks, coupling="none"):
 def test_cells_are_the_hand_computed_seed_aggregates_and_bootstrap(runs):
     root, frames = runs
     settings = Settings(resamples=60, seed=3)
-    (table,) = build_tables([root], settings, [])
+    (table,) = build_tables([root], settings, [], registry=get_registry())
     assert table.headline == "macro_f1" and table.metrics == ["macro_f1", "accuracy", "mean_class_accuracy"]
     assert table.unit == "subject" and table.n_clusters == 10
 
@@ -84,7 +85,7 @@ def test_cells_are_the_hand_computed_seed_aggregates_and_bootstrap(runs):
 
 def test_rows_are_ranked_by_headline_and_best_marked_per_column(runs):
     root, _ = runs
-    (table,) = build_tables([root], Settings(resamples=20), [])
+    (table,) = build_tables([root], Settings(resamples=20), [], registry=get_registry())
     means = [r.cells["macro_f1"].mean for r in table.rows]
     assert means == sorted(means, reverse=True)
     for metric in ("macro_f1", "accuracy", "mean_class_accuracy"):
@@ -101,7 +102,7 @@ def test_configurations_group_by_hash_and_a_rerun_replaces_its_seed(tmp_path):
     write_run(tmp_path, "lr", {DB: f}, seed=0, lr=0.01)  # same label, other hyper-parameters
     better = predictions(tasks=("expr",), quality=1.0, seed=3)
     write_run(tmp_path, "a0-rerun", {DB: better}, seed=0, created="2024-06-01T00:00:00")
-    (table,) = build_tables([tmp_path], Settings(resamples=20), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=20), [], registry=get_registry())
     assert len(table.rows) == 2
     pooled = max(table.rows, key=lambda r: r.n_seeds)
     assert pooled.n_seeds == 2
@@ -113,7 +114,9 @@ def test_configurations_group_by_hash_and_a_rerun_replaces_its_seed(tmp_path):
 
 def test_paired_columns_against_a_baseline(runs):
     root, _ = runs
-    (table,) = build_tables([root], Settings(resamples=200, baseline="tasks=expr,coupling=none"), [])
+    (table,) = build_tables(
+        [root], Settings(resamples=200, baseline="tasks=expr,coupling=none"), [], registry=get_registry()
+    )
     base = _row(table, ("expr",))
     assert base.is_baseline and base.comparisons == {}
     assert table.compared == ["macro_f1"]
@@ -124,27 +127,31 @@ def test_paired_columns_against_a_baseline(runs):
     text = to_markdown(table)
     assert "baseline" in text and "Δ macro_f1" in text
     # By config hash prefix too.
-    (again,) = build_tables([root], Settings(resamples=200, baseline=base.key.config_hash[:6]), [])
+    (again,) = build_tables(
+        [root], Settings(resamples=200, baseline=base.key.config_hash[:6]), [], registry=get_registry()
+    )
     assert _row(again, ("expr",)).is_baseline
     with pytest.raises(FbnError, match="matches 2 configurations"):
-        build_tables([root], Settings(resamples=20, baseline="tasks=expr"), [])
+        build_tables([root], Settings(resamples=20, baseline="tasks=expr"), [], registry=get_registry())
     with pytest.raises(FbnError, match="unknown field 'model'"):
-        build_tables([root], Settings(resamples=20, baseline="model=small"), [])
+        build_tables([root], Settings(resamples=20, baseline="model=small"), [], registry=get_registry())
     with pytest.raises(FbnError, match="matches no configuration"):
-        build_tables([root], Settings(resamples=20, baseline="backbone=vggface"), [])
+        build_tables([root], Settings(resamples=20, baseline="backbone=vggface"), [], registry=get_registry())
 
 
 def test_reference_rows_are_separate_and_never_ranked(runs, tmp_path):
     root, _ = runs
     ref = Reference(DB, "Paper method", "arXiv:0000.00000, Table 1", {"macro_f1": 0.99})
-    (table,) = build_tables([root], Settings(resamples=20), [ref])
+    (table,) = build_tables([root], Settings(resamples=20), [ref], registry=get_registry())
     assert all(not r.key.backbone == "Paper method" for r in table.rows)
     text = to_markdown(table)
     measured, reported = text.split("## Reported in papers")
     assert "Paper method" not in measured and "Paper method" in reported
     assert "0.990" in reported and "**0.990**" not in text and "arXiv:0000.00000" in reported
     # Reference-only databases get a table too.
-    (only,) = build_tables([], Settings(), [Reference("other_db", "M", "C", {"accuracy": 0.5})])
+    (only,) = build_tables(
+        [], Settings(), [Reference("other_db", "M", "C", {"accuracy": 0.5})], registry=get_registry()
+    )
     assert only.rows == [] and "No measured results yet" in to_markdown(only)
 
 
@@ -188,7 +195,7 @@ def test_multi_task_database_compares_each_task_the_baseline_was_scored_on(tmp_p
             tasks=("expr", "au"),
             seed=seed,
         )
-    (table,) = build_tables([tmp_path], Settings(resamples=100, baseline="tasks=expr+au"), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=100, baseline="tasks=expr+au"), [], registry=get_registry())
     assert table.headline == "ccc_mean" and table.compared == ["macro_f1", "f1_mean"]
     mt = _row(table, ("va", "expr", "au"))
     assert set(mt.comparisons) == {"macro_f1", "f1_mean"}
@@ -202,7 +209,7 @@ def test_runs_without_predictions_get_no_bootstrap_interval(runs):
     for folder in root.glob("*/predictions"):
         for file in folder.iterdir():
             file.unlink()
-    (table,) = build_tables([root], Settings(resamples=20), [])
+    (table,) = build_tables([root], Settings(resamples=20), [], registry=get_registry())
     assert all(c.boot_ci is None for r in table.rows for c in r.cells.values())
     assert all(c.seed_ci is not None for r in table.rows if r.n_seeds > 1 for c in r.cells.values())
     assert "[–]" in to_markdown(table)
@@ -234,7 +241,7 @@ def test_a_lower_is_better_plugin_metric_marks_its_smallest_mean_best(tmp_path, 
         with (run_dir / "results.jsonl").open("a") as fh:  # what a metric plugin "err" adds to a run's records
             fh.write(json.dumps({**first, "task": "expr", "metric": "err", "value": err}) + "\n")
     monkeypatch.setattr("fbn_bench.leaderboard.build.lower_is_better", lambda specs: frozenset({"err"}))
-    (table,) = build_tables([tmp_path], Settings(resamples=20), [])
+    (table,) = build_tables([tmp_path], Settings(resamples=20), [], registry=get_registry())
     best = [r.cells["err"].mean for r in table.rows if r.cells["err"].best]
     assert best == [pytest.approx(0.1)]
     assert table.rows[0].cells["err"].boot_ci is None  # no registered metric "err" to recompute on resamples

@@ -67,13 +67,12 @@ def test_a_broken_metric_costs_only_its_own_column(run):
     assert value(run, "macro_f1")["value"] >= 0  # the core scores are all there
 
 
-def test_a_plugin_metric_gets_a_bootstrap_interval_by_recomputation(run, tmp_path, monkeypatch):
+def test_a_plugin_metric_gets_a_bootstrap_interval_by_recomputation(run, tmp_path):
     """A plugin that gives only fn(y_true, y_pred) is recomputed on each resample's rows: its interval is
     the percentile interval of sklearn's kappa on the same resampled clusters."""
     registry = build_registry(extra_modules=["engine_toy_plugin", "metric_plugins_fixture"])
-    monkeypatch.setattr("fbn_bench.leaderboard.build._metric_specs", lambda: registry.specs("metrics"))
     settings = Settings(resamples=60)
-    (table,) = build_tables([run.run_dir.parent], settings, [], only="toy")
+    (table,) = build_tables([run.run_dir.parent], settings, [], only="toy", registry=registry)
     cell = table.rows[0].cells["kappa"]
     assert cell.boot_ci is not None
 
@@ -89,5 +88,5 @@ def test_a_plugin_metric_gets_a_bootstrap_interval_by_recomputation(run, tmp_pat
             cohen_kappa_score(frame["expression"].to_numpy()[take], frame["pred_expression"].to_numpy()[take])
         )
     assert cell.boot_ci == pytest.approx(bootstrap.percentile_interval(np.array(kappas)), abs=1e-9)
-    files = render_all(tmp_path / "boards", [run.run_dir.parent])
+    files = render_all(tmp_path / "boards", [run.run_dir.parent], registry=registry)
     assert "kappa" in next(line for line in files["toy.md"].splitlines() if line.startswith("| # | backbone"))

@@ -404,13 +404,21 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
     by_name = {
         kind: {row["name"]: row for row in listing[kind]} for kind in ("datasets", "backbones", "couplings", "metrics")
     }
+    # A plugin without a schema: each option's type and default are those of its keyword default.
     assert by_name["couplings"]["opts"]["options"] == {
-        "weight": {"help": "how much", "default": 0.5},
-        "strength": {"help": "no default", "default": None},
+        "weight": {"type": "float", "default": 0.5, "follows": None, "allowed": "a number", "help": "how much"},
+        "strength": {"type": None, "default": None, "follows": None, "allowed": "a value", "help": "no default"},
     }
     assert by_name["backbones"]["small"]["options"] == {
-        "width": {"help": "channels of the first block (default 32)", "default": 32}
+        "width": {
+            "type": "int",
+            "default": 32,
+            "follows": None,
+            "allowed": "an integer >= 1",
+            "help": "channels of the first block",
+        }
     }
+    assert by_name["datasets"]["synth-disfa"]["options"]["size"]["follows"] == "image_size"
     assert by_name["datasets"]["disfa"]["options"]["threshold"]["default"] == 2
     assert by_name["couplings"]["dm"]["options"]["weight"]["default"] == 0.1
     assert "options" not in by_name["metrics"]["ccc"]
@@ -418,12 +426,12 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
 
 def test_option_values_must_match_the_type_of_their_default():
     registry = get_registry()
-    with pytest.raises(FbnError, match=r"backbone 'vggface': option batch_norm='maybe' takes true or false"):
+    with pytest.raises(FbnError, match=r"backbone 'vggface': option batch_norm=maybe is invalid; use true or false"):
         registry.resolve("backbones", "vggface:batch_norm=maybe")
-    with pytest.raises(FbnError, match=r"dataset 'disfa': option fold='two' takes a number \(default 1\)"):
+    with pytest.raises(FbnError, match=r"dataset 'disfa': option fold=two is invalid; use one of 1, 2, 3"):
         registry.resolve("datasets", "disfa:fold=two")
-    assert registry.resolve("backbones", "vggface:batch_norm=true")[1] == {"batch_norm": True}
-    assert registry.resolve("datasets", "synth-rafdb:scale=1")[1] == {"scale": 1}  # an int where 1.0 is the default
+    assert registry.resolve("backbones", "vggface:batch_norm=true").options == {"batch_norm": True}
+    assert registry.resolve("datasets", "synth-rafdb:scale=1").options["scale"] == 1.0  # an int for a float option
 
 
 def test_a_backbone_that_cannot_be_built_at_the_size_says_so_in_one_line():

@@ -8,11 +8,12 @@ import pytest
 
 from fbn_bench.config import RunConfig
 from fbn_bench.identity import config_hash
-from fbn_bench.plugin_options import option_defaults, resolved_plugins
+from fbn_bench.options import keyword_defaults
+from fbn_bench.plugin_options import resolved_plugins
 from fbn_bench.registry import build_registry
 from fbn_bench.run_datasets import resolve_datasets
+from fbn_plugins.datasets.synthetic.store import OPTIONS as SYNTHETIC_OPTIONS
 from fbn_plugins.datasets.synthetic.store import generation_options
-from fbn_plugins.datasets.synthetic.store import load as synthetic_load
 
 
 @pytest.fixture
@@ -21,9 +22,7 @@ def registry():
 
 
 def plugins_for(config, registry):
-    return resolved_plugins(
-        config, registry, [(spec, options) for _, spec, options in resolve_datasets(config, registry)]
-    )
+    return resolved_plugins(config, registry, resolve_datasets(config, registry))
 
 
 def test_defaults_come_from_the_signature_without_core_arguments():
@@ -33,10 +32,10 @@ def test_defaults_come_from_the_signature_without_core_arguments():
     def build(relatedness, image_size=64, weight=1.0):
         pass
 
-    assert option_defaults(load) == {"fold": 1, "naming": "x"}
-    assert option_defaults(build) == {"weight": 1.0}
-    assert option_defaults(partial(load, "root-bound")) == {"fold": 1, "naming": "x"}
-    assert option_defaults(len) == {}  # no signature: nothing, not a crash
+    assert keyword_defaults(load) == {"fold": 1, "naming": "x"}
+    assert keyword_defaults(build) == {"weight": 1.0}
+    assert keyword_defaults(partial(load, "root-bound")) == {"fold": 1, "naming": "x"}
+    assert keyword_defaults(len) == {}  # no signature: nothing, not a crash
 
 
 def test_user_options_override_defaults_and_the_origin_is_named(registry):
@@ -45,18 +44,20 @@ def test_user_options_override_defaults_and_the_origin_is_named(registry):
     dm = {c["name"]: c for c in plugins["coupling"]}["dm"]
     assert dm["options"]["weight"] == 0.5 and dm["options"]["reverse"] is False
     assert {c["name"]: c for c in plugins["coupling"]}["soft"]["options"]["temperature"] == 1.0
-    assert plugins["backbone"] == {"name": "small", "options": {"width": 32}, "plugin": "fbn-bench"}
+    assert plugins["backbone"] == {"name": "small", "text": "small", "options": {"width": 32}, "plugin": "fbn-bench"}
     (rafdb,) = plugins["datasets"]
     assert rafdb["name"] == "synth-rafdb" and rafdb["options"]["scale"] == 0.5 and rafdb["options"]["seed"] == 0
+    assert rafdb["text"] == "synth-rafdb:scale=0.5"  # the canonical text its results are filed under
 
 
 def test_a_changed_plugin_default_changes_the_config_hash(registry):
     config = RunConfig(coupling="dm", datasets=("synth-rafdb", "synth-disfa"))
     before = config_hash(config.to_dict(), plugins_for(config, registry))
     spec = registry.coupling("dm")
-    build = partial(spec.build, weight=1.0)  # dm's default weight as it was before 0.1
-    registry.entries["couplings"]["dm"] = dataclasses.replace(
-        registry.entries["couplings"]["dm"], spec=dataclasses.replace(spec, build=build)
+    weight = next(o for o in spec.options if o.name == "weight")
+    options = tuple(dataclasses.replace(o, default=1.0) if o is weight else o for o in spec.options)
+    registry.entries["couplings"]["dm"] = dataclasses.replace(  # dm's default weight as it was before 0.1
+        registry.entries["couplings"]["dm"], spec=dataclasses.replace(spec, options=options)
     )
     after = config_hash(config.to_dict(), plugins_for(config, registry))
     assert before != after
@@ -64,8 +65,8 @@ def test_a_changed_plugin_default_changes_the_config_hash(registry):
 
 def test_a_new_dataset_loader_version_changes_the_config_hash(registry):
     config = RunConfig(datasets=("synth-rafdb",))
-    chosen = [(spec, options) for _, spec, options in resolve_datasets(config, registry)]
-    reparsed = [(dataclasses.replace(spec, loader_version="2"), options) for spec, options in chosen]
+    chosen = resolve_datasets(config, registry)
+    reparsed = [dataclasses.replace(p, spec=dataclasses.replace(p.spec, loader_version="2")) for p in chosen]
     assert resolved_plugins(config, registry, reparsed)["datasets"][0]["loader_version"] == "2"
     assert config_hash(config.to_dict(), resolved_plugins(config, registry, chosen)) != config_hash(
         config.to_dict(), resolved_plugins(config, registry, reparsed)
@@ -79,22 +80,22 @@ def test_where_a_plugin_comes_from_is_not_hashed(registry):
     assert config_hash(config.to_dict(), plugins) == config_hash(config.to_dict(), moved)
 
 
-def test_synthetic_loader_signature_matches_the_generator_defaults():
+def test_synthetic_schema_matches_the_generator_defaults():
     generator = {k: p.default for k, p in inspect.signature(generation_options).parameters.items()}
-    loader = option_defaults(synthetic_load)
-    assert {k: loader[k] for k in generator} == generator
+    declared = {o.name: o.default for o in SYNTHETIC_OPTIONS}
+    assert {k: declared[k] for k in generator} == generator
 
 
 def test_synthetic_data_renders_at_the_run_image_size_unless_told(registry):
     chosen = resolve_datasets(RunConfig(image_size=96, datasets=("synth-rafdb", "synth-disfa:size=64")), registry)
-    assert [options["size"] for _, _, options in chosen] == [96, 64]
+    assert [p.options["size"] for p in chosen] == [96, 64]
+    # Following the image size is not an option the user chose: the name stays bare; a given size shows.
+    assert [p.name for p in chosen] == ["synth-rafdb", "synth-disfa:size=64"]
 
 
 def test_a_database_is_named_by_its_non_default_options_only(registry):
-    from fbn_bench.plugin_options import display_name
-
     def name(text):
-        return display_name(*registry.resolve("datasets", text))
+        return registry.resolve("datasets", text).name
 
     assert name("disfa:threshold=2,fold=1") == name("disfa") == name("disfa:root=/data/disfa") == "disfa"
     assert name("disfa:threshold=1,fold=2") == name("disfa:fold=2.0,threshold=1") == "disfa:fold=2,threshold=1"

@@ -8,6 +8,7 @@ import pytest
 from real_fixtures_common import write_image
 
 from fbn_bench import DatasetSpec, FbnError
+from fbn_bench.data.table import LoadedTable
 from fbn_bench.testing import check_dataset_plugin
 
 META = {"description": "tiny", "citation": "Someone 2024", "homepage": "https://example.org", "license": "CC-BY"}
@@ -53,7 +54,7 @@ def test_every_problem_is_listed_together(tmp_path):
     for needle in (
         "spec.citation is empty",
         "spec.license is empty",
-        "option 'size' is documented but load()",
+        "option 'size' is declared but load()",
         "column valence holds labels but 'va' is not in spec.tasks",
         "AU43 is not one of fbn-bench's 17",
         "subject(s) appear in both train and test",
@@ -126,9 +127,7 @@ def test_images_unreadable_and_skip_images(images):
 
 def test_options_splits_and_skipped_attr(images):
     def load(root, split, scale: int = 1):
-        table = _table(split)
-        table.attrs["fbn_skipped"] = {"rows without a face": scale}
-        return table
+        return LoadedTable(_table(split), skipped={"rows without a face": scale})
 
     spec = _spec(load, options={"scale": "a number"})
     report = check_dataset_plugin(spec, images, splits=["test"], options={"scale": 3})

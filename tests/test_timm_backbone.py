@@ -31,9 +31,11 @@ def fake_timm(monkeypatch):
 
 def test_the_model_name_is_the_positional_option():
     registry = get_registry()
-    assert registry.resolve("backbones", "timm:resnet18")[1] == {"model": "resnet18"}
-    assert registry.resolve("backbones", "timm:resnet18,drop_rate=0.1")[1] == {"model": "resnet18", "drop_rate": 0.1}
-    assert registry.resolve("backbones", "timm:model=resnet18")[1] == {"model": "resnet18"}
+    assert registry.resolve("backbones", "timm:resnet18").options == {"model": "resnet18"}
+    with_extra = registry.resolve("backbones", "timm:resnet18,drop_rate=0.1")
+    assert with_extra.options == {"model": "resnet18", "drop_rate": 0.1}  # forwarded to timm, read as a number
+    assert with_extra.name == "timm:drop_rate=0.1,model=resnet18"
+    assert registry.resolve("backbones", "timm:model=resnet18").options == {"model": "resnet18"}
     with pytest.raises(FbnError, match="has no value"):  # only a backbone with a positional option takes a bare value
         registry.resolve("backbones", "small:32")
 

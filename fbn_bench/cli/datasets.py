@@ -73,10 +73,8 @@ def list_(as_json: bool) -> None:
 def _resolve(text: str, root: str | None = None):
     from ..registry import get_registry
 
-    spec, options = get_registry().resolve("datasets", text)
-    if root:
-        options["root"] = root
-    return spec, options
+    plugin = get_registry().resolve("datasets", text)
+    return plugin.spec, {**plugin.with_root(), **({"root": root} if root else {})}
 
 
 @datasets.command()
@@ -84,13 +82,13 @@ def _resolve(text: str, root: str | None = None):
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
 def prepare(names: tuple[str, ...], data_root: str | None) -> None:
     """Generate (synthetic) or index (real) databases ahead of a run. NAME may carry options: NAME:key=value."""
-    from ..data.roots import dataset_root, load_split, loader_options
+    from ..data.roots import dataset_root, load_split
 
     for text in names:
         spec, options = _resolve(text)
         root = dataset_root(spec, options, data_root)
         if spec.prepare is not None:
-            spec.prepare(root, **loader_options(options))
+            spec.prepare(root, **{k: v for k, v in options.items() if k != "root"})
         else:
             for split in spec.splits:
                 load_split(spec, split, options, data_root)

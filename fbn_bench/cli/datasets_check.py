@@ -41,7 +41,8 @@ def check(
     from ..registry import get_registry
     from ..testing import check_dataset_plugin
 
-    spec, options = get_registry().resolve("datasets", name)
+    plugin = get_registry().resolve("datasets", name)
+    spec, options = plugin.spec, plugin.with_root()
     if root is not None:
         options["root"] = str(root)
     directory = dataset_root(spec, options, data_root)

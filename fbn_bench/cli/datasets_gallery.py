@@ -84,15 +84,17 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from ..data.roots import dataset_root, load_split, loader_options
+    from ..data.roots import load_split
+    from ..options import option_with_role
 
     df, root = load_split(spec, split, options, data_root)
     picks = np.linspace(0, len(df) - 1, min(samples, len(df))).astype(int) if len(df) else []
     text_h = 42
     rows = -(-len(picks) // COLUMNS)
     ladder = None
-    if spec.synthetic and "au_ladder" in spec.options:
-        ladder = spec.load(dataset_root(spec, options, data_root), split, au_ladder=True, **loader_options(options))
+    ladder_option = option_with_role(spec, "ladder")  # a plugin that can draw each AU alone on one face
+    if ladder_option is not None:
+        ladder = load_split(spec, split, {**options, ladder_option.name: True}, data_root)[0]
     ladder_h = 0 if ladder is None else 24 + ladder["ladder_au"].nunique() * 92
     width = max(COLUMNS * CELL, 180 + 6 * 92)
     sheet = Image.new("RGB", (width, 26 + rows * (CELL + text_h) + ladder_h), PAPER)

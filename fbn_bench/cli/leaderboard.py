@@ -61,8 +61,9 @@ def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check
     """Write OUT/<database>.md for every database and the index OUT/README.md. With the committed store (no
     --results), runs that a later run of the same configuration and seed replaces are removed from it."""
     from ..leaderboard.build import RECORDS_DIR, record_value_problems, render_all, stale_files, write_all
+    from ..registry import get_registry
 
-    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed))
+    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed), registry=get_registry())
     if check:
         wrong, checked = record_value_problems(list(results) or [out / RECORDS_DIR])
         if wrong:  # a record that its own predictions contradict: rebuilding the tables would not help
@@ -107,10 +108,15 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
     from ..leaderboard.build import RECORDS_DIR, build_tables
     from ..leaderboard.references import REFERENCES_FILE, read_references
     from ..leaderboard.render import FORMATS
+    from ..registry import get_registry
 
     sources = list(results) or [p for p in [out / RECORDS_DIR] if p.exists()]
     tables = build_tables(
-        sources, _settings(out, baseline, resamples, seed), read_references(out / REFERENCES_FILE), only=database
+        sources,
+        _settings(out, baseline, resamples, seed),
+        read_references(out / REFERENCES_FILE),
+        only=database,
+        registry=get_registry(),
     )
     click.echo(FORMATS[fmt](tables[0]), nl=False)
 

@@ -6,18 +6,8 @@ import json
 
 import click
 
-from ..plugin_options import option_defaults
+from ..options import describe_options
 from ..registry import KINDS, get_registry
-
-
-def declared_options(spec) -> dict[str, dict]:
-    """Each option a dataset, backbone or coupling declares -> {"help", "default"}; the default comes from the
-    keyword defaults of `load`/`build` (None when it has none), made JSON-safe."""
-    defaults = option_defaults(getattr(spec, "load", None) or spec.build)
-    return {
-        name: {"help": help_text, "default": json.loads(json.dumps(defaults.get(name), default=repr))}
-        for name, help_text in spec.options.items()
-    }
 
 
 def plugins_listing() -> dict[str, list[dict]]:
@@ -38,7 +28,7 @@ def plugins_listing() -> dict[str, list[dict]]:
                 row["tasks"] = sorted(entry.spec.tasks)
                 row["aus"] = list(entry.spec.aus)
             if kind != "metrics":
-                row["options"] = declared_options(entry.spec)
+                row["options"] = describe_options(entry.spec)
             rows.append(row)
         listing[kind] = rows
     listing["observers"] = [

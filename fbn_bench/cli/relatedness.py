@@ -34,8 +34,9 @@ def show(source: str, plot_path: str | None, as_csv: bool, smoothing: float, dat
     CSV file (as written by --csv or `estimate`).
     """
     from ..coupling import relatedness as load
+    from ..registry import get_registry
 
-    df = load(source, data_root=data_root, smoothing=smoothing)
+    df = load(source, data_root=data_root, smoothing=smoothing, registry=get_registry())
     if as_csv:
         click.echo(df.to_csv(float_format="%.4g"), nl=False)
     else:
@@ -66,8 +67,9 @@ def estimate(dataset: str, out_path: str, smoothing: float, split: str, data_roo
     from pathlib import Path
 
     from ..coupling import estimate_relatedness
+    from ..registry import get_registry
 
-    df = estimate_relatedness(dataset, data_root=data_root, smoothing=smoothing, split=split)
+    df = estimate_relatedness(dataset, data_root=data_root, smoothing=smoothing, split=split, registry=get_registry())
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, float_format="%.6g")

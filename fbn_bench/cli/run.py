@@ -141,17 +141,19 @@ def run(config_file, preset, num_processes, cpu, force, no_progress, datasets, *
     """Train FaceBehaviorNet and score every chosen database on its test split."""
     from ..config import resolve_config
     from ..experiment import run_experiment
+    from ..registry import get_registry
 
     _check_processes(num_processes)
     overrides = {k: v for k, v in options.items() if k in _CONFIG_OPTIONS}
     overrides["datasets"] = _split_list(datasets)
-    config = resolve_config(preset, config_file, **overrides)
+    registry = get_registry()
+    config = resolve_config(preset, config_file, registry, **overrides)
     if num_processes > 1 and "LOCAL_RANK" not in os.environ:
         from ..devices import runnable_precision
 
         runnable_precision(config.mixed_precision, cpu)  # refused here once, not by every process started
         _relaunch(num_processes)
-    _report(run_experiment(config, progress=not no_progress, cpu=cpu, replace=force))
+    _report(run_experiment(config, registry=registry, progress=not no_progress, cpu=cpu, replace=force))
 
 
 def _check_processes(num_processes: int) -> None:
@@ -175,12 +177,19 @@ def _check_processes(num_processes: int) -> None:
 def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress) -> None:
     """Re-score a trained model (a run folder or its checkpoint.pt)."""
     from ..evaluate import evaluate_checkpoint
+    from ..registry import get_registry
 
     _check_processes(num_processes)
     if num_processes > 1 and "LOCAL_RANK" not in os.environ:
         _relaunch(num_processes)
     outcome = evaluate_checkpoint(
-        run_dir_or_checkpoint, _split_list(datasets) or (), out, progress=not no_progress, cpu=cpu, data_root=data_root
+        run_dir_or_checkpoint,
+        _split_list(datasets) or (),
+        out,
+        registry=get_registry(),
+        progress=not no_progress,
+        cpu=cpu,
+        data_root=data_root,
     )
     if not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
         raise FbnError("nothing was scored: the test splits hold no labelled samples")

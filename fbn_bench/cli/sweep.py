@@ -55,12 +55,12 @@ def sweep(
     if (preset is None) == (grid_file is None):
         raise FbnError("give exactly one of --preset ablation or --grid FILE.toml")
     overrides = {"datasets": _split_list(datasets), "steps": steps, "data_root": data_root}
-    if preset:
-        grid = ablation_grid(seeds if seeds is not None else 3, **overrides)
-    else:
-        grid = load_grid(grid_file).with_overrides(**overrides).with_seeds(seeds)
-    out = out or default_out(grid)
     registry = get_registry()
+    if preset:
+        grid = ablation_grid(seeds if seeds is not None else 3, registry=registry, **overrides)
+    else:
+        grid = load_grid(grid_file, registry).with_overrides(**overrides).with_seeds(seeds)
+    out = out or default_out(grid)
     plan = plan_sweep(grid, out, registry, force=force)
     _describe(grid, plan, out)
     if dry_run:

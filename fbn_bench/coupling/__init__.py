@@ -1,7 +1,6 @@
 """Coupling the expression and AU tasks through the relatedness table."""
 
 from .relatedness import (
-    COMPOUND_EXPRESSIONS,
     DU2014,
     du2014,
     empirical_from_table,
@@ -13,7 +12,6 @@ from .relatedness import (
 )
 
 __all__ = [
-    "COMPOUND_EXPRESSIONS",
     "DU2014",
     "du2014",
     "empirical_from_table",

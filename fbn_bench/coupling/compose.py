@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..errors import FbnError
-from ..specs import check_declared_options, parse_named
+from ..options import resolve_plugin, split_named
 
 NONE = "none"
 
@@ -16,14 +16,15 @@ _PLUS = re.compile(r"(?<![0-9][eE])\+")
 
 
 def parse_coupling(text: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """`"soft:temperature=2+dm"` -> [("soft", {"temperature": 2}), ("dm", {})]; `"none"` -> []."""
+    """`"soft:temperature=2+dm"` -> [("soft", {"temperature": "2"}), ("dm", {})] (values as written, checked
+    against each coupling's schema by `options.resolve_plugin`); `"none"` -> []."""
     text = (text or "").strip()
     if text in ("", NONE):
         return []
     parts = [part.strip() for part in _PLUS.split(text)]
     if any(not part for part in parts):
         raise FbnError(f"coupling {text!r} has an empty part; write e.g. soft+dm")
-    parsed = [parse_named(part) for part in parts]
+    parsed = [split_named(part) for part in parts]
     names = [name for name, _ in parsed]
     if NONE in names:
         raise FbnError(f"coupling {text!r}: 'none' means no coupling and cannot be combined with others")
@@ -73,7 +74,7 @@ def build_coupling(text: str | None, registry, relatedness_tensor, tasks: Iterab
     parts = []
     for name, options in parse_coupling(text):
         spec = registry.coupling(name)
-        check_declared_options("coupling", spec, options)
+        options = resolve_plugin("couplings", spec, options).options
         missing = sorted(set(spec.requires) - tasks)
         if missing:
             raise FbnError(

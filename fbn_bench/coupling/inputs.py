@@ -1,25 +1,34 @@
-"""What every coupling reads from the model outputs and the batch, and its common option checks.
+"""What every coupling reads from the model outputs and the batch, and the options every coupling has.
 
 Third-party coupling plugins can use these too (see docs/coupling.md).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..errors import FbnError
+from ..options import Option
 from ..tasks import AUS, EXPRESSIONS
 
 STOP_GRADIENT_CHOICES = ("none", "expr", "au")
 
-COMMON_OPTIONS = {
-    "weight": "multiplies every term of this coupling (default 1.0)",
-    "stop_gradient": "none (default), expr or au: this coupling sends no gradient into that head",
-}
+
+def common_options(weight: float = 1.0, weight_help: str = "multiplies every term of this coupling") -> tuple:
+    """The options every coupling takes: `weight` (its default may differ per coupling) and `stop_gradient`."""
+    return (
+        Option("weight", float, weight, low=0.0, help=weight_help),
+        Option(
+            "stop_gradient",
+            str,
+            "none",
+            choices=STOP_GRADIENT_CHOICES,
+            help="this coupling sends no gradient into that head (none: into both)",
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -66,38 +75,3 @@ def check_relatedness(relatedness: Any, coupling: str) -> torch.Tensor:
     if not bool(((table >= 0) & (table <= 1)).all()):
         raise FbnError(f"coupling {coupling!r}: relatedness values must lie in [0, 1]")
     return table
-
-
-def check_number(
-    coupling: str,
-    option: str,
-    value: Any,
-    *,
-    positive: bool = False,
-    low: float | None = None,
-    high: float | None = None,
-) -> float:
-    """A float option, with a one-line error naming the coupling and option when it is out of range."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} is not a number") from None
-    if isinstance(value, bool) or not math.isfinite(number):  # nan slips past every comparison below
-        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be a finite number")
-    if (positive and not number > 0) or (low is not None and number < low) or (high is not None and number > high):
-        bounds = "> 0" if positive else f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be {bounds}")
-    return number
-
-
-def check_choice(coupling: str, option: str, value: Any, choices: tuple[str, ...]) -> str:
-    text = str(value).strip().lower()
-    if text not in choices:
-        raise FbnError(f"coupling {coupling!r}: option {option}={value!r} must be one of {', '.join(choices)}")
-    return text
-
-
-def check_flag(coupling: str, option: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return check_choice(coupling, option, value, ("true", "false", "1", "0")) in ("true", "1")

@@ -36,21 +36,6 @@ DU2014: dict[str, tuple[tuple[int, ...], dict[int, float]]] = {
     "surprise": ((1, 2, 25, 26), {5: 0.66}),
 }
 
-# The 11 RAF-DB compound classes, in RAF-DB's order (codes 1-11), with their prototypical AUs (Du et al.).
-COMPOUND_EXPRESSIONS: dict[str, tuple[int, ...]] = {
-    "happily surprised": (1, 2, 12, 25),
-    "happily disgusted": (10, 12, 25),
-    "sadly fearful": (1, 4, 15, 25),
-    "sadly angry": (4, 7, 15),
-    "sadly surprised": (1, 4, 25, 26),
-    "sadly disgusted": (4, 10),
-    "fearfully angry": (4, 20, 25),
-    "fearfully surprised": (1, 2, 5, 20, 25),
-    "angrily surprised": (4, 25, 26),
-    "angrily disgusted": (4, 10, 17),
-    "disgustedly surprised": (1, 2, 5, 10),
-}
-
 EMPIRICAL_PREFIX = "empirical:"
 
 
@@ -87,7 +72,8 @@ def relatedness(
     """The relatedness table P(AU | expression) as a DataFrame (7 expressions x AU1..AU26, in [0, 1]).
 
     `source`: `du2014` (default), `empirical:<dataset>` (estimated from that database's `split`, see
-    `estimate_relatedness`), or the path of a CSV file written by `fbn-bench relatedness show --csv`.
+    `estimate_relatedness`; `registry` is where the database is looked up), or the path of a CSV file
+    written by `fbn-bench relatedness show --csv`.
     """
     text = str(source).strip()
     if text == "du2014":
@@ -96,6 +82,8 @@ def relatedness(
         dataset = text[len(EMPIRICAL_PREFIX) :].strip()
         if not dataset:
             raise FbnError("relatedness source 'empirical:' names no database; write e.g. empirical:affwild2")
+        if registry is None:  # a caller's bug: the CLI entry points pass the registry they built
+            raise ValueError(f"relatedness({text!r}) needs the registry that knows {dataset!r}")
         return estimate_relatedness(dataset, data_root=data_root, smoothing=smoothing, split=split, registry=registry)
     path = Path(text).expanduser()
     if path.is_file():
@@ -169,7 +157,7 @@ def estimate_relatedness(
     data_root: str | Path | None = None,
     smoothing: float = 1.0,
     split: str = "train",
-    registry: Registry | None = None,
+    registry: Registry,
 ) -> pd.DataFrame:
     """Empirical P(AU | expression) from a database that labels both (e.g. `affwild2`).
 
@@ -181,12 +169,11 @@ def estimate_relatedness(
     behind each cell), `rows` (rows with both labels).
     """
     from ..data.roots import load_split
-    from ..registry import get_registry
 
     if smoothing < 0:
         raise FbnError(f"smoothing must be >= 0, got {smoothing}")
-    registry = registry or get_registry()
-    spec, options = registry.resolve("datasets", dataset)
+    plugin = registry.resolve("datasets", dataset)
+    spec, options = plugin.spec, plugin.with_root()
     lacking = [t for t in ("expr", "au") if t not in spec.tasks]
     if lacking:
         raise FbnError(

@@ -34,8 +34,8 @@ from ..errors import FbnError
 from ..specs import DatasetSpec
 from .decode import decode_rows
 from .images import REASONS, BadImageError, decode_face
-from .roots import default_cache_dir, load_split, resolve_image
-from .table import BBOX_COLUMNS, NOTES_ATTR, SKIPPED_ATTR, bbox_array, has_bbox, label_arrays
+from .roots import default_cache_dir, read_split, resolve_image
+from .table import BBOX_COLUMNS, LoadedTable, bbox_array, has_bbox, label_arrays
 
 # Bump when decode_face or the file layout changes: old caches then stop matching.
 DECODER_VERSION = "1"
@@ -58,7 +58,7 @@ class PreparedSplit:
     labels: dict[str, np.ndarray]  # label_arrays(table.iloc[rows])
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
     skipped_examples: list[tuple[str, str]] = field(default_factory=list)  # first few (path, reason)
-    notes: list[str] = field(default_factory=list)  # the loader's notes (table.attrs[NOTES_ATTR]); not skipped rows
+    notes: list[str] = field(default_factory=list)  # the loader's notes (LoadedTable.notes); not skipped rows
     cache_path: Path | None = None
 
     @property
@@ -101,21 +101,22 @@ def prepare_split(
     progress: bool = True,
     workers: int | None = None,
     report: bool = True,
-    loaded: tuple[pd.DataFrame, Path] | None = None,
+    loaded: tuple[LoadedTable, Path] | None = None,
 ) -> PreparedSplit:
     """Load a split's table and return it with its decoded faces, building the cache on first use.
-    `loaded`: the (table, root) `load_split` already returned, to read every database's annotations
+    `loaded`: the (table, root) `read_split` already returned, to read every database's annotations
     before decoding any image (so a wrong path fails in seconds, not after decoding another database).
 
     Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
-    line on stderr per split; they never stop the run. The loader's notes (table.attrs[NOTES_ATTR])
+    line on stderr per split; they never stop the run. The loader's notes (LoadedTable.notes)
     follow, one line each, and are not counted. A reused cache re-tries only its skipped images, and
     is rebuilt if one of them decodes now. `workers`: decoding threads (default: the CPUs this process
     may use). `report=False` silences the stderr lines (e.g. on all but the main process). With
     several processes, let one build first (e.g. Accelerate's `main_process_first()`); concurrent
     builders are safe but duplicate the work.
     """
-    table, root = loaded or load_split(spec, split, options, data_root)
+    from_loader, root = loaded or read_split(spec, split, options, data_root)
+    table = from_loader.frame
     present = [c for c in BBOX_COLUMNS if c in table.columns]
     if present and len(present) < len(BBOX_COLUMNS):
         raise FbnError(
@@ -146,8 +147,8 @@ def prepare_split(
 
     bad_rows = np.array([r for r, _ in meta["skipped"]], dtype=np.int64)
     rows = np.setdiff1d(np.arange(len(table), dtype=np.int64), bad_rows)
-    # Rows the loader dropped on purpose (table.attrs) are reported with the images that failed.
-    skipped: dict[str, int] = {str(k): int(v) for k, v in (table.attrs.get(SKIPPED_ATTR) or {}).items() if int(v)}
+    # Rows the loader dropped on purpose (LoadedTable.skipped) are reported with the images that failed.
+    skipped: dict[str, int] = dict(from_loader.skipped)
     for _, reason in meta["skipped"]:
         skipped[reason] = skipped.get(reason, 0) + 1
     examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
@@ -162,7 +163,7 @@ def prepare_split(
         labels=label_arrays(table.iloc[rows]),
         skipped=skipped,
         skipped_examples=examples,
-        notes=_notes(table),
+        notes=list(from_loader.notes),
         cache_path=npy,
     )
     if report:
@@ -171,14 +172,6 @@ def prepare_split(
         for note in prepared.notes:
             print(f"warning: {prepared.name}/{split}: {note}", file=sys.stderr)
     return prepared
-
-
-def _notes(table: pd.DataFrame) -> list[str]:
-    """The loader's notes as one-line strings (a lone string counts as one note)."""
-    notes = table.attrs.get(NOTES_ATTR) or []
-    if isinstance(notes, str):
-        notes = [notes]
-    return [" ".join(str(n).split()) for n in notes if str(n).strip()]
 
 
 def skip_warning(p: PreparedSplit) -> str:

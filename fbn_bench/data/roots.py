@@ -11,9 +11,10 @@ from typing import Any
 import pandas as pd
 
 from ..errors import FbnError
-from ..specs import DatasetSpec, check_declared_options
+from ..options import resolve_plugin
+from ..specs import DatasetSpec
 from ..tasks import AUS, VA_COLUMNS
-from .table import normalize_table
+from .table import LoadedTable, as_loaded, normalize_table
 
 DATA_ENV = "FBN_BENCH_DATA"
 
@@ -34,22 +35,25 @@ def dataset_root(spec: DatasetSpec, options: dict[str, Any], data_root: str | Pa
     return Path(data_root or default_data_root()).expanduser() / spec.name
 
 
-def loader_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The options meant for the plugin's `load` (everything but the core's `root`)."""
-    return {k: v for k, v in options.items() if k != "root"}
-
-
 def load_split(
     spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, data_root: str | Path | None = None
 ) -> tuple[pd.DataFrame, Path]:
-    """Call the plugin's loader and normalize its table. Returns (table, root)."""
-    options = dict(options or {})
+    """`read_split` for the rows alone: (canonical table, root)."""
+    loaded, root = read_split(spec, split, options, data_root)
+    return loaded.frame, root
+
+
+def read_split(
+    spec: DatasetSpec, split: str, options: dict[str, Any] | None = None, data_root: str | Path | None = None
+) -> tuple[LoadedTable, Path]:
+    """Call the plugin's loader with every option (checked, defaults filled: options.resolve_plugin) and
+    normalize its table. Returns (the canonical table with the loader's skipped rows and notes, root)."""
     if split not in spec.splits:
         raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
-    check_declared_options("dataset", spec, loader_options(options), also=" (and root)")
-    root = dataset_root(spec, options, data_root)
+    plugin = resolve_plugin("datasets", spec, options)
+    root = dataset_root(spec, plugin.with_root(), data_root)
     try:
-        table = spec.load(root, split, **loader_options(options))
+        table = spec.load(root, split, **plugin.options)
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
     except Exception as exc:
@@ -64,9 +68,10 @@ def load_split(
             f"{type(exc).__name__}: {first}; this is a bug in the dataset plugin: run "
             f"`fbn-bench datasets check {spec.name}` for details (--debug shows the traceback)"
         ) from exc
-    if isinstance(table, pd.DataFrame):
-        _warn_ignored_columns(spec, table)
-    return normalize_table(table, spec, split), root
+    loaded = as_loaded(table)
+    if isinstance(loaded.frame, pd.DataFrame):
+        _warn_ignored_columns(spec, loaded.frame)
+    return LoadedTable(normalize_table(loaded.frame, spec, split), loaded.skipped, loaded.notes), root
 
 
 def _plugin_of(spec: DatasetSpec) -> str:

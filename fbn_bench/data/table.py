@@ -7,6 +7,8 @@ shape: identity columns, then `valence`, `arousal`, `expression` (a canonical na
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -15,16 +17,34 @@ from ..specs import DatasetSpec
 from ..tasks import AU_COLUMNS, AUS, EXPRESSIONS, VA_COLUMNS
 
 ID_COLUMNS = ("image", "subject", "video", "frame")
-# Loaders that drop rows on purpose record {reason in plain words: count} under this `DataFrame.attrs`
-# key; the run reports the counts with the skipped images, and `datasets check` shows them.
-SKIPPED_ATTR = "fbn_skipped"
-# Things worth telling the user that are not dropped rows (a subject folder outside the standard folds, a
-# stray file in an annotation folder): a list of one-line strings under this key. The run prints each one
-# as a warning line when it prepares the split (cache.prepare_split) and `datasets check` lists them as
-# notes; they are never counted as skipped.
-NOTES_ATTR = "fbn_notes"
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 LABEL_COLUMNS = (*VA_COLUMNS, "expression", *AU_COLUMNS)
+
+
+@dataclass
+class LoadedTable:
+    """What a loader returns when it has more to say than the rows: a bare DataFrame means nothing skipped.
+
+    `skipped`: rows dropped on purpose, {reason in plain words: count}; the run reports the counts with the
+    images that failed to decode, and `datasets check` shows them. `notes`: one-line things worth telling
+    the user that are not dropped rows (a subject folder outside the standard folds, a stray file); the run
+    prints each as a warning when it prepares the split and `datasets check` lists them, never as skipped.
+    """
+
+    frame: pd.DataFrame
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.skipped = {str(reason): int(n) for reason, n in sorted(dict(self.skipped).items()) if int(n)}
+        notes = [self.notes] if isinstance(self.notes, str) else list(self.notes or [])
+        self.notes = [" ".join(str(n).split()) for n in notes if str(n).strip()]
+
+
+def as_loaded(result) -> LoadedTable:
+    """A loader's result as a LoadedTable (a bare DataFrame skipped nothing; anything else is left for
+    normalize_table to reject with the contract's message)."""
+    return result if isinstance(result, LoadedTable) else LoadedTable(result)
 
 
 def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:

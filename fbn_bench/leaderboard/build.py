@@ -43,24 +43,12 @@ def check_settings(settings: Settings, where: str = "leaderboard settings") -> S
     return settings
 
 
-def _spec(database: str):
-    """The registered DatasetSpec, or None for a database no installed plugin registers."""
-    from ..registry import get_registry
-
-    registry = get_registry()
-    return registry.entries["datasets"][database].spec if database in registry.entries["datasets"] else None
-
-
-def _metric_specs() -> list:
-    """The registered MetricSpecs (built-ins and plugins): the tables score and resample all of them."""
-    from ..registry import get_registry
-
-    return get_registry().specs("metrics")
-
-
 def build_tables(
-    sources: list[Path], settings: Settings, references: list[Reference], only: str | None = None
+    sources: list[Path], settings: Settings, references: list[Reference], only: str | None = None, *, registry
 ) -> list[Table]:
+    """One table per database. A database is the canonical text records carry (`synth-disfa:scale=0.5`):
+    its spec (resampling unit, metric order) is that of the plugin it names, looked up in `registry`; None
+    for a database no installed plugin registers."""
     entries = load_entries(sources)
     by_db: dict[str, list[Entry]] = {}
     for entry in entries:
@@ -81,9 +69,12 @@ def build_tables(
             known = ", ".join(sorted({f"{e.key.config_hash} ({e.key.label()})" for e in entries}))
             raise FbnError(f"baseline {settings.baseline!r} matches no configuration; known: {known}")
     with single_threaded_blas():
-        specs = _metric_specs()
+        specs = registry.specs("metrics")  # built-ins and plugins: the tables score and resample all of them
         lower = lower_is_better(specs)
-        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db), lower, specs) for db in databases]
+        return [
+            build_table(db, by_db.get(db, []), settings, registry.find("datasets", db), refs.get(db), lower, specs)
+            for db in databases
+        ]
 
 
 def render_index(tables: list[Table]) -> str:
@@ -120,13 +111,15 @@ def render_index(tables: list[Table]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_all(out: Path, sources: list[Path] | None = None, settings: Settings | None = None) -> dict[str, str]:
-    """{file name: content} of everything `build` writes into `out`."""
+def render_all(
+    out: Path, sources: list[Path] | None = None, settings: Settings | None = None, *, registry
+) -> dict[str, str]:
+    """{file name: content} of everything `build` writes into `out` (`registry`: see build_tables)."""
     out = Path(out)
     settings = check_settings(settings or read_settings(out))
     sources = sources or [out / RECORDS_DIR]
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
-    tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE))
+    tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
     files = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
     files[INDEX_FILE] = render_index(tables)
     return files

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fbn_bench import BackboneSpec, hookimpl
+from fbn_bench import BackboneSpec, Option, hookimpl
 
 
 def _block(cin: int, cout: int):
@@ -18,7 +18,7 @@ def _block(cin: int, cout: int):
     )
 
 
-def build_small(image_size: int = 64, width: int = 32):
+def build_small(image_size: int, *, width: int):
     import torch
     from torch import nn
 
@@ -57,6 +57,6 @@ def register_backbones(register):
             build_small,
             description="compact CNN (8 conv layers, strided stem), the CPU default",
             default_image_size=64,
-            options={"width": "channels of the first block (default 32)"},
+            options=(Option("width", int, 32, low=1, help="channels of the first block"),),
         )
     )

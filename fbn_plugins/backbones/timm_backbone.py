@@ -6,10 +6,11 @@ local checkpoint.
 
 from __future__ import annotations
 
-from fbn_bench import BackboneSpec, FbnError, hookimpl
+from fbn_bench import BackboneSpec, FbnError, Option, hookimpl
 
 
-def build_timm(image_size: int = 64, model: str | None = None, **kwargs):
+def build_timm(image_size: int, *, model: str | None, **kwargs):
+    """Options other than `model` (drop_rate=0.1, ...) go to timm.create_model as the user wrote them."""
     try:
         import timm
     except ImportError:
@@ -32,6 +33,6 @@ def register_backbones(register):
             build_timm,
             positional_option="model",
             description="any timm model, e.g. timm:resnet18 (needs the 'timm' extra; no download)",
-            options={"model": "the timm model name"},
+            options=(Option("model", str, None, help="the timm model name, e.g. resnet18"),),
         )
     )

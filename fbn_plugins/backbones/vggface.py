@@ -7,13 +7,13 @@ without weights the network starts from random initialisation.
 
 from __future__ import annotations
 
-from fbn_bench import BackboneSpec, hookimpl
+from fbn_bench import BackboneSpec, Option, hookimpl
 
 # Channels per conv layer, "M" for a 2x2 max-pool: the VGG-16 configuration "D".
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 
 
-def build_vggface(image_size: int = 96, batch_norm: bool = False):
+def build_vggface(image_size: int, *, batch_norm: bool):
     import torch
     from torch import nn
 
@@ -64,6 +64,6 @@ def register_backbones(register):
             build_vggface,
             default_image_size=96,
             description="VGG-16 conv layers as in FaceBehaviorNet; --weights loads a local VGG-FACE state dict",
-            options={"batch_norm": "add batch norm after each conv (default false, as VGG-FACE)"},
+            options=(Option("batch_norm", bool, False, help="add batch norm after each conv (VGG-FACE has none)"),),
         )
     )

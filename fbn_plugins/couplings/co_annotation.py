@@ -3,32 +3,22 @@ expression), AU labels give a pseudo expression label (when they match exactly o
 
 from __future__ import annotations
 
-from fbn_bench import CouplingSpec, FbnError
+from fbn_bench import CouplingSpec, FbnError, Option
 from fbn_bench.coupling import losses
-from fbn_bench.coupling.inputs import (
-    COMMON_OPTIONS,
-    STOP_GRADIENT_CHOICES,
-    check_choice,
-    check_flag,
-    check_number,
-    check_relatedness,
-    coupling_inputs,
-)
+from fbn_bench.coupling.inputs import check_relatedness, common_options, coupling_inputs
 
 NAME = "co"
 
 
-def build(relatedness, weight=1.0, threshold=0.7, stop_gradient="none", observational=False):
+def build(relatedness, *, weight, threshold, stop_gradient, observational):
+    """The core passes every option of SPEC, checked against its schema."""
     R = check_relatedness(relatedness, NAME)
-    weight = check_number(NAME, "weight", weight, low=0.0)
-    threshold = check_number(NAME, "threshold", threshold, low=0.0, high=1.0)
-    stop_gradient = check_choice(NAME, "stop_gradient", stop_gradient, STOP_GRADIENT_CHOICES)
     if not losses.prototypical_mask(R, threshold).any():  # e.g. a flat empirical table
         raise FbnError(
             f"coupling {NAME!r}: no relatedness value exceeds threshold={threshold}, so no AU is "
             f"prototypical and the coupling would do nothing; lower the threshold (co:threshold=0.5)"
         )
-    return CoAnnotation(R, weight, threshold, stop_gradient, check_flag(NAME, "observational", observational))
+    return CoAnnotation(R, weight, threshold, stop_gradient, observational)
 
 
 class CoAnnotation:
@@ -56,10 +46,17 @@ SPEC = CouplingSpec(
     name=NAME,
     build=build,
     description="hard co-annotation: prototypical AUs as pseudo AU labels, AU patterns as pseudo expressions",
-    options={
-        **COMMON_OPTIONS,
-        "threshold": "an AU is prototypical for an expression when P(AU | expression) > threshold (default 0.7)",
-        "observational": "also give each observational AU (0 < P(AU | expression) <= threshold) its P as a soft "
-        "pseudo-label (default false: prototypical AUs only)",
-    },
+    options=(
+        *common_options(),
+        Option(
+            "threshold", float, 0.7, low=0.0, high=1.0, help="an AU is prototypical when P(AU | expression) > threshold"
+        ),
+        Option(
+            "observational",
+            bool,
+            False,
+            help="also give each observational AU (0 < P(AU | expression) <= threshold) its P as a soft "
+            "pseudo-label (false: prototypical AUs only)",
+        ),
+    ),
 )

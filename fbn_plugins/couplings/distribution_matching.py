@@ -4,17 +4,9 @@ the AU-implied expressions)."""
 
 from __future__ import annotations
 
-from fbn_bench import CouplingSpec
+from fbn_bench import CouplingSpec, Option
 from fbn_bench.coupling import losses
-from fbn_bench.coupling.inputs import (
-    COMMON_OPTIONS,
-    STOP_GRADIENT_CHOICES,
-    check_choice,
-    check_flag,
-    check_number,
-    check_relatedness,
-    coupling_inputs,
-)
+from fbn_bench.coupling.inputs import check_relatedness, common_options, coupling_inputs
 
 from . import unlisted as unlisted_cells
 
@@ -28,17 +20,8 @@ DEFAULT_WEIGHT = 0.1
 VERSION = "2"
 
 
-def build(
-    relatedness,
-    weight=DEFAULT_WEIGHT,
-    reverse=False,
-    unlabelled_only=False,
-    temperature=1.0,
-    eps=0.05,
-    stop_gradient="none",
-    unlisted="impossible",
-    base_rate=losses.DEFAULT_BASE_RATE,
-):
+def build(relatedness, *, weight, reverse, unlabelled_only, temperature, eps, stop_gradient, unlisted, base_rate):
+    """The core passes every option of SPEC, checked against its schema."""
     R, known, unlisted, base_rate = unlisted_cells.resolve(
         NAME, check_relatedness(relatedness, NAME), unlisted, base_rate
     )
@@ -46,12 +29,12 @@ def build(
         R,
         known,
         unlisted=unlisted,
-        weight=check_number(NAME, "weight", weight, low=0.0),
-        reverse=check_flag(NAME, "reverse", reverse),
-        unlabelled_only=check_flag(NAME, "unlabelled_only", unlabelled_only),
-        temperature=check_number(NAME, "temperature", temperature, positive=True),
-        eps=check_number(NAME, "eps", eps, positive=True, high=0.5),
-        stop_gradient=check_choice(NAME, "stop_gradient", stop_gradient, STOP_GRADIENT_CHOICES),
+        weight=weight,
+        reverse=reverse,
+        unlabelled_only=unlabelled_only,
+        temperature=temperature,
+        eps=eps,
+        stop_gradient=stop_gradient,
     )
 
 
@@ -86,15 +69,19 @@ SPEC = CouplingSpec(
     name=NAME,
     build=build,
     description="distribution matching: AU head vs. the AU distribution implied by the expression head",
-    options={
-        **COMMON_OPTIONS,
-        "weight": f"multiplies every term of this coupling (default {DEFAULT_WEIGHT}: the term is a sum over 17 AUs)",
-        "reverse": "also match the expression head to the expression distribution implied by the AU head "
-        "(term dm/reverse; default false)",
-        "unlabelled_only": "match only the AUs a sample has no label for (default false: all 17, every sample)",
-        "temperature": "T of the reverse direction's softmax over expression log-likelihoods (default 1.0)",
-        "eps": "P(AU | expression) is clipped to [eps, 1 - eps] in the reverse direction (default 0.05)",
-        **unlisted_cells.OPTIONS,
-    },
+    options=(
+        *common_options(DEFAULT_WEIGHT, "multiplies every term of this coupling (the term is a sum over 17 AUs)"),
+        Option(
+            "reverse",
+            bool,
+            False,
+            help="also match the expression head to the expression distribution implied by the AU head "
+            "(term dm/reverse)",
+        ),
+        Option("unlabelled_only", bool, False, help="match only the AUs a sample has no label for (else all 17)"),
+        Option("temperature", float, 1.0, above=0, help="T of the reverse direction's softmax over log-likelihoods"),
+        Option("eps", float, 0.05, above=0, high=0.5, help="P(AU | expression) is clipped to [eps, 1 - eps] (reverse)"),
+        *unlisted_cells.OPTIONS,
+    ),
     version=VERSION,
 )

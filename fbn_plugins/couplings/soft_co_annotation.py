@@ -3,41 +3,27 @@ expression target from the likelihood of the annotated AUs under each expression
 
 from __future__ import annotations
 
-from fbn_bench import CouplingSpec
+from fbn_bench import CouplingSpec, Option
 from fbn_bench.coupling import losses
-from fbn_bench.coupling.inputs import (
-    COMMON_OPTIONS,
-    STOP_GRADIENT_CHOICES,
-    check_choice,
-    check_number,
-    check_relatedness,
-    coupling_inputs,
-)
+from fbn_bench.coupling.inputs import check_relatedness, common_options, coupling_inputs
 
 from . import unlisted as unlisted_cells
 
 NAME = "soft"
 
 
-def build(
-    relatedness,
-    weight=1.0,
-    temperature=1.0,
-    eps=0.05,
-    stop_gradient="none",
-    unlisted="impossible",
-    base_rate=losses.DEFAULT_BASE_RATE,
-):
+def build(relatedness, *, weight, temperature, eps, stop_gradient, unlisted, base_rate):
+    """The core passes every option of SPEC, checked against its schema."""
     R, known, unlisted, base_rate = unlisted_cells.resolve(
         NAME, check_relatedness(relatedness, NAME), unlisted, base_rate
     )
     return SoftCoAnnotation(
         R,
         known,
-        weight=check_number(NAME, "weight", weight, low=0.0),
-        temperature=check_number(NAME, "temperature", temperature, positive=True),
-        eps=check_number(NAME, "eps", eps, positive=True, high=0.5),
-        stop_gradient=check_choice(NAME, "stop_gradient", stop_gradient, STOP_GRADIENT_CHOICES),
+        weight=weight,
+        temperature=temperature,
+        eps=eps,
+        stop_gradient=stop_gradient,
         unlisted=unlisted,
     )
 
@@ -67,10 +53,10 @@ SPEC = CouplingSpec(
     name=NAME,
     build=build,
     description="soft co-annotation: R[e, :] as soft AU targets, AU likelihoods as soft expression targets",
-    options={
-        **COMMON_OPTIONS,
-        "temperature": "T in q(e) ~ exp(log P(AUs | e) / T); larger is softer (default 1.0)",
-        "eps": "P(AU | expression) is clipped to [eps, 1 - eps] in the likelihood (default 0.05)",
-        **unlisted_cells.OPTIONS,
-    },
+    options=(
+        *common_options(),
+        Option("temperature", float, 1.0, above=0, help="T in q(e) ~ exp(log P(AUs | e) / T); larger is softer"),
+        Option("eps", float, 0.05, above=0, high=0.5, help="P(AU | expression) is clipped to [eps, 1 - eps]"),
+        *unlisted_cells.OPTIONS,
+    ),
 )

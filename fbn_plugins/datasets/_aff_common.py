@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 # Loaders that drop rows on purpose record {reason: count} under this attrs key; `datasets check` shows them.
-from fbn_bench.data.table import SKIPPED_ATTR
+from fbn_bench.data.table import LoadedTable
 from fbn_bench.errors import FbnError
 
 from ._common import is_macos_clutter
@@ -87,10 +87,9 @@ def read_text_lines(path: Path) -> list[str]:
     return lines
 
 
-def attach_skipped(df: pd.DataFrame, skipped: Counter | dict) -> pd.DataFrame:
-    """Record rows a loader dropped on purpose as `df.attrs[SKIPPED_ATTR] = {reason: count}`."""
-    df.attrs[SKIPPED_ATTR] = {reason: int(n) for reason, n in sorted(dict(skipped).items()) if n}
-    return df
+def attach_skipped(df: pd.DataFrame, skipped: Counter | dict) -> LoadedTable:
+    """The table with the rows a loader dropped on purpose, {reason: count}."""
+    return LoadedTable(df, dict(skipped))
 
 
 def option_path(value, root: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fbn_bench.data.table import LoadedTable
 from fbn_bench.errors import FbnError
 
 from ._aff_common import attach_skipped, find_dirs, relative
@@ -94,7 +95,7 @@ def find_csv_images(root: Path) -> Path | None:
     return found[0] if found else None
 
 
-def read_csv_release(path: Path, root: Path, image_dir: Path) -> pd.DataFrame:
+def read_csv_release(path: Path, root: Path, image_dir: Path) -> LoadedTable:
     """One row per usable line; NULL rows, bad face boxes and label-less rows are skipped and counted."""
     skipped: Counter = Counter()
     rows = []
@@ -168,7 +169,7 @@ def _scalar(path: Path) -> float:
         raise FbnError(f"affectnet: {path}: unreadable ({err}); re-extract it from the .npy release") from None
 
 
-def read_npy_release(set_dir: Path, root: Path) -> pd.DataFrame:
+def read_npy_release(set_dir: Path, root: Path) -> LoadedTable:
     skipped: Counter = Counter()
     annotations = set_dir / "annotations"
     ids = sorted(

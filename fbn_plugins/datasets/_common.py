@@ -1,5 +1,5 @@
 """Small helpers shared by the built-in dataset loaders: header clean-up, alternative folder names,
-folder listings without macOS archive clutter, line reading with file:line positions, option checks,
+folder listings without macOS archive clutter, line reading with file:line positions,
 and the skip-and-count and notes conventions."""
 
 from __future__ import annotations
@@ -8,21 +8,18 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-# Loaders that drop rows record why in `table.attrs[SKIPPED_ATTR]` ({plain-words reason: count});
-# `fbn-bench datasets check` and fbn_bench.testing.check_dataset_plugin report them. Things worth telling
-# the user that are not dropped rows (a subject outside the folds) go to `table.attrs[NOTES_ATTR]`.
-from fbn_bench.data.table import NOTES_ATTR, SKIPPED_ATTR
+# Loaders that drop rows return a LoadedTable(frame, skipped={plain-words reason: count}, notes=[...]);
+# `fbn-bench datasets check` and fbn_bench.testing.check_dataset_plugin report them. Notes are things worth
+# telling the user that are not dropped rows (a subject outside the folds).
+from fbn_bench.data.table import LoadedTable
 from fbn_bench.errors import FbnError
 
 __all__ = [
-    "NOTES_ATTR",
-    "SKIPPED_ATTR",
-    "choice_option",
+    "LoadedTable",
     "clean_header",
     "find_first",
     "fold_subjects",
     "image_namer",
-    "int_option",
     "is_macos_clutter",
     "line_error",
     "listing",
@@ -103,26 +100,6 @@ def line_error(path: Path, number: int, text: str, problem: str, fix: str = "") 
     return FbnError(f"{path}:{number}: {problem} in {shown!r}{tail}")
 
 
-def int_option(name: str, value: Any, allowed: Iterable[int], dataset: str) -> int:
-    allowed = list(allowed)
-    try:
-        number = int(value)
-        if number != float(value):
-            raise ValueError
-    except (TypeError, ValueError):
-        number = None
-    if number not in allowed:
-        raise FbnError(f"{dataset} option {name}={value!r} is invalid; use one of {', '.join(map(str, allowed))}")
-    return number
-
-
-def choice_option(name: str, value: Any, allowed: Iterable[str], dataset: str) -> str:
-    allowed = list(allowed)
-    if str(value) not in allowed:
-        raise FbnError(f"{dataset} option {name}={value!r} is invalid; use one of {', '.join(allowed)}")
-    return str(value)
-
-
 def fold_subjects(parts: tuple[tuple[str, ...], ...], fold: int, split: str) -> set[str]:
     """The standard 3-fold protocol: fold k tests on part (4 - k) and trains on the other two
     (fold1 = train part1+2 / test part3, fold2 = part1+3 / part2, fold3 = part2+3 / part1)."""
@@ -158,16 +135,12 @@ def image_namer(pattern: str, dataset: str, fields: dict[str, Any]):
 
 
 def stacked_table(tables: list, skipped: dict[str, int] | None = None, notes: list[str] | None = None):
-    """Per-subject tables as one annotation table (with the contract's columns when there is none), carrying
-    the rows dropped on purpose (SKIPPED_ATTR) and the notes for the user (NOTES_ATTR)."""
+    """Per-subject tables as one annotation table (with the contract's columns when there is none), with the
+    rows dropped on purpose and the notes for the user."""
     import pandas as pd
 
     if tables:
         result = pd.concat(tables, ignore_index=True)
     else:
         result = pd.DataFrame({"image": pd.Series(dtype=str), "subject": pd.Series(dtype=str)})
-    if skipped:
-        result.attrs[SKIPPED_ATTR] = skipped
-    if notes:
-        result.attrs[NOTES_ATTR] = notes
-    return result
+    return LoadedTable(result, skipped or {}, notes or [])

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, relative, require_root
 from ._common import listing
@@ -100,23 +101,17 @@ def subject_folds(subjects, folds: int) -> dict[str, int]:
     return {s: i % folds + 1 for i, s in enumerate(sorted(set(subjects)))}
 
 
-def load_afewva(
-    root: Path, split: str, fold: int = 1, folds: int = 5, crop: str = "landmarks", margin: float = 0.2
-) -> pd.DataFrame:
+def load_afewva(root: Path, split: str, *, fold: int, folds: int, crop: str, margin: float) -> LoadedTable:
     root = require_root(root, "afewva", "the unzipped AFEW-VA parts (01/ ... 12/) or the 600 clip folders")
-    if not isinstance(folds, int) or folds < 2 or not isinstance(fold, int) or not 1 <= fold <= folds:
-        raise FbnError(
-            f"afewva: fold={fold} folds={folds} is invalid; use afewva:fold=K,folds=N with N >= 2 and 1 <= K <= N"
-        )
-    if crop not in ("landmarks", "none"):
-        raise FbnError(f"afewva: crop={crop!r} is invalid; use afewva:crop=landmarks or afewva:crop=none")
+    if fold > folds:  # each bound is the schema's; this one ties two options together
+        raise FbnError(f"afewva: fold={fold} folds={folds} is invalid; use afewva:fold=K,folds=N with 1 <= K <= N")
     clips = find_clips(root)
     if not clips:
         raise FbnError(
             f"afewva: no clip annotation found under {root} (expected {root}/001/001.json or {root}/01/001/001.json); unzip the AFEW-VA parts there"
         )
     table = pd.concat(
-        [read_clip(c / f"{c.name}.json", root, crop == "landmarks", float(margin)) for c in clips], ignore_index=True
+        [read_clip(c / f"{c.name}.json", root, crop == "landmarks", margin) for c in clips], ignore_index=True
     )
     if table.empty:
         return attach_skipped(pd.DataFrame(columns=["image", "subject", "video", "frame", "valence", "arousal"]), {})
@@ -136,12 +131,20 @@ SPEC = DatasetSpec(
     homepage="https://ibug.doc.ic.ac.uk/resources/afew-va-database/",
     license="Academic research only, under the owners' end-user licence agreement",
     loader_version="1",
-    options={
-        "fold": "which actor fold is the test split, 1..folds (default 1); the other folds are train",
-        "folds": "number of subject-independent folds (default 5)",
-        "crop": "landmarks (default: crop to the 68 landmarks, widened by margin) or none (whole frame)",
-        "margin": "widening of the landmark box on every side, as a fraction of its size (default 0.2)",
-    },
+    options=(
+        Option("fold", int, 1, low=1, help="which actor fold is the test split, 1..folds; the other folds are train"),
+        Option("folds", int, 5, low=2, help="number of subject-independent folds"),
+        Option(
+            "crop",
+            str,
+            "landmarks",
+            choices=("landmarks", "none"),
+            help="landmarks: crop to the 68 landmarks, widened by margin; none: the whole frame",
+        ),
+        Option(
+            "margin", float, 0.2, low=0.0, help="widening of the landmark box on every side, as a fraction of its size"
+        ),
+    ),
     group_column="subject",
 )
 

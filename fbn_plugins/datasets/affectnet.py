@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import option_path, require_root
 from ._affectnet import CSV_FILES, NPY_SETS, find_csv, find_csv_images, find_npy_set, read_csv_release, read_npy_release
 
 
-def load_affectnet(root: Path, split: str, release: str = "auto", images: str | None = None) -> pd.DataFrame:
+def load_affectnet(root: Path, split: str, *, release: str, images: str | None) -> LoadedTable:
     root = require_root(root, "affectnet", "the AffectNet release")
-    if release not in ("auto", "csv", "npy"):
-        raise FbnError(f"affectnet: release={release!r} is invalid; use affectnet:release=csv, npy or auto")
     csv_path = find_csv(root, split) if release in ("auto", "csv") else None
     if csv_path is not None:
         image_dir = option_path(images, root) if images else find_csv_images(root)
@@ -53,10 +50,22 @@ SPEC = DatasetSpec(
     homepage="http://mohammadmahoor.com/affectnet/",
     license="Academic research only, under the owners' end-user licence agreement",
     loader_version="1",
-    options={
-        "release": "auto (default: the CSV release if its file lists are found, else the .npy release), csv or npy",
-        "images": "CSV release: folder that subDirectory_filePath is relative to (default: Manually_Annotated_Images, found up to 2 levels down)",
-    },
+    options=(
+        Option(
+            "release",
+            str,
+            "auto",
+            choices=("auto", "csv", "npy"),
+            help="which release: auto reads the CSV release if its file lists are found, else the .npy release",
+        ),
+        Option(
+            "images",
+            str,
+            None,
+            help="CSV release: folder that subDirectory_filePath is relative to "
+            "(not set: Manually_Annotated_Images, found up to 2 levels down)",
+        ),
+    ),
     # Web images of mostly distinct people, with no identity labels: each image is its own unit.
     group_column=None,
 )

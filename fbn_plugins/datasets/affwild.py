@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, find_dirs, option_path, read_text_lines, relative, require_root
 from ._common import listing
@@ -71,7 +72,7 @@ def _box_folder(root: Path, split: str) -> Path | None:
     return nested if nested.is_dir() else boxes / split
 
 
-def load_affwild(root: Path, split: str, images: str = "frames", bboxes: bool = True) -> pd.DataFrame:
+def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> LoadedTable:
     root = require_root(root, "affwild", "the unpacked Aff-Wild release and the extracted frames")
     annotations = find_release_folder(root, "annotations")
     if annotations is None:
@@ -158,10 +159,20 @@ SPEC = DatasetSpec(
     homepage="https://ibug.doc.ic.ac.uk/resources/first-affect-wild-challenge/",
     license="Academic research only, under the owners' end-user licence agreement",
     loader_version="1",
-    options={
-        "images": "folder of the extracted frames, <folder>/<video>/00001.jpg (1-based), relative to the root (default frames)",
-        "bboxes": "crop each frame to the face box of bboxes/<split>/<video>/<frame>.pts (default true; frames without one are skipped and counted)",
-    },
+    options=(
+        Option(
+            "images",
+            str,
+            "frames",
+            help="folder of the extracted frames, <folder>/<video>/00001.jpg (1-based), relative to the root",
+        ),
+        Option(
+            "bboxes",
+            bool,
+            True,
+            help="crop each frame to the face box of bboxes/<split>/<video>/<frame>.pts (frames without one are skipped and counted)",
+        ),
+    ),
     group_column="subject",
 )
 

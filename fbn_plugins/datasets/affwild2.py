@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._abaw import PARSERS, TASK_FOLDERS, find_split_folder, find_task_folders, video_of
 from ._aff_common import attach_skipped, option_path, relative, require_root
@@ -24,9 +25,7 @@ SKIP_UNANNOTATED = "not annotated for any task (-5 / -1 markers)"
 SKIP_OTHER = "expression 'Other' and no other label"
 
 
-def load_affwild2(
-    root: Path, split: str, images: str = "cropped_aligned", annotations: str | None = None
-) -> pd.DataFrame:
+def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None) -> LoadedTable:
     root = require_root(root, "affwild2", "the Aff-Wild2 release (cropped_aligned/ and the ABAW annotations)")
     image_dir = option_path(images, root)
     if not image_dir.is_dir():
@@ -109,10 +108,21 @@ SPEC = DatasetSpec(
     homepage="https://ibug.doc.ic.ac.uk/resources/aff-wild2/",
     license="Academic research only, under the owners' end-user licence agreement",
     loader_version="1",
-    options={
-        "images": "folder of the per-video face crops, relative to the root (default cropped_aligned; cropped for the unaligned crops)",
-        "annotations": "folder that holds the ABAW task folders, relative to the root; needed only when several editions are unpacked side by side",
-    },
+    options=(
+        Option(
+            "images",
+            str,
+            "cropped_aligned",
+            help="folder of the per-video face crops, relative to the root (cropped for the unaligned crops)",
+        ),
+        Option(
+            "annotations",
+            str,
+            None,
+            help="folder that holds the ABAW task folders, relative to the root; needed only when several "
+            "editions are unpacked side by side",
+        ),
+    ),
     group_column="subject",
 )
 

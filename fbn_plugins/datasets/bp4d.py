@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._common import (
     clean_header,
     find_first,
     fold_subjects,
     image_namer,
-    int_option,
     line_error,
     listing,
     plural,
@@ -91,9 +91,8 @@ def read_occ_file(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     return np.asarray(frames, dtype=np.int64), np.asarray(labels, dtype=np.float64).reshape(-1, len(BP4D_AUS)), dropped
 
 
-def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFrame:
+def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTable:
     root = require_root(Path(root), name)
-    fold = int_option("fold", fold, (1, 2, 3), name)
     name_of = image_namer(naming, name, {"subject": "F001", "task": "T1", "frame": 1, "frame0": 0})
     occ = find_first(root, OCC_DIRS, f"{name} AU occurrence folder")
     files, strays = [], []
@@ -140,7 +139,7 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> pd.DataFr
     return stacked_table(tables, skipped, notes)
 
 
-def load_bp4d(root, split: str, fold: int = 1, naming: str = BP4D_NAMING) -> pd.DataFrame:
+def load_bp4d(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4d", lambda subjects: PARTS, fold, naming)
 
 
@@ -149,15 +148,18 @@ def plus_parts(subjects: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(subjects[k::3]) for k in range(3))
 
 
-def load_bp4dplus(root, split: str, fold: int = 1, naming: str = BP4DPLUS_NAMING) -> pd.DataFrame:
+def load_bp4dplus(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4dplus", plus_parts, fold, naming)
 
 
-FOLD_HELP = "1, 2 or 3: fold1 trains on parts 1+2 and tests on part 3 (default), fold2 tests on part 2, fold3 on part 1"
+FOLD_HELP = "fold1 trains on parts 1+2 and tests on part 3, fold2 tests on part 2, fold3 on part 1"
 NAMING_HELP = (
-    "image path pattern relative to root, fields {subject}, {task}, {frame} (as in the CSV) and "
-    "{frame0} (frame - 1); default "
+    "image path pattern relative to root, fields {subject}, {task}, {frame} (as in the CSV) and {frame0} (frame - 1)"
 )
+
+
+def bp4d_options(naming: str, fold_help: str = FOLD_HELP) -> tuple[Option, ...]:
+    return (Option("fold", int, 1, choices=(1, 2, 3), help=fold_help), Option("naming", str, naming, help=NAMING_HELP))
 
 
 @hookimpl
@@ -173,7 +175,7 @@ def register_datasets(register):
             "database. Image and Vision Computing 32(10), 2014.",
             homepage="https://www.cs.binghamton.edu/~lijun/Research/3DFE/3DFE_Analysis.html",
             license="Research use under the BP4D agreement (request access from Binghamton University)",
-            options={"fold": FOLD_HELP, "naming": NAMING_HELP + BP4D_NAMING},
+            options=bp4d_options(BP4D_NAMING),
         )
     )
     register(
@@ -187,9 +189,6 @@ def register_datasets(register):
             citation="Zhang, Z. et al. Multimodal spontaneous emotion corpus for human behavior analysis. CVPR 2016.",
             homepage="https://www.cs.binghamton.edu/~lijun/Research/3DFE/3DFE_Analysis.html",
             license="Research use under the BP4D+ agreement (request access from Binghamton University)",
-            options={
-                "fold": FOLD_HELP.replace("(default)", "(default; parts are the sorted subjects dealt round-robin)"),
-                "naming": NAMING_HELP + BP4DPLUS_NAMING,
-            },
+            options=bp4d_options(BP4DPLUS_NAMING, FOLD_HELP + " (parts: the sorted subjects dealt round-robin)"),
         )
     )

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.table import LoadedTable
 
 from ._common import (
     find_first,
     fold_subjects,
     image_namer,
-    int_option,
     line_error,
     listing,
     numbered_lines,
@@ -66,10 +66,8 @@ def read_au_file(path: Path) -> dict[int, int]:
     return values
 
 
-def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFAULT_NAMING) -> pd.DataFrame:
+def load(root, split: str, *, fold: int, threshold: int, naming: str) -> LoadedTable:
     root = require_root(Path(root), "disfa")
-    fold = int_option("fold", fold, (1, 2, 3), "disfa")
-    threshold = int_option("threshold", threshold, range(1, 6), "disfa")
     name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
     labels = find_first(root, LABEL_DIRS, "DISFA label folder")
     on_disk = [p.name for p in listing(labels) if p.is_dir() and SUBJECT_DIR.match(p.name)]
@@ -135,11 +133,28 @@ def register_datasets(register):
             "facial action intensity database. IEEE Trans. Affective Computing 4(2), 2013.",
             homepage="http://mohammadmahoor.com/disfa/",
             license="Research use under the DISFA agreement (request access from the owners)",
-            options={
-                "fold": "1, 2 or 3: fold1 trains on parts 1+2 and tests on part 3 (default), fold2 tests on part 2, fold3 on part 1",
-                "threshold": "an AU occurs when its intensity is at least this (1-5; default 2, the standard protocol)",
-                "naming": "image path pattern relative to root, fields {subject}, {frame} (1-based, as in the label files) "
-                "and {frame0} (0-based); default frames/{subject}/{frame:05d}.png",
-            },
+            options=(
+                Option(
+                    "fold",
+                    int,
+                    1,
+                    choices=(1, 2, 3),
+                    help="fold1 trains on parts 1+2 and tests on part 3, fold2 tests on part 2, fold3 on part 1",
+                ),
+                Option(
+                    "threshold",
+                    int,
+                    2,
+                    choices=(1, 2, 3, 4, 5),
+                    help="an AU occurs when its intensity is at least this (2: the standard protocol)",
+                ),
+                Option(
+                    "naming",
+                    str,
+                    DEFAULT_NAMING,
+                    help="image path pattern relative to root, fields {subject}, {frame} (1-based, as in the "
+                    "label files) and {frame0} (0-based)",
+                ),
+            ),
         )
     )

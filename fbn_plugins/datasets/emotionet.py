@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
 
-from ._common import SKIPPED_ATTR, clean_header, int_option, line_error, listing, require_root
+from ._common import LoadedTable, clean_header, line_error, listing, require_root
 
 ANNOTATION_FILES = ("EmotioNet_FACS_aws_2020_24600.csv", "EmotioNet_FACS.csv")
 # The 2020 manual set's 23 AUs that are among fbn-bench's 17 (the 2017 file has 11 of them).
@@ -102,9 +102,8 @@ def _parse(path: Path) -> tuple[list[str], list[dict[int, float]], list[str]]:
     return names, labels, empty
 
 
-def load(root, split: str, file: str | None = None, images: str = "images", test_percent: int = 20) -> pd.DataFrame:
+def load(root, split: str, *, file: str | None, images: str, test_percent: int) -> LoadedTable:
     root = require_root(Path(root), "emotionet")
-    test_percent = int_option("test_percent", test_percent, range(1, 100), "emotionet")
     names, labels, empty = _parse(_annotation_file(root, file))
     keep = [i for i, n in enumerate(names) if _in_test(n, test_percent) == (split == "test")]
     table = pd.DataFrame(
@@ -116,9 +115,7 @@ def load(root, split: str, file: str | None = None, images: str = "images", test
     for au in EMOTIONET_AUS:
         table[f"AU{au}"] = [labels[i].get(au, np.nan) for i in keep]
     skipped = sum(_in_test(n, test_percent) == (split == "test") for n in empty)
-    if skipped:
-        table.attrs[SKIPPED_ATTR] = {"rows with every AU among the 17 unknown (999)": skipped}
-    return table
+    return LoadedTable(table, {"rows with every AU among the 17 unknown (999)": skipped})
 
 
 @hookimpl
@@ -135,10 +132,28 @@ def register_datasets(register):
             "algorithm for the automatic annotation of a million facial expressions in the wild. CVPR 2016.",
             homepage="http://cbcsl.ece.ohio-state.edu/EmotionNetChallenge/",
             license="Research use under the EmotioNet terms (request access from the owners; images are third-party URLs)",
-            options={
-                "file": "annotation CSV relative to root (default: EmotioNet_FACS_aws_2020_24600.csv, else EmotioNet_FACS.csv)",
-                "images": "folder (relative to root) holding the downloaded images, named as the last part of each URL (default: images)",
-                "test_percent": "percent of images, chosen by a hash of the file name, in the test split (default: 20)",
-            },
+            options=(
+                Option(
+                    "file",
+                    str,
+                    None,
+                    help="annotation CSV relative to root (not set: EmotioNet_FACS_aws_2020_24600.csv, "
+                    "else EmotioNet_FACS.csv)",
+                ),
+                Option(
+                    "images",
+                    str,
+                    "images",
+                    help="folder (relative to root) holding the downloaded images, named as the last part of each URL",
+                ),
+                Option(
+                    "test_percent",
+                    int,
+                    20,
+                    low=1,
+                    high=99,
+                    help="percent of images, chosen by a hash of the file name, in the test split",
+                ),
+            ),
         )
     )

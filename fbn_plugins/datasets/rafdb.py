@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from fbn_bench import DatasetSpec, FbnError, hookimpl
-from fbn_bench.coupling.relatedness import COMPOUND_EXPRESSIONS
+from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
 
-from ._common import choice_option, find_first, line_error, numbered_lines, require_root
+from ._common import find_first, line_error, numbered_lines, require_root
+from ._compound import COMPOUND_EXPRESSIONS
 
 # 1-based codes of the official README (note: not the order of fbn_bench.EXPRESSIONS).
 BASIC_CODES = {1: "surprise", 2: "fear", 3: "disgust", 4: "happiness", 5: "sadness", 6: "anger", 7: "neutral"}
@@ -32,7 +32,14 @@ OTHER_PART = {
 # A compound label file with this many lines and no code above 7 is the basic file (in RAF-DB's compound
 # set codes 8-11 are over 40% of the faces; 50 lines without one would be a 1e-12 chance).
 BASIC_LOOKALIKE_LINES = 50
-IMAGE_OPTION = "which images the table points at: aligned (100x100, Image/aligned/<stem>_aligned.jpg; default) or original (Image/original/<name>)"
+IMAGE_OPTION = Option(
+    "images",
+    str,
+    "aligned",
+    choices=("aligned", "original"),
+    help="which images the table points at: aligned (100x100, Image/aligned/<stem>_aligned.jpg) or original "
+    "(Image/original/<name>)",
+)
 
 CITATION = (
     "Li, S., Deng, W., Du, J. Reliable crowdsourcing and deep locality-preserving learning for "
@@ -127,7 +134,6 @@ def _looks_basic(rows: list[tuple[str, str, int, str]]) -> bool:
 
 
 def _table(root: Path, split: str, images: str, part: str, name: str) -> tuple[pd.DataFrame, list[str]]:
-    images = choice_option("images", images, ("aligned", "original"), name)
     base, inside = _base(root, part, name)
     label_file = find_first(base, LABEL_FILES, f"RAF-DB {part} label file")
     codes = BASIC_CODES if part == "basic" else COMPOUND_CODES
@@ -150,13 +156,13 @@ def _table(root: Path, split: str, images: str, part: str, name: str) -> tuple[p
     return table, [r[3] for r in rows]
 
 
-def load_basic(root, split: str, images: str = "aligned") -> pd.DataFrame:
+def load_basic(root, split: str, *, images: str) -> pd.DataFrame:
     table, labels = _table(root, split, images, "basic", "rafdb")
     table["expression"] = labels
     return table
 
 
-def load_compound(root, split: str, images: str = "aligned") -> pd.DataFrame:
+def load_compound(root, split: str, *, images: str) -> pd.DataFrame:
     table, labels = _table(root, split, images, "compound", "rafdb-compound")
     table["compound"] = labels
     return table
@@ -173,7 +179,7 @@ def register_datasets(register):
             citation=CITATION,
             homepage=HOMEPAGE,
             license=LICENSE,
-            options={"images": IMAGE_OPTION},
+            options=(IMAGE_OPTION,),
         )
     )
     register(
@@ -185,6 +191,6 @@ def register_datasets(register):
             citation=CITATION,
             homepage=HOMEPAGE,
             license=LICENSE,
-            options={"images": IMAGE_OPTION},
+            options=(IMAGE_OPTION,),
         )
     )

@@ -16,7 +16,7 @@ from fbn_bench import DatasetSpec, hookimpl
 
 from .databases import DATABASES, SyntheticDatabase
 from .generate import SPLITS
-from .store import OPTION_HELP, load, prepare
+from .store import OPTIONS, load, prepare
 
 CITATION = (
     "Kollias, Sharmanska, Zafeiriou. Face Behavior a la carte: Expressions, Affect and Action Units "
@@ -36,7 +36,7 @@ def spec_for(db: SyntheticDatabase) -> DatasetSpec:
         citation=CITATION,
         license="MIT (generated)",
         synthetic=True,
-        options=OPTION_HELP,
+        options=OPTIONS,
         group_column="subject",
         splits=SPLITS,
     )

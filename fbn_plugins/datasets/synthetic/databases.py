@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fbn_bench.coupling.relatedness import COMPOUND_EXPRESSIONS
-
+from .._compound import COMPOUND_EXPRESSIONS
 from .labels import LabelPrior, compound_relatedness
 from .style import LAB, WILD, WILD_VIDEO, DomainStyle
 

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fbn_bench.coupling.relatedness import COMPOUND_EXPRESSIONS, du2014
+from fbn_bench.coupling.relatedness import du2014
 from fbn_bench.tasks import AUS, EXPRESSIONS
+
+from .._compound import COMPOUND_EXPRESSIONS
 
 # Where each expression sits on the circumplex: (valence, arousal) centre and spread.
 VA_CENTRES: dict[str, tuple[float, float, float]] = {

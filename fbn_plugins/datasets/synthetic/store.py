@@ -28,6 +28,7 @@ from PIL import Image
 
 from fbn_bench.atomic import TMP_PREFIX, clean_stale_temporaries
 from fbn_bench.errors import FbnError
+from fbn_bench.options import IMAGE_SIZE, Option
 
 from .databases import SyntheticDatabase
 from .generate import (
@@ -44,18 +45,61 @@ from .generate import (
 from .world import WORLDS
 
 GENERATOR_VERSION = "2"
-OPTION_HELP = {
-    "scale": "multiply the default size (about 1,500 train / 225 val / 500 test images) by this factor (default 1.0)",
-    "seed": "generation seed: the same seed gives the same bytes (default 0)",
-    "size": "rendered image size in pixels, square (default 64; the paper uses 96 or 112)",
-    "world": "how labels arise: realistic (default; its own truth, people, annotators), null (AUs independent "
-    "of expression), du2014 (AUs drawn from Du et al.'s table, the couplings' prior: a circular control)",
-    "mismatch": "how far the realistic world's P(AU | expression) departs from Du et al.: 0 none, 1 the "
-    "documented deviations (default), up to 2",
-    "noise": "annotator noise: share of AU labels drawn from the base rate and of expression labels confused "
-    "(default: the database's; du2014 world: share of AUs drawn from the base rate, 0.1)",
-    "au_ladder": "return the AU ladder (one identity, each AU at intensity 0-5) instead of a split",
-}
+# The options of every synthetic database, declared once: `fbn_bench.options` checks them and fills the
+# defaults before `load` and `prepare` see them.
+OPTIONS = (
+    Option(
+        "scale",
+        float,
+        1.0,
+        above=0,
+        high=100,
+        help="multiply the default size (about 1,500 train / 225 val / 500 test images)",
+    ),
+    Option("seed", int, 0, help="generation seed: the same seed gives the same bytes"),
+    Option(
+        "size",
+        int,
+        64,
+        low=16,
+        high=512,
+        follows=IMAGE_SIZE,
+        help="rendered image size in pixels, square (the paper uses 96 or 112)",
+    ),
+    Option(
+        "world",
+        str,
+        "realistic",
+        choices=WORLDS,
+        help="how labels arise: realistic (its own truth, people, annotators), null (AUs independent of "
+        "expression), du2014 (AUs drawn from Du et al.'s table, the couplings' prior: a circular control)",
+    ),
+    Option(
+        "mismatch",
+        float,
+        1.0,
+        low=0,
+        high=2,
+        help="how far the realistic world's P(AU | expression) departs from Du et al.: 0 none, 1 the "
+        "documented deviations",
+    ),
+    Option(
+        "noise",
+        float,
+        None,
+        low=0,
+        high=1,
+        help="annotator noise: share of AU labels drawn from the base rate and of expression labels confused "
+        "(default: the database's; du2014 world: share of AUs drawn from the base rate, 0.1)",
+    ),
+    Option(
+        "au_ladder",
+        bool,
+        False,
+        role="ladder",
+        help="return the AU ladder (one identity, each AU at intensity 0-5) instead of a split",
+    ),
+)
 
 
 def generation_options(scale=1.0, seed=0, size=64, noise=None, world="realistic", mismatch=1.0) -> dict:
@@ -213,16 +257,17 @@ def load(
     db: SyntheticDatabase,
     root,
     split: str,
-    au_ladder: bool = False,
-    scale: float = 1.0,
-    seed: int = 0,
-    size: int = 64,
-    noise: float | None = None,
-    world: str = "realistic",
-    mismatch: float = 1.0,
+    *,
+    au_ladder: bool,
+    scale: float,
+    seed: int,
+    size: int,
+    noise: float | None,
+    world: str,
+    mismatch: float,
 ) -> pd.DataFrame:
-    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`. The defaults are
-    generation_options' (spelled out here too, because run records read the options from this signature)."""
+    """The loader behind every synthetic DatasetSpec: image paths are relative to `root`; the core passes
+    every option of OPTIONS."""
     options = dict(scale=scale, seed=seed, size=size, noise=noise, world=world, mismatch=mismatch)
     return _read(db, root, "ladder" if au_ladder else split, options)
 

@@ -63,9 +63,10 @@ def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check
     from ..leaderboard.build import RECORDS_DIR, record_value_problems, render_all, stale_files, write_all
     from ..registry import get_registry
 
-    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed), registry=get_registry())
+    registry = get_registry()
+    files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed), registry=registry)
     if check:
-        wrong, checked = record_value_problems(list(results) or [out / RECORDS_DIR])
+        wrong, checked = record_value_problems(list(results) or [out / RECORDS_DIR], registry=registry)
         if wrong:  # a record that its own predictions contradict: rebuilding the tables would not help
             more = f" (and {len(wrong) - 1} more record(s))" if len(wrong) > 1 else ""
             raise FbnError(f"{wrong[0]}{more}; fix or remove the record, or add the run again")

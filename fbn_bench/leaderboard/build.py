@@ -160,11 +160,11 @@ def stale_files(out: Path, files: dict[str, str]) -> list[str]:
     return problems
 
 
-def record_value_problems(sources: list[Path]) -> tuple[list[str], int]:
-    """(problems, n_checked) of `verify.value_problems`, with the registered databases' AUs."""
+def record_value_problems(sources: list[Path], *, registry) -> tuple[list[str], int]:
+    """(problems, n_checked) of `verify.value_problems`, with the registered databases' AUs and metrics."""
     from .verify import value_problems
 
-    return value_problems(sources, _spec, _metric_specs())
+    return value_problems(sources, lambda db: registry.find("datasets", db), registry.specs("metrics"))
 
 
 def with_overrides(settings: Settings, **overrides) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, roc_auc_score
 
 from fbn_bench.data.roots import load_split, resolve_image
 from fbn_bench.registry import get_registry
@@ -87,8 +87,11 @@ def test_aus_are_learnable_from_pixels(tmp_path):
     p = yte.mean(0)
     base = 2 * p / (1 + p)
     # The realistic world's DISFA AUs are rare (8-25%, as in DISFA) and 4% of labels are annotator noise.
-    # Measured (300 steps, init seed 0): mean F1 0.08 above the label-blind bound, 6 of 12 AUs above it
-    # (the du2014 world gave 0.15+). Only one seed could be measured on the loaded machine: the bounds sit
-    # well below it (F1 at a fixed threshold after 300 steps moves with the init).
+    # Measured (300 steps): mean F1 above the label-blind bound by 0.080 (6 of 12 AUs above it) at init seed 0,
+    # 0.058 (5 of 12) at seed 1; mean ROC AUC 0.83 and 0.81, lowest AU 0.69 and 0.60.
     assert f1.mean() > base.mean() + 0.03, (f1.round(2), base.round(2))
     assert (f1 > base).sum() >= len(cols) // 3, (f1.round(2), base.round(2))  # rare AUs need more steps
+    with torch.no_grad():
+        scores = model(xte).numpy()
+    auc = np.array([roc_auc_score(yte[:, j], scores[:, j]) for j in range(len(cols))])  # 0.5: label-blind
+    assert auc.mean() > 0.7 and (auc > 0.6).sum() >= len(cols) - 2, auc.round(2)

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import FbnError
+from .tomlfile import read_user_text
 
 RESULTS_FILE = "results.jsonl"
 CONFIG_FILE = "config.json"
@@ -157,7 +158,7 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
     if not path.exists():
         raise FbnError(f"no results at {path}: give a run folder, a folder of runs, or a {RESULTS_FILE} file")
     for file in files:
-        for number, line in enumerate(file.read_text().splitlines(), start=1):
+        for number, line in enumerate(read_user_text(file, "results file").splitlines(), start=1):
             if not line.strip():
                 continue
             try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FbnError
+from ..errors import FbnError, os_error_line
 from ..specs import DatasetSpec, check_declared_options
 from ..tasks import AUS, VA_COLUMNS
 from .table import normalize_table
@@ -21,7 +21,7 @@ DATA_ENV = "FBN_BENCH_DATA"
 def default_data_root() -> Path:
     """`$FBN_BENCH_DATA`, else the per-user cache folder (e.g. ~/.cache/fbn-bench/data)."""
     if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
+        return _folder_from_env(DATA_ENV, "the databases")
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("fbn-bench")) / "data"
@@ -52,6 +52,8 @@ def load_split(
         table = spec.load(root, split, **loader_options(options))
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
+    except OSError as exc:  # a folder it cannot read, or (synthetic data) cannot generate into
+        raise FbnError(f"{spec.name} at {root}: {os_error_line(exc)}") from exc
     except Exception as exc:
         if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
             raise FbnError(
@@ -135,7 +137,15 @@ CACHE_ENV = "FBN_BENCH_CACHE"
 def default_cache_dir() -> Path:
     """`$FBN_BENCH_CACHE`, else the per-user cache folder (e.g. ~/.cache/fbn-bench/images)."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+        return _folder_from_env(CACHE_ENV, "the decoded-image cache")
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("fbn-bench")) / "images"
+
+
+def _folder_from_env(name: str, what: str) -> Path:
+    """The folder an environment variable names; a one-line error when a file is in its place."""
+    path = Path(os.environ[name]).expanduser()
+    if path.exists() and not path.is_dir():
+        raise FbnError(f"${name} is {path}, a file, but it must name a folder for {what}; point it at a folder")
+    return path

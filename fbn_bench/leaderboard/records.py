@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import FbnError
 from ..results import RESULTS_FILE, read_records
+from ..tomlfile import read_user_text
 
 PREFERRED_SPLIT = "test"
 
@@ -76,7 +77,7 @@ def _record_files(path: Path) -> list[Path]:
 def _numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
     """(`file:line`, record) for each record of a results file. `read_records` skips blank lines, and
     so does the count, so the line named is the line the record is on."""
-    numbers = [n for n, line in enumerate(file.read_text().splitlines(), start=1) if line.strip()]
+    numbers = [n for n, line in enumerate(read_user_text(file, "results file").splitlines(), start=1) if line.strip()]
     return zip((f"{file}:{n}" for n in numbers), read_records(file))
 
 

@@ -1,0 +1,148 @@
+"""Failures the user can fix are one `Error:` line naming the path or value, with exit status 2: output places
+that cannot be written, files that are not UTF-8, settings of the wrong type, a plot of an unknown format.
+
+Tests run as root here, and root ignores permission bits, so "unwritable" is a path under a regular file
+(`file.txt/sub`): creating that folder fails with ENOTDIR (or EEXIST) for every user, root included."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from engine_toy_plugin import write_toy
+
+from fbn_bench.cli import cli
+from fbn_bench.registry import build_registry
+
+
+@pytest.fixture(scope="module")
+def toy_registry():
+    return build_registry(extra_modules=["engine_toy_plugin"])
+
+
+@pytest.fixture
+def toy_cli(toy_registry, monkeypatch):
+    """`fbn-bench ARGS` in-process, with the toy database registered; returns the click Result."""
+    monkeypatch.setattr("fbn_bench.registry.get_registry", lambda reload=False: toy_registry)
+    monkeypatch.setattr("fbn_bench.experiment.get_registry", lambda reload=False: toy_registry)
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], obj={"debug": False})
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def toy_root(tmp_path_factory):
+    return write_toy(tmp_path_factory.mktemp("toy"), n_train=24, n_test=8)
+
+
+@pytest.fixture
+def blocked(tmp_path):
+    """A folder path no one can create: its parent is a regular file."""
+    (tmp_path / "file.txt").write_text("in the way")
+    return tmp_path / "file.txt" / "sub"
+
+
+def _run_args(toy_root, out):
+    return ("run", "--datasets", f"toy:root={toy_root}", "--tasks", "expr,au", "--steps", "1", "--batch-size", "8",
+            "--image-size", "16", "--no-progress", "--cpu", "--out", out)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(toy_registry, toy_root, tmp_path_factory):
+    from fbn_bench.config import resolve_config
+    from fbn_bench.experiment import run_experiment
+
+    out = tmp_path_factory.mktemp("runs") / "toy-run"
+    config = resolve_config(
+        "quick", datasets=(f"toy:root={toy_root}",), tasks=("expr", "au"), steps=1, batch_size=8, image_size=16,
+        hidden=8, out=str(out),
+    )  # fmt: skip
+    run_experiment(config, toy_registry, progress=False, cpu=True)
+    return out
+
+
+def _one_error_line(result, *needles):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.output
+    for needle in needles:
+        assert str(needle) in errors[0], errors[0]
+    return errors[0]
+
+
+def test_run_into_an_unwritable_out_is_one_line_naming_it(toy_cli, toy_root, blocked):
+    line = _one_error_line(toy_cli(*_run_args(toy_root, blocked)), blocked, "Not a directory", "choose another path")
+    assert "NotADirectoryError" not in line
+
+
+def test_run_with_an_unwritable_cache_folder_is_one_line(toy_cli, toy_root, blocked, tmp_path, monkeypatch):
+    monkeypatch.setenv("FBN_BENCH_CACHE", str(blocked / "cache"))
+    _one_error_line(toy_cli(*_run_args(toy_root, tmp_path / "run")), blocked)
+
+
+def test_a_cache_variable_naming_a_file_is_refused(toy_cli, toy_root, tmp_path, monkeypatch):
+    (tmp_path / "cache-file").write_text("")
+    monkeypatch.setenv("FBN_BENCH_CACHE", str(tmp_path / "cache-file"))
+    _one_error_line(toy_cli(*_run_args(toy_root, tmp_path / "run")), "$FBN_BENCH_CACHE", "cache-file", "a file")
+
+
+def test_evaluate_into_an_unwritable_out(toy_cli, trained, blocked):
+    _one_error_line(toy_cli("evaluate", trained, "--out", blocked, "--no-progress", "--cpu"), blocked)
+
+
+def test_leaderboard_build_and_add_into_an_unwritable_folder(toy_cli, trained, blocked):
+    _one_error_line(toy_cli("leaderboard", "build", "--results", trained, "--out", blocked), blocked)
+    _one_error_line(toy_cli("leaderboard", "add", trained, "--out", blocked), blocked)
+
+
+def test_gallery_into_an_unwritable_folder(toy_cli, toy_root, blocked):
+    _one_error_line(toy_cli("datasets", "gallery", f"toy:root={toy_root}", "--out", blocked / "g.png"), "file.txt")
+
+
+def test_relatedness_plot_into_an_unwritable_folder_and_of_an_unknown_format(toy_cli, blocked):
+    _one_error_line(toy_cli("relatedness", "show", "--plot", blocked / "r.png"), blocked / "r.png", "Not a directory")
+    _one_error_line(toy_cli("relatedness", "show", "--plot", "r.txt"), "--plot r.txt", ".png")
+
+
+def test_prepare_a_synthetic_database_into_an_unwritable_data_root(toy_cli, blocked):
+    line = _one_error_line(toy_cli("datasets", "prepare", "synth-rafdb", "--data-root", blocked), blocked)
+    assert "does not exist" not in line
+
+
+def test_sweep_into_an_unwritable_out(toy_cli, toy_root, blocked, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        f'seeds = 1\n[base]\ndatasets = ["toy:root={toy_root}"]\ntasks = "expr"\nsteps = 1\nbatch_size = 8\n'
+        'image_size = 16\n[[run]]\nname = "a"\n'
+    )
+    _one_error_line(toy_cli("sweep", "--grid", grid, "--out", blocked, "--no-progress", "--cpu"), blocked)
+
+
+def test_a_config_with_bytes_that_are_not_utf8_names_the_line(toy_cli, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_bytes(b"lr = 0.1\n# caf\xe9\n")
+    _one_error_line(toy_cli("run", "--config", config), f"{config}, line 2: byte 0xe9 is not UTF-8")
+
+
+def test_a_grid_with_bytes_that_are_not_utf8_names_the_line(toy_cli, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_bytes(b"seeds = 1\n\xff\xfe\n")
+    _one_error_line(toy_cli("sweep", "--grid", grid, "--dry-run"), f"{grid}, line 2: byte 0xff is not UTF-8")
+
+
+def test_results_with_bytes_that_are_not_utf8_name_the_file(toy_cli, trained, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained, copy)
+    results = copy / "results.jsonl"
+    results.write_bytes(results.read_bytes() + b'{"metric": "caf\xe9"}\n')
+    _one_error_line(toy_cli("leaderboard", "build", "--results", copy, "--out", tmp_path / "lb"), results, "UTF-8")
+
+
+def test_tasks_of_the_wrong_type_in_a_config(toy_cli, tmp_path):
+    config = tmp_path / "t.toml"
+    config.write_text("tasks = 5\n")
+    _one_error_line(toy_cli("run", "--config", config), "tasks must be", "got 5")

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from engine_toy_plugin import write_toy
 
 from fbn_bench.cli import cli
+from fbn_bench.errors import FbnError
 from fbn_bench.registry import build_registry
 
 
@@ -146,3 +147,20 @@ def test_tasks_of_the_wrong_type_in_a_config(toy_cli, tmp_path):
     config = tmp_path / "t.toml"
     config.write_text("tasks = 5\n")
     _one_error_line(toy_cli("run", "--config", config), "tasks must be", "got 5")
+
+
+def test_a_batch_that_cannot_fit_in_memory_is_refused_before_anything_runs(toy_cli, toy_root, tmp_path):
+    from fbn_bench.config import resolve_config
+    from fbn_bench.memory import check_batches_fit
+
+    # By hand: training 96 x 3 x 64 x 64 values at 9 bytes (uint8 + two float32 copies) = 10,616,832 bytes;
+    # evaluation 256 x 3 x 64 x 64 at 5 bytes (uint8 + float32) = 15,728,640 bytes.
+    check_batches_fit(resolve_config("quick"), available=15_728_640)  # both fit, exactly
+    with pytest.raises(FbnError, match="an evaluation batch of 256 .* lower eval_batch_size"):
+        check_batches_fit(resolve_config("quick"), available=15_728_639)
+    with pytest.raises(FbnError, match="a training batch of 96 .* lower --batch-size or --image-size"):
+        check_batches_fit(resolve_config("quick"), available=10_616_831)
+    huge = ("run", "--datasets", f"toy:root={toy_root}", "--steps", "1", "--batch-size", "10000000",
+            "--image-size", "4096", "--cpu", "--out", tmp_path / "run")  # fmt: skip
+    _one_error_line(toy_cli(*huge), "training batch of 10000000 faces at 4096 x 4096 px", "lower --batch-size")
+    assert not (tmp_path / "run").exists()

@@ -164,3 +164,41 @@ def test_a_batch_that_cannot_fit_in_memory_is_refused_before_anything_runs(toy_c
             "--image-size", "4096", "--cpu", "--out", tmp_path / "run")  # fmt: skip
     _one_error_line(toy_cli(*huge), "training batch of 10000000 faces at 4096 x 4096 px", "lower --batch-size")
     assert not (tmp_path / "run").exists()
+
+
+def test_all_images_missing_says_the_images_are_missing_and_where(toy_cli, tmp_path):
+    root = write_toy(tmp_path / "toy", n_train=8, n_test=4)
+    for image in (root / "images").glob("train_*.png"):
+        image.unlink()
+    line = _one_error_line(toy_cli(*_run_args(root, tmp_path / "run")), "every one of the 8 images of toy/train")
+    assert "8 missing" in line and str(root / "images" / "train_0000.png") in line
+    assert "is empty" not in line and "labels" not in line.split(";")[0]
+
+
+@pytest.mark.parametrize("text", ["config = 1\n", "weights\n", "hello world\n", ""])
+def test_a_text_file_as_weights_is_not_a_checkpoint_not_pickled_objects(text, tmp_path):
+    from fbn_bench.weights import read_torch_file
+
+    weights = tmp_path / "w.txt"
+    weights.write_text(text)
+    with pytest.raises(FbnError) as info:
+        read_torch_file(weights, "a torch state dict")
+    message = str(info.value)
+    assert message.startswith(f"{weights}: is not a checkpoint or state dict") and "pickled" not in message
+
+
+def test_a_real_state_dict_still_loads(tmp_path):
+    import torch
+
+    from fbn_bench.weights import read_torch_file
+
+    torch.save({"w": torch.ones(2)}, tmp_path / "ok.pt")
+    assert torch.equal(read_torch_file(tmp_path / "ok.pt", "a torch state dict")["w"], torch.ones(2))
+
+
+def test_a_data_root_that_cannot_be_written_is_not_reported_as_missing(toy_cli, blocked, tmp_path):
+    # a synthetic database is generated into the data root on first use; here that cannot happen
+    result = toy_cli("run", "--data-root", blocked, "--datasets", "synth-rafdb", "--tasks", "expr", "--steps", "1",
+                     "--cpu", "--no-progress", "--out", tmp_path / "run")  # fmt: skip
+    line = _one_error_line(result, f"synth-rafdb: {blocked / 'synth-rafdb'}", "Not a directory")
+    assert "does not exist" not in line

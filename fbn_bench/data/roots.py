@@ -53,7 +53,7 @@ def load_split(
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
     except OSError as exc:  # a folder it cannot read, or (synthetic data) cannot generate into
-        raise FbnError(f"{spec.name} at {root}: {os_error_line(exc)}") from exc
+        raise FbnError(f"{spec.name}: {os_error_line(exc)}") from exc
     except Exception as exc:
         if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
             raise FbnError(

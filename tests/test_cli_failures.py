@@ -202,3 +202,16 @@ def test_a_data_root_that_cannot_be_written_is_not_reported_as_missing(toy_cli, 
                      "--cpu", "--no-progress", "--out", tmp_path / "run")  # fmt: skip
     line = _one_error_line(result, f"synth-rafdb: {blocked / 'synth-rafdb'}", "Not a directory")
     assert "does not exist" not in line
+
+
+def test_leaderboard_build_outside_a_repository_refuses_instead_of_starting_a_folder(
+    toy_cli, trained, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    _one_error_line(toy_cli("leaderboard", "build", "--results", trained), "no leaderboards/ folder in", "--out DIR")
+    _one_error_line(toy_cli("leaderboard", "add", trained), "no leaderboards/ folder in")
+    assert not (tmp_path / "leaderboards").exists()
+    (tmp_path / "leaderboards").mkdir()  # inside a repository (the folder exists), the default still works
+    built = toy_cli("leaderboard", "build", "--results", trained)
+    assert built.exit_code == 0, built.output
+    assert (tmp_path / "leaderboards" / "README.md").is_file()

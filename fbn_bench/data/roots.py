@@ -52,14 +52,14 @@ def load_split(
         table = spec.load(root, split, **loader_options(options))
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
-    except OSError as exc:  # a folder it cannot read, or (synthetic data) cannot generate into
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and not root.exists():
+            raise _missing_root(spec, root) from exc
+        # a folder it cannot read, or (synthetic data) cannot generate into: what is wrong is not that it is absent
         raise FbnError(f"{spec.name}: {os_error_line(exc)}") from exc
     except Exception as exc:
         if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
-            raise FbnError(
-                f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) "
-                f"or {spec.name}:root=PATH"
-            ) from exc
+            raise _missing_root(spec, root) from exc
         first = (str(exc).strip().splitlines() or [""])[0]
         raise FbnError(
             f"dataset {spec.name!r} ({_plugin_of(spec)}): load(root, {split!r}) raised "
@@ -69,6 +69,12 @@ def load_split(
     if isinstance(table, pd.DataFrame):
         _warn_ignored_columns(spec, table)
     return normalize_table(table, spec, split), root
+
+
+def _missing_root(spec: DatasetSpec, root: Path) -> FbnError:
+    return FbnError(
+        f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) or {spec.name}:root=PATH"
+    )
 
 
 def _plugin_of(spec: DatasetSpec) -> str:

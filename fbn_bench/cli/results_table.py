@@ -3,13 +3,12 @@ decimals, a trivial predictor's score beside each one, and why `n` can differ be
 
 from __future__ import annotations
 
-import re
+import warnings
 from pathlib import Path
 
 import click
 
 DECIMALS = 3
-_PER_AU = re.compile(r"AU\d+$")  # per-AU metrics (f1_AU12, ...): shown with --per-au only
 # The trivial predictor each score is set beside (scored by the same code as the model, so names and
 # definitions always agree with the records).
 TRIVIAL = {
@@ -46,21 +45,41 @@ def trivial_scores(predictions: Path) -> dict[tuple[str, str], float]:
     aus = [a for a in AUS if f"prob_AU{a}" in trivial]
     for au in aus:
         trivial[f"prob_AU{au}"] = 1.0
-    return {key: value for key, (value, _) in score_predictions(trivial, TASKS, aus).items()}
+    with warnings.catch_warnings():  # metrics undefined for a constant predictor are left out, not announced
+        warnings.simplefilter("ignore")
+        return {key: value for key, (value, _) in score_predictions(trivial, TASKS, aus).items()}
+
+
+def _per_au(metric: str) -> bool:
+    from ..scoring import au_of
+
+    return au_of(str(metric)) is not None
+
+
+def _headlines(dataset: str) -> dict[str, str]:
+    """{task: headline metric} of a database (its spec's; the defaults when no installed plugin has it)."""
+    from ..errors import FbnError
+    from ..registry import get_registry
+    from ..scoring import headlines
+
+    try:
+        spec, _ = get_registry().resolve("datasets", dataset)
+    except FbnError:
+        spec = None
+    return headlines(spec)
 
 
 def _ordered(records: list[dict], per_au: bool) -> list[dict]:
     """Records grouped by database and task (in the order they came), each task's headline metric first."""
-    from ..scoring import HEADLINE
-
-    shown = [r for r in records if per_au or not _PER_AU.search(str(r["metric"]))]
+    shown = [r for r in records if per_au or not _per_au(r["metric"])]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in shown:
         groups.setdefault((r["dataset"], r["task"]), []).append(r)
+    heads = {dataset: _headlines(dataset) for dataset, _ in groups}
     return [
         r
-        for (_, task), group in groups.items()
-        for r in sorted(group, key=lambda r: r["metric"] != HEADLINE.get(task))  # stable: the rest keep order
+        for (dataset, task), group in groups.items()
+        for r in sorted(group, key=lambda r: r["metric"] != heads[dataset].get(task))  # stable: the rest keep order
     ]
 
 
@@ -95,7 +114,7 @@ def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
     ]
     n_by_dataset: dict[str, set[int]] = {}
     for r in records:
-        if not _PER_AU.search(str(r["metric"])):
+        if not _per_au(r["metric"]):
             n_by_dataset.setdefault(r["dataset"], set()).add(r["n_samples"])
     partial = [name for name, ns in n_by_dataset.items() if len(ns) > 1]
     if partial:
@@ -103,7 +122,7 @@ def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
             f"n: the test samples labelled for that task. {', '.join(partial)} label only some of their "
             "samples for some tasks (partial labels), so n differs between their tasks."
         )
-    if not per_au and any(_PER_AU.search(str(r["metric"])) for r in records):
+    if not per_au and any(_per_au(r["metric"]) for r in records):
         notes.append("Per-AU F1 scores: add --per-au (all of them are in results.jsonl).")
     return notes
 

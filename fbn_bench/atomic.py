@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import FbnError
+from .errors import FbnError, os_hint
 
 TMP_PREFIX = ".tmp-"
 
@@ -62,13 +62,7 @@ def atomic_write_text(path: str | Path, text: str, what: str = "file") -> None:
 
 def write_error(path: Path, what: str, exc: OSError) -> FbnError:
     """One line for a write that failed: which path, why, and what to do."""
-    reason = exc.strerror or type(exc).__name__
-    hint = {
-        "Permission denied": "choose a folder you can write to",
-        "No space left on device": "free some space or choose another disk",
-        "Read-only file system": "choose a writable folder",
-    }.get(reason, "check the path")
-    return FbnError(f"cannot write {what} {path}: {reason}; {hint}")
+    return FbnError(f"cannot write {what} {path}: {exc.strerror or type(exc).__name__}; {os_hint(exc)}")
 
 
 def _fsync(path: Path) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 import pluggy
@@ -30,3 +31,30 @@ def one_line(exc: BaseException) -> str:
     # pluggy puts the reason (e.g. an argument the hookspec lacks) after the first line; keep all of it.
     text = "; ".join(lines) if isinstance(exc, pluggy.PluginValidationError) else (lines[0] if lines else "")
     return f"{type(exc).__name__}: {text}".rstrip(": ")
+
+
+# What to do about the operating-system errors users meet (by errno): one place, for the CLI and atomic writes.
+_OS_HINTS = {
+    errno.EACCES: "choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "choose a folder you can write to, or fix its permissions",
+    errno.EROFS: "the disk is read-only: choose a writable folder",
+    errno.ENOSPC: "free some space or choose another disk",
+    errno.EDQUOT: "free some space or choose another disk",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: choose another path",
+    errno.EEXIST: "a file is in the way of a folder of that name: choose another path",
+    errno.EISDIR: "it is a folder: give a file name",
+    errno.ENOENT: "check the path",
+    errno.ENAMETOOLONG: "choose a shorter path",
+}
+
+
+def os_hint(exc: OSError) -> str:
+    """What the user can do about `exc` (a failed read, write or folder creation)."""
+    return _OS_HINTS.get(exc.errno, "check the path and the disk")
+
+
+def os_error_line(exc: OSError) -> str:
+    """`PATH: Permission denied; choose a folder ...`: an OSError as one line naming the path it is about."""
+    reason = exc.strerror or type(exc).__name__
+    where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+    return f"{where}: {reason}; {os_hint(exc)}" if where is not None else f"{reason}; {os_hint(exc)}"

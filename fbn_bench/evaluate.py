@@ -47,7 +47,7 @@ def predict(model, split: PreparedSplit, accelerator, batch_size: int, progress:
     bar = tqdm(
         total=len(shard),
         desc=f"eval {split.name}",
-        disable=not (progress and accelerator.is_main_process),
+        disable=None if progress and accelerator.is_main_process else True,  # None: off unless stderr is a terminal
         dynamic_ncols=True,
         leave=False,
     )

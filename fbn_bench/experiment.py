@@ -37,6 +37,7 @@ def run_experiment(
     from .coupling.compose import build_coupling
     from .coupling.relatedness import relatedness, relatedness_tensor
     from .data.streams import TaskStreams
+    from .memory import check_batches_fit
     from .model import build_model
     from .train import fit, total_steps
 
@@ -47,6 +48,7 @@ def run_experiment(
     accelerator = make_accelerator(config.mixed_precision, cpu)
     chosen = resolve_datasets(config, registry)
     # Build everything that can fail on a user's input before the slow work starts.
+    check_batches_fit(config)  # a batch too large would get the process killed with no message
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
     set_seed(config.seed)

@@ -22,6 +22,7 @@ import pandas as pd
 from . import identity
 from .atomic import atomic_path, atomic_write_text
 from .errors import FbnError
+from .tomlfile import read_user_text
 
 # Their home is identity.py; kept here for callers written before it.
 config_hash = identity.config_hash
@@ -187,7 +188,7 @@ def read_records(path: Path) -> Iterator[dict[str, Any]]:
     if not path.exists():
         raise FbnError(f"no results at {path}: give a run folder, a folder of runs, or a {RESULTS_FILE} file")
     for file in files:
-        for number, line in enumerate(file.read_text().splitlines(), start=1):
+        for number, line in enumerate(read_user_text(file, "results file").splitlines(), start=1):
             if not line.strip():
                 continue
             try:

@@ -29,8 +29,10 @@ def parse_tasks(text: str | list[str] | tuple[str, ...] | set[str]) -> tuple[str
 
     if isinstance(text, str):
         items = [t.strip() for t in text.split(",") if t.strip()]
-    else:
+    elif isinstance(text, list | tuple | set | frozenset):
         items = list(text)
+    else:  # `tasks = 5` in a TOML file
+        raise FbnError(f"tasks must be 'all', a text such as 'va,au' or a list of task names, got {text!r}")
     if items == ["all"]:
         return TASKS
     unknown = [t for t in items if t not in TASKS]

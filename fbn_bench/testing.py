@@ -146,40 +146,45 @@ def _raw_label_problems(raw, spec: DatasetSpec, split: str) -> list[str]:
 
 
 def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[str], int]:
-    """(unreadable, examples, bad bboxes or None without bbox columns, examples, rows with no box at all)
-    over the images that exist (missing ones are counted by table_stats). A bbox is checked exactly as the
-    cache will crop it; a row whose four bbox values are all missing (no face found in that frame, which
-    real video databases have) is counted apart: the run skips it too, but it is not a broken box."""
-    from PIL import Image
-    from tqdm import tqdm
-
-    from .data.images import check_bbox
+    """(unreadable rows, examples, bad bboxes or None without bbox columns, examples, rows with no box at all)
+    over the rows whose image exists (missing ones are counted by table_stats). Every row is decoded exactly
+    as the run decodes it (`decode_rows`, at the default input size): a truncated JPEG that Pillow's
+    `verify()` accepts is unreadable here too, so the counts are the rows the run will skip. A row whose four
+    bbox values are all missing (no face found in that frame, which real video databases have) is counted
+    apart: the run skips it too, but it is not a broken box."""
+    from .config import RunConfig
+    from .data.decode import decode_rows
+    from .data.images import BAD_BBOX, UNREADABLE, BadImageError, decode_face
     from .data.roots import resolve_image
     from .data.table import bbox_array, has_bbox
 
-    sizes: dict[str, tuple[int, int]] = {}
-    bad: list[str] = []
-    paths = [path for path in (resolve_image(root, p) for p in dict.fromkeys(df["image"])) if path.is_file()]
-    for path in tqdm(paths, desc="opening images", unit="img", disable=None, leave=False):
+    size, chunk = RunConfig.image_size, 2048
+    paths = [str(resolve_image(root, p)) for p in df["image"]]
+    boxes = bbox_array(df) if has_bbox(df) else None
+    no_box = np.isnan(boxes).all(axis=1) if boxes is not None else np.zeros(len(paths), bool)
+    buffer = np.empty((min(chunk, max(len(paths), 1)), size, size, 3), np.uint8)
+    unreadable: list[int] = []
+    bad_boxes: list[int] = []
+    for start in range(0, len(paths), chunk):
+        part = slice(start, start + chunk)
+        for row, reason in decode_rows(paths[part], None if boxes is None else boxes[part], size, buffer):
+            row += start
+            if reason == UNREADABLE:
+                unreadable.append(row)
+            elif reason == BAD_BBOX and not no_box[row]:
+                bad_boxes.append(row)
+
+    def detail(row: int) -> str:
         try:
-            with Image.open(path) as handle:
-                sizes[str(path)] = handle.size
-                handle.verify()
-        except Exception:  # any decoder error is what we are counting
-            bad.append(str(path))  # the path a user can open, as for missing images
-    if not has_bbox(df):
-        return len(bad), bad[:_SHOWN], None, [], 0
-    bad_boxes: list[str] = []
-    boxes = bbox_array(df)
-    no_box = np.isnan(boxes).all(axis=1)
-    for image, bbox in zip(df["image"][~no_box], boxes[~no_box]):
-        path = str(resolve_image(root, image))
-        if path in sizes and path not in bad:
-            try:
-                check_bbox(bbox, *sizes[path])
-            except ValueError as exc:
-                bad_boxes.append(f"{path} ({exc})")
-    return len(bad), bad[:_SHOWN], len(bad_boxes), bad_boxes[:_SHOWN], int(no_box.sum())
+            decode_face(paths[row], size, boxes[row])
+        except BadImageError as err:
+            return f"{paths[row]} ({err.detail})" if err.detail else paths[row]
+        return paths[row]
+
+    shown = [paths[row] for row in unreadable[:_SHOWN]]  # the path a user can open, as for missing images
+    if boxes is None:
+        return len(unreadable), shown, None, [], 0
+    return len(unreadable), shown, len(bad_boxes), [detail(row) for row in bad_boxes[:_SHOWN]], int(no_box.sum())
 
 
 def _extra_counts(df) -> dict[str, dict[str, int]]:
@@ -208,10 +213,18 @@ def _load_raw(spec: DatasetSpec, root: Path, split: str, options: dict[str, Any]
             ) from None
         first = (str(exc).strip().splitlines() or [""])[0]
         problems.append(
-            f"{split}: load() raised {type(exc).__name__}: {first} (loaders must raise FbnError with "
-            "one line naming the file and what to do)"
+            f"{split}: reading the files failed ({type(exc).__name__}: {first}); check that {root} holds "
+            f"{spec.name} in the layout its documentation describes; if it does, this is a bug in "
+            f"{_plugin_name(spec)}: report it with the output of `fbn-bench --debug datasets check {spec.name}`"
         )
         return None
+
+
+def _plugin_name(spec: DatasetSpec) -> str:
+    """`the plugin fbn_plugins.datasets.rafdb`: where a loader's bug would have to be reported."""
+    fn = getattr(spec.load, "func", spec.load)  # functools.partial
+    module = getattr(fn, "__module__", None)
+    return f"the plugin {module}" if module else "its plugin"
 
 
 def check_dataset_plugin(
@@ -275,8 +288,8 @@ def check_dataset_plugin(
         problems += _raw_label_problems(raw.frame, spec, split)
         if df.empty:
             problems.append(
-                f"{split}: no rows, so nothing to train on or score; check that the folder holds this "
-                "split (a plugin's loader should raise FbnError naming the file it expected instead)"
+                f"{split}: no rows, so nothing to train on or score; check that {root} holds the {split} "
+                f"split's annotation files and that they are not empty"
             )
         group = spec.group_column
         if group and len(df) and (group not in df.columns or df[group].isna().any()):
@@ -304,7 +317,10 @@ def check_dataset_plugin(
                     "the run skips them as 'bad bbox'"
                 )
             if shown:
-                problems.append(f"{split}: {report.unreadable_images} images cannot be opened, e.g. {', '.join(shown)}")
+                problems.append(
+                    f"{split}: {report.unreadable_images} images cannot be decoded (the run skips those rows), "
+                    f"e.g. {', '.join(shown)}; replace or re-extract those files"
+                )
             if boxes:
                 problems.append(
                     f"{split}: {report.bad_bboxes} face boxes cannot be cropped (the run skips those "

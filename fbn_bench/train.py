@@ -46,7 +46,13 @@ def fit(
     sums: dict[str, torch.Tensor] = {}
     count, epoch, history = 0, 0, []
     model.train()
-    bar = tqdm(total=steps, desc="train", disable=not (progress and accelerator.is_main_process), dynamic_ncols=True)
+    # disable=None: no bars unless stderr is a terminal (a redirected log gets none).
+    bar = tqdm(
+        total=steps,
+        desc="train",
+        disable=None if progress and accelerator.is_main_process else True,
+        dynamic_ncols=True,
+    )
     for step, batch in enumerate(streams.batches(steps), start=1):
         batch = to_device(batch, accelerator.device)
         images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])

@@ -11,6 +11,16 @@ def read_torch_file(path: Path, what: str):
     """`torch.load` of tensors only (no pickled code), on the CPU; an unreadable file is a one-line error."""
     import torch
 
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    # torch.save writes a zip archive (PK..), or in the legacy format a pickle (protocol opcode 0x80): any other
+    # start is not a torch file at all, whatever the unpickler would say about it.
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise FbnError(
+            f"{path}: is not a checkpoint or state dict (torch.save writes a zip archive; this file "
+            f"{'is empty' if not head else f'starts with {head!r}'}); save `model.state_dict()` with torch.save "
+            "and pass that file"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

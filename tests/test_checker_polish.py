@@ -242,7 +242,8 @@ def test_missing_and_unreadable_images_show_the_same_kind_of_path(images):
     report = check_dataset_plugin(spec, images, splits=["test"], strict=False)
     assert report.problems == [
         f"test: 1 of 4 images are missing, e.g. {images / 'test' / '2.png'}",
-        f"test: 1 images cannot be opened, e.g. {images / 'test' / '1.png'}",
+        f"test: 1 images cannot be decoded (the run skips those rows), e.g. {images / 'test' / '1.png'}; "
+        "replace or re-extract those files",
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from click.testing import CliRunner
 from real_fixtures_disfa import write_disfa
 from real_fixtures_rafdb import write_rafdb
@@ -89,3 +90,28 @@ def test_unknown_option_and_dataset(tmp_path):
     assert result.exit_code == 2 and "has no option 'folds'" in result.output
     result = _run("rafbd", "--root", tmp_path)
     assert result.exit_code == 2 and "did you mean 'rafdb'" in result.output
+
+
+def test_a_truncated_jpeg_that_pillow_verifies_is_unreadable_as_in_the_run(tmp_path):
+    from PIL import Image
+
+    from fbn_bench.data.cache import prepare_split
+    from fbn_bench.registry import get_registry
+
+    write_rafdb(tmp_path)
+    victim = sorted((tmp_path / "basic" / "Image" / "aligned").glob("train_*_aligned.jpg"))[0]
+    noise = np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(victim, quality=90)  # a large scan, then cut in half: a truncated JPEG
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    with Image.open(victim) as handle:
+        handle.verify()  # what the check used to rely on: it does not notice
+    result = _run("rafdb", "--root", tmp_path, "--split", "train", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    prepared = prepare_split(
+        get_registry().dataset("rafdb"), "train", {"root": str(tmp_path)}, image_size=64,
+        cache_dir=tmp_path / "cache", progress=False, report=False,
+    )  # fmt: skip
+    assert prepared.skipped == {"unreadable": 1}  # the run drops it ...
+    assert report["splits"]["train"]["unreadable_images"] == 1  # ... and the check now says so
+    assert any(str(victim) in p and "cannot be decoded" in p for p in report["problems"])

@@ -42,7 +42,7 @@ def test_epochs_in_a_config_file_replace_the_preset_steps(tmp_path):
 def test_cli_epochs_reach_the_run(monkeypatch):
     seen = {}
     monkeypatch.setattr("fbn_bench.experiment.run_experiment", lambda config, **kw: seen.setdefault("config", config))
-    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome: None)
+    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome, per_au=False: None)
     result = CliRunner().invoke(cli, ["run", "--tasks", "expr", "--epochs", "1.5"])
     assert result.exit_code == 0, result.output
     assert (seen["config"].steps, seen["config"].epochs) == (None, 1.5)

@@ -11,19 +11,24 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import FbnError
+from ..errors import FbnError, os_error_line
 
 
 class FbnGroup(click.Group):
-    """Turns FbnError into `Error: <one line>` on stderr and exit status 2 (a traceback with --debug)."""
+    """Turns FbnError into `Error: <one line>` on stderr and exit status 2 (a traceback with --debug).
+
+    So does an OSError from any command (a folder that cannot be created, a file that cannot be written, a
+    full disk): the machine, not the code, is what the user has to fix, and the line names the path."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except FbnError as exc:
+        except (FbnError, OSError) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            if isinstance(exc, BrokenPipeError):  # `fbn-bench ... | head`: the reader left, nothing to say
+                sys.exit(1)
+            click.echo(f"Error: {exc if isinstance(exc, FbnError) else os_error_line(exc)}", err=True)
             sys.exit(2)
 
 

@@ -18,10 +18,26 @@ _RESULTS = click.option(
 _OUT = click.option(
     "--out",
     type=click.Path(path_type=Path),
-    default=Path("leaderboards"),
-    show_default=True,
-    help="The leaderboards folder (tables, records/, references.toml, leaderboards.toml).",
+    default=None,
+    help="The leaderboards folder (tables, records/, references.toml, leaderboards.toml). Default: ./leaderboards, "
+    "which must exist (the repository's); give --out to start a new one elsewhere.",
 )
+DEFAULT_OUT = Path("leaderboards")
+
+
+def _out(out: Path | None, writing: bool = True) -> Path:
+    """--out, else ./leaderboards; writing there needs it to exist, so that a command run outside the repository
+    does not quietly start a new leaderboards folder wherever it happens to be."""
+    if out is not None:
+        return out
+    if writing and not DEFAULT_OUT.is_dir():
+        raise FbnError(
+            f"no {DEFAULT_OUT}/ folder in {Path.cwd()}: run this in the repository whose leaderboards you mean, "
+            "or pass --out DIR to write them there"
+        )
+    return DEFAULT_OUT
+
+
 _BASELINE = click.option(
     "--baseline",
     default=None,
@@ -57,12 +73,13 @@ def _settings(out: Path, baseline, resamples, seed):
     help="Write nothing; exit non-zero if a committed table differs from what the records build, or a "
     "record's value differs from what its stored predictions score.",
 )
-def build(results: tuple[Path, ...], out: Path, baseline, resamples, seed, check: bool) -> None:
+def build(results: tuple[Path, ...], out: Path | None, baseline, resamples, seed, check: bool) -> None:
     """Write OUT/<database>.md for every database and the index OUT/README.md. With the committed store (no
     --results), runs that a later run of the same configuration and seed replaces are removed from it."""
     from ..leaderboard.build import RECORDS_DIR, record_value_problems, render_all, stale_files, write_all
     from ..registry import get_registry
 
+    out = _out(out)
     registry = get_registry()
     files = render_all(out, list(results) or None, _settings(out, baseline, resamples, seed), registry=registry)
     if check:
@@ -104,13 +121,14 @@ def _prune(store: Path) -> None:
 @_RESAMPLES
 @_SEED
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
-def show(database: str, results: tuple[Path, ...], out: Path, baseline, resamples, seed, fmt: str) -> None:
+def show(database: str, results: tuple[Path, ...], out: Path | None, baseline, resamples, seed, fmt: str) -> None:
     """Print the table of one DATABASE."""
     from ..leaderboard.build import RECORDS_DIR, build_tables
     from ..leaderboard.references import REFERENCES_FILE, read_references
     from ..leaderboard.render import FORMATS
     from ..registry import get_registry
 
+    out = _out(out, writing=False)
     sources = list(results) or [p for p in [out / RECORDS_DIR] if p.exists()]
     tables = build_tables(
         sources,
@@ -126,14 +144,14 @@ def show(database: str, results: tuple[Path, ...], out: Path, baseline, resample
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_OUT
 @click.option("--store", type=click.Path(path_type=Path), default=None, help="The record store, if not OUT/records.")
-def add(run_dirs: tuple[Path, ...], out: Path, store: Path | None) -> None:
+def add(run_dirs: tuple[Path, ...], out: Path | None, store: Path | None) -> None:
     """Copy the records and compact predictions of RUN_DIRS (run folders, or folders of runs such as a
     sweep's) into the committed store OUT/records; no checkpoints. Stored runs that a later run of the same
     configuration and seed replaces are removed."""
     from ..leaderboard.build import RECORDS_DIR
     from ..leaderboard.store import add_runs
 
-    store = store or out / RECORDS_DIR
+    store = store or _out(out) / RECORDS_DIR
     for run_id in add_runs(list(run_dirs), store):
         click.echo(store / run_id)
     _prune(store)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from ..errors import FbnError
 
 
 @click.group()
@@ -21,7 +25,9 @@ def _notes(df) -> list[str]:
 
 @relatedness.command()
 @click.argument("source", default="du2014")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw it as a heat map (PNG).")
+@click.option(
+    "--plot", "plot_path", type=click.Path(dir_okay=False), help="Also draw it as a heat map (.png, .pdf or .svg)."
+)
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (readable back as a SOURCE) instead of a table.")
 @click.option(
     "--smoothing", type=float, default=1.0, show_default=True, help="Additive smoothing (empirical:<dataset> only)."
@@ -36,6 +42,11 @@ def show(source: str, plot_path: str | None, as_csv: bool, smoothing: float, dat
     from ..coupling import relatedness as load
     from ..registry import get_registry
 
+    if plot_path:
+        from ..coupling.plot import FORMATS
+
+        if Path(plot_path).suffix.lower() not in FORMATS:  # before the (possibly slow) table is computed
+            raise FbnError(f"--plot {plot_path}: name a {', '.join(FORMATS)} file")
     df = load(source, data_root=data_root, smoothing=smoothing, registry=get_registry())
     if as_csv:
         click.echo(df.to_csv(float_format="%.4g"), nl=False)
@@ -64,15 +75,13 @@ def estimate(dataset: str, out_path: str, smoothing: float, split: str, data_roo
     DATASET must label both expressions and AUs (e.g. affwild2). Cells it has no labels for keep the
     du2014 values; the command says which.
     """
-    from pathlib import Path
-
+    from ..atomic import atomic_write_text
     from ..coupling import estimate_relatedness
     from ..registry import get_registry
 
     df = estimate_relatedness(dataset, data_root=data_root, smoothing=smoothing, split=split, registry=get_registry())
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out, float_format="%.6g")
+    atomic_write_text(out, df.to_csv(float_format="%.6g"), "relatedness table")
     click.echo(
         f"Estimated from {df.attrs['rows']} {split} rows of {dataset} with both labels "
         f"(smoothing {smoothing:g}): wrote {out}"

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from ..config import PRESETS, RunConfig
 from ..errors import FbnError
 
 # CLI option -> RunConfig field, for the options that map one to one.
@@ -72,32 +73,39 @@ def _relaunch(num_processes: int) -> None:
     sys.exit(subprocess.call(cmd))
 
 
-def _report(outcome) -> None:
+def _report(outcome, per_au: bool = False) -> None:
     """The results table, skipped images and where the records are (main process only: others have none).
     A database that could not be scored fails the command after the table, so no script mistakes a
     missing database for a finished one."""
+    from .results_table import print_results
+
     if outcome.records:
-        _print_results(outcome.records, outcome.skipped)
+        print_results(outcome.records, outcome.skipped, outcome.run_dir, per_au)
         click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
     if outcome.unscored and os.environ.get("LOCAL_RANK", "0") == "0":
         reasons = "; ".join(f"{name}: {why}" for name, why in outcome.unscored.items())
         raise FbnError(f"not scored: {reasons}. The other databases' results are in {outcome.run_dir}")
 
 
-def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> None:
-    from tabulate import tabulate
+def _default(name: str) -> str:
+    """`default 800; paper preset: none`: a setting's default in the quick preset, and the paper preset's."""
+    quick = getattr(RunConfig, name)
+    text = f"default {'none' if quick is None else quick}"
+    if name in PRESETS["paper"] and PRESETS["paper"][name] != quick:
+        paper = PRESETS["paper"][name]
+        text += f"; paper preset: {'none' if paper is None else paper}"
+    return text
 
-    from ..scoring import au_of
 
-    rows = [
-        [r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}".replace("-0.0000", "0.0000"), r["n_samples"]]
-        for r in records
-        if au_of(r["metric"]) is None  # per-AU values stay in the records
-    ]
-    click.echo(tabulate(rows, headers=["dataset", "task", "metric", "value", "n"], tablefmt="github"))
-    for name, reasons in skipped.items():
-        detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
-        click.echo(f"skipped images in {name}: {detail}", err=True)
+_PRESET_HELP = (
+    f"quick: a compact CNN ({RunConfig.backbone}) on {RunConfig.image_size} px faces, {RunConfig.steps} steps of "
+    f"{RunConfig.batch_size}, lr {RunConfig.lr:g}: minutes on a laptop CPU. paper: the paper's setting "
+    f"(reconstructed): {PRESETS['paper']['backbone']} (VGG-16 layout) at {PRESETS['paper']['image_size']} px, "
+    f"{PRESETS['paper']['epochs']:g} epochs of {PRESETS['paper']['batch_size']}, lr {PRESETS['paper']['lr']:g}, "
+    f"{PRESETS['paper']['hidden']} hidden units: meant for a GPU and real databases."
+)
+
+_PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (always in results.jsonl).")
 
 
 @click.command()
@@ -113,31 +121,52 @@ def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> N
 )
 @click.option("--backbone", default=None, help="small (default), vggface, timm:<model>, or a plugin's backbone.")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False), help="Local state dict for the backbone.")
-@click.option("--epochs", type=float, default=None, help="Passes over the largest task stream.")
-@click.option("--steps", type=int, default=None, help="Optimiser steps (wins over --epochs).")
-@click.option("--batch-size", type=int, default=None, help="Samples per step, split across the task streams.")
-@click.option("--lr", type=float, default=None, help="Learning rate.")
-@click.option("--seed", type=int, default=None, help="Seed; with the configuration it fixes a CPU run.")
-@click.option("--image-size", type=int, default=None, help="Side of the square input faces.")
+@click.option("--epochs", type=float, default=None, help=f"Passes over the largest task stream ({_default('epochs')}).")
+@click.option("--steps", type=int, default=None, help=f"Optimiser steps; wins over --epochs ({_default('steps')}).")
 @click.option(
-    "--data-root", default=None, type=click.Path(file_okay=False), help="Folder holding one folder per database."
+    "--batch-size",
+    type=int,
+    default=None,
+    help=f"Samples per step, split across the task streams ({_default('batch_size')}).",
+)
+@click.option("--lr", type=float, default=None, help=f"Learning rate, AdamW ({_default('lr')}).")
+@click.option(
+    "--seed", type=int, default=None, help=f"Seed; with the configuration it fixes a CPU run ({_default('seed')})."
+)
+@click.option(
+    "--image-size",
+    type=int,
+    default=None,
+    help=f"Side of the square input faces, in pixels ({_default('image_size')}; with --backbone alone, that backbone's own size).",
+)
+@click.option(
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder holding one folder per database (default $FBN_BENCH_DATA, else the user cache folder).",
 )
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Run folder (default runs/<run-id>).")
 @click.option("--config", "config_file", default=None, type=click.Path(dir_okay=False), help="TOML file of settings.")
 @click.option(
     "--preset",
-    type=click.Choice(["quick", "paper"]),
+    type=click.Choice(list(PRESETS)),
     default=None,
-    help="Settings to start from: quick (default) or paper; a --config file may name one too.",
+    help=_PRESET_HELP + " A --config file may name one too; this option wins.",
 )
-@click.option("--mixed-precision", type=click.Choice(["no", "bf16", "fp16"]), default=None)
+@click.option(
+    "--mixed-precision",
+    type=click.Choice(["no", "bf16", "fp16"]),
+    default=None,
+    help=f"Mixed precision on a GPU ({_default('mixed_precision')}).",
+)
 @click.option(
     "--num-processes", type=int, default=1, show_default=True, help="Processes (CPU or GPU) for a distributed run."
 )
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
 @click.option("--force", is_flag=True, help="With --out DIR holding another run: delete that run and run here.")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
-def run(config_file, preset, num_processes, cpu, force, no_progress, datasets, **options) -> None:
+@click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
+@_PER_AU
+def run(config_file, preset, num_processes, cpu, force, no_progress, per_au, datasets, **options) -> None:
     """Train FaceBehaviorNet and score every chosen database on its test split."""
     from ..config import resolve_config
     from ..experiment import run_experiment
@@ -153,7 +182,7 @@ def run(config_file, preset, num_processes, cpu, force, no_progress, datasets, *
 
         runnable_precision(config.mixed_precision, cpu)  # refused here once, not by every process started
         _relaunch(num_processes)
-    _report(run_experiment(config, registry=registry, progress=not no_progress, cpu=cpu, replace=force))
+    _report(run_experiment(config, registry=registry, progress=not no_progress, cpu=cpu, replace=force), per_au)
 
 
 def _check_processes(num_processes: int) -> None:
@@ -164,7 +193,12 @@ def _check_processes(num_processes: int) -> None:
 @click.command()
 @click.argument("run_dir_or_checkpoint", type=click.Path(exists=True))
 @click.option("--datasets", default=None, help="Score these databases instead of the run's own.")
-@click.option("--data-root", default=None, type=click.Path(file_okay=False))
+@click.option(
+    "--data-root",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder holding one folder per database (default: the run's, else $FBN_BENCH_DATA).",
+)
 @click.option(
     "--out",
     default=None,
@@ -173,8 +207,9 @@ def _check_processes(num_processes: int) -> None:
 )
 @click.option("--num-processes", type=int, default=1, show_default=True)
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
-@click.option("--no-progress", is_flag=True)
-def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress) -> None:
+@click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
+@_PER_AU
+def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress, per_au) -> None:
     """Re-score a trained model (a run folder or its checkpoint.pt)."""
     from ..evaluate import evaluate_checkpoint
     from ..registry import get_registry
@@ -193,4 +228,4 @@ def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu
     )
     if not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
         raise FbnError("nothing was scored: the test splits hold no labelled samples")
-    _report(outcome)
+    _report(outcome, per_au)

@@ -6,16 +6,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import atomic_path
+from ..errors import FbnError
+
+FORMATS = (".png", ".pdf", ".svg")
+
 
 def plot_relatedness(df: pd.DataFrame, path: str | Path, title: str | None = None) -> Path:
-    """Write a heat map of `df` (expressions x AUs, values in [0, 1]) with each cell's value printed."""
+    """Write a heat map (.png, .pdf or .svg) of `df` (expressions x AUs, values in [0, 1]) with each cell's value printed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() not in FORMATS:
+        raise FbnError(f"{path}: cannot draw a {path.suffix or 'suffix-less'} file; name a {', '.join(FORMATS)} file")
     values = df.to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * values.shape[1], 1.2 + 0.5 * values.shape[0]), dpi=120)
     try:
@@ -38,7 +44,8 @@ def plot_relatedness(df: pd.DataFrame, path: str | Path, title: str | None = Non
         ax.set_title(title or f"P(AU | expression): {df.attrs.get('source', '')}".rstrip(": "), fontsize=10)
         fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
         fig.tight_layout()
-        fig.savefig(path)
+        with atomic_path(path, "heat map") as tmp:
+            fig.savefig(tmp, format=path.suffix.lower()[1:])
     finally:
         plt.close(fig)
     return path

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import FbnError
+from ..errors import FbnError, os_error_line
 from ..options import resolve_plugin
 from ..specs import DatasetSpec
 from ..tasks import AUS, VA_COLUMNS
@@ -22,7 +22,7 @@ DATA_ENV = "FBN_BENCH_DATA"
 def default_data_root() -> Path:
     """`$FBN_BENCH_DATA`, else the per-user cache folder (e.g. ~/.cache/fbn-bench/data)."""
     if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV]).expanduser()
+        return _folder_from_env(DATA_ENV, "the databases")
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("fbn-bench")) / "data"
@@ -56,12 +56,14 @@ def read_split(
         table = spec.load(root, split, **plugin.options)
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and not root.exists():
+            raise _missing_root(spec, root) from exc
+        # a folder it cannot read, or (synthetic data) cannot generate into: what is wrong is not that it is absent
+        raise FbnError(f"{spec.name}: {os_error_line(exc)}") from exc
     except Exception as exc:
         if not root.exists():  # a loader that did not check its root: the user's mistake, not a bug
-            raise FbnError(
-                f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) "
-                f"or {spec.name}:root=PATH"
-            ) from exc
+            raise _missing_root(spec, root) from exc
         first = (str(exc).strip().splitlines() or [""])[0]
         raise FbnError(
             f"dataset {spec.name!r} ({_plugin_of(spec)}): load(root, {split!r}) raised "
@@ -72,6 +74,12 @@ def read_split(
     if isinstance(loaded.frame, pd.DataFrame):
         _warn_ignored_columns(spec, loaded.frame)
     return LoadedTable(normalize_table(loaded.frame, spec, split), loaded.skipped, loaded.notes), root
+
+
+def _missing_root(spec: DatasetSpec, root: Path) -> FbnError:
+    return FbnError(
+        f"{spec.name} root {root} does not exist; pass --data-root DIR (then DIR/{spec.name}) or {spec.name}:root=PATH"
+    )
 
 
 def _plugin_of(spec: DatasetSpec) -> str:
@@ -140,7 +148,15 @@ CACHE_ENV = "FBN_BENCH_CACHE"
 def default_cache_dir() -> Path:
     """`$FBN_BENCH_CACHE`, else the per-user cache folder (e.g. ~/.cache/fbn-bench/images)."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+        return _folder_from_env(CACHE_ENV, "the decoded-image cache")
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("fbn-bench")) / "images"
+
+
+def _folder_from_env(name: str, what: str) -> Path:
+    """The folder an environment variable names; a one-line error when a file is in its place."""
+    path = Path(os.environ[name]).expanduser()
+    if path.exists() and not path.is_dir():
+        raise FbnError(f"${name} is {path}, a file, but it must name a folder for {what}; point it at a folder")
+    return path

@@ -38,6 +38,13 @@ def stream_members(labels: dict[str, np.ndarray], task: str) -> np.ndarray:
     return np.flatnonzero(~np.isnan(labels["au"]).all(axis=1))
 
 
+def _all_skipped(split) -> str:
+    """`every one of the 24 images of toy/train was skipped (24 missing), e.g. toy/images/a.png`."""
+    reasons = ", ".join(f"{n} {reason}" for reason, n in split.skipped.items())
+    example = f", e.g. {split.skipped_examples[0][0]}" if split.skipped_examples else ""
+    return f"every one of the {split.n_skipped} images of {split.name}/{split.split} was skipped ({reasons}){example}"
+
+
 def split_counts(shares: dict[str, float], total: int) -> dict[str, int]:
     """round(share * total) per task, summing to `total`: floors first, then the leftover samples go
     to the largest fractional parts (ties: canonical task order)."""
@@ -93,6 +100,14 @@ class TaskStreams:
             img_idx = np.concatenate(members or [np.zeros(0, np.int64)]).astype(np.int64)
             if len(img_idx) == 0:
                 names = ", ".join(f"{s.name}/{s.split}" for s in self.splits) or "no datasets"
+                lost = [s for s in self.splits if getattr(s, "skipped", None) and not len(s.rows)]
+                if lost:  # the labels are there, the images are not: say that, not "no labels"
+                    where = "; ".join(_all_skipped(s) for s in lost)
+                    raise FbnError(
+                        f"no usable image for the {STREAM_NAMES[task]}: {where}; restore the images where the "
+                        f"annotations point (or pass the right root): `fbn-bench datasets check "
+                        f"{lost[0].name}` lists every one"
+                    )
                 raise FbnError(
                     f"the {STREAM_NAMES[task]} is empty: no image in {names} has {TASK_NAMES[task]} labels; "
                     f"add a database that labels '{task}' or leave '{task}' out of the tasks"

@@ -11,6 +11,7 @@ from typing import Any
 from ..atomic import TMP_PREFIX
 from ..errors import FbnError
 from ..results import RESULTS_FILE, read_records
+from ..tomlfile import read_user_text
 
 PREFERRED_SPLIT = "test"
 
@@ -86,7 +87,7 @@ def results_files(folder: Path) -> list[Path]:
 def numbered_records(file: Path) -> Iterator[tuple[str, Any]]:
     """(`file:line`, record) for each record of a results file. `read_records` skips blank lines, and
     so does the count, so the line named is the line the record is on."""
-    numbers = [n for n, line in enumerate(file.read_text().splitlines(), start=1) if line.strip()]
+    numbers = [n for n, line in enumerate(read_user_text(file, "results file").splitlines(), start=1) if line.strip()]
     return zip((f"{file}:{n}" for n in numbers), read_records(file))
 
 

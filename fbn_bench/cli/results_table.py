@@ -1,0 +1,134 @@
+"""The results table `run` and `evaluate` print: each task's headline metric first, every number with three
+decimals, a trivial predictor's score beside each one, and why `n` can differ between one database's tasks."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+
+DECIMALS = 3
+# The trivial predictor each score is set beside (scored by the same code as the model, so names and
+# definitions always agree with the records).
+TRIVIAL = {
+    "va": "valence and arousal always 0 (CCC 0)",
+    "expr": "always the test split's most frequent expression",
+    "au": "every AU always present",
+}
+
+
+def number(value) -> str:
+    """Three decimals, no `-0.000`; a missing value is `-`."""
+    if value is None or value != value:  # None or NaN
+        return "-"
+    text = f"{value:.{DECIMALS}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def trivial_scores(predictions: Path) -> dict[tuple[str, str], float]:
+    """{(task, metric): value} of the trivial predictors (TRIVIAL) on the labels of a predictions file;
+    `{}` when the file is absent (a run whose predictions were not written)."""
+    import pandas as pd
+
+    from ..scoring import score_predictions
+    from ..tasks import AUS, TASKS
+
+    if not predictions.is_file():
+        return {}
+    frame = pd.read_csv(predictions)
+    trivial = frame.copy()
+    if "pred_valence" in trivial:
+        trivial["pred_valence"], trivial["pred_arousal"] = 0.0, 0.0
+    if "pred_expression" in trivial and frame["expression"].notna().any():
+        trivial["pred_expression"] = frame["expression"].mode().iloc[0]
+    aus = [a for a in AUS if f"prob_AU{a}" in trivial]
+    for au in aus:
+        trivial[f"prob_AU{au}"] = 1.0
+    with warnings.catch_warnings():  # metrics undefined for a constant predictor are left out, not announced
+        warnings.simplefilter("ignore")
+        return {key: value for key, (value, _) in score_predictions(trivial, TASKS, aus).items()}
+
+
+def _per_au(metric: str) -> bool:
+    from ..scoring import au_of
+
+    return au_of(str(metric)) is not None
+
+
+def _headlines(dataset: str) -> dict[str, str]:
+    """{task: headline metric} of a database (its spec's; the defaults when no installed plugin has it)."""
+    from ..errors import FbnError
+    from ..registry import get_registry
+    from ..scoring import headlines
+
+    try:
+        spec, _ = get_registry().resolve("datasets", dataset)
+    except FbnError:
+        spec = None
+    return headlines(spec)
+
+
+def _ordered(records: list[dict], per_au: bool) -> list[dict]:
+    """Records grouped by database and task (in the order they came), each task's headline metric first."""
+    shown = [r for r in records if per_au or not _per_au(r["metric"])]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in shown:
+        groups.setdefault((r["dataset"], r["task"]), []).append(r)
+    heads = {dataset: _headlines(dataset) for dataset, _ in groups}
+    return [
+        r
+        for (dataset, task), group in groups.items()
+        for r in sorted(group, key=lambda r: r["metric"] != heads[dataset].get(task))  # stable: the rest keep order
+    ]
+
+
+def results_table(records: list[dict], run_dir: Path, per_au: bool = False) -> str:
+    """The table and the notes under it, as text."""
+    from tabulate import tabulate
+
+    from ..results import predictions_path
+
+    trivial: dict[str, dict] = {}
+    rows = []
+    for r in _ordered(records, per_au):
+        if r["dataset"] not in trivial:
+            trivial[r["dataset"]] = trivial_scores(predictions_path(run_dir, r["dataset"]))
+        baseline = trivial[r["dataset"]].get((r["task"], r["metric"]))
+        rows.append([r["dataset"], r["task"], r["metric"], number(r["value"]), number(baseline), r["n_samples"]])
+    table = tabulate(
+        rows,
+        headers=["dataset", "task", "metric", "score", "trivial", "n"],
+        tablefmt="github",
+        disable_numparse=True,
+        colalign=("left", "left", "left", "right", "right", "right"),
+    )
+    return "\n".join([table, *_notes(records, {r[1] for r in rows}, per_au)])
+
+
+def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
+    notes = [
+        "trivial: the same metric for a predictor that learns nothing: "
+        + "; ".join(f"{task} {TRIVIAL[task]}" for task in TRIVIAL if task in tasks)
+        + "."
+    ]
+    n_by_dataset: dict[str, set[int]] = {}
+    for r in records:
+        if not _per_au(r["metric"]):
+            n_by_dataset.setdefault(r["dataset"], set()).add(r["n_samples"])
+    partial = [name for name, ns in n_by_dataset.items() if len(ns) > 1]
+    if partial:
+        notes.append(
+            f"n: the test samples labelled for that task. {', '.join(partial)} label only some of their "
+            "samples for some tasks (partial labels), so n differs between their tasks."
+        )
+    if not per_au and any(_per_au(r["metric"]) for r in records):
+        notes.append("Per-AU F1 scores: add --per-au (all of them are in results.jsonl).")
+    return notes
+
+
+def print_results(records: list[dict], skipped: dict[str, dict[str, int]], run_dir: Path, per_au: bool) -> None:
+    click.echo(results_table(records, run_dir, per_au))
+    for name, reasons in skipped.items():
+        detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+        click.echo(f"skipped images in {name}: {detail}", err=True)

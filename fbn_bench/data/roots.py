@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import FbnError
 from ..specs import DatasetSpec, check_declared_options
 from ..tasks import AUS, VA_COLUMNS
+from .splits import TRAIN_SIDE, carve, derived_unit_column
 from .table import normalize_table
 
 DATA_ENV = "FBN_BENCH_DATA"
@@ -44,12 +45,14 @@ def load_split(
 ) -> tuple[pd.DataFrame, Path]:
     """Call the plugin's loader and normalize its table. Returns (table, root)."""
     options = dict(options or {})
-    if split not in spec.splits:
+    # A plugin without its own `val` gets one carved from its `train` (fbn_bench.data.splits).
+    derive_val = split in TRAIN_SIDE and "val" not in spec.splits and "train" in spec.splits
+    if split not in spec.splits and not derive_val:
         raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
     check_declared_options("dataset", spec, loader_options(options), also=" (and root)")
     root = dataset_root(spec, options, data_root)
     try:
-        table = spec.load(root, split, **loader_options(options))
+        table = spec.load(root, "train" if derive_val else split, **loader_options(options))
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
     except Exception as exc:
@@ -66,7 +69,10 @@ def load_split(
         ) from exc
     if isinstance(table, pd.DataFrame):
         _warn_ignored_columns(spec, table)
-    return normalize_table(table, spec, split), root
+    table = normalize_table(table, spec, split)
+    if derive_val:
+        table = carve(table, spec.name, split, derived_unit_column(spec, table))
+    return table, root
 
 
 def _plugin_of(spec: DatasetSpec) -> str:

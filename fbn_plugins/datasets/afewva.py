@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._aff_common import attach_skipped, relative, require_root
 from ._common import listing
@@ -100,6 +101,7 @@ def subject_folds(subjects, folds: int) -> dict[str, int]:
     return {s: i % folds + 1 for i, s in enumerate(sorted(set(subjects)))}
 
 
+@val_carved("afewva", "subject")
 def load_afewva(
     root: Path, split: str, fold: int = 1, folds: int = 5, crop: str = "landmarks", margin: float = 0.2
 ) -> pd.DataFrame:
@@ -128,7 +130,7 @@ def load_afewva(
 SPEC = DatasetSpec(
     name="afewva",
     tasks={"va"},
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_afewva,
     description="AFEW-VA: 600 clips from feature films, per-frame valence and arousal (integers -10..10, scaled to [-1, 1]). "
     "No official split: subject-independent folds over the actors.",

@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._aff_common import option_path, require_root
 from ._affectnet import CSV_FILES, NPY_SETS, find_csv, find_csv_images, find_npy_set, read_csv_release, read_npy_release
 
 
+@val_carved("affectnet", "image")
 def load_affectnet(root: Path, split: str, release: str = "auto", images: str | None = None) -> pd.DataFrame:
     root = require_root(root, "affectnet", "the AffectNet release")
     if release not in ("auto", "csv", "npy"):
@@ -45,7 +47,7 @@ def load_affectnet(root: Path, split: str, release: str = "auto", images: str | 
 SPEC = DatasetSpec(
     name="affectnet",
     tasks={"va", "expr"},
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_affectnet,
     description="AffectNet, manually annotated part: in-the-wild web images, 7 basic expressions and valence-arousal. "
     "`test` is the validation list (no public test set).",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._common import (
     find_first,
@@ -66,6 +67,7 @@ def read_au_file(path: Path) -> dict[int, int]:
     return values
 
 
+@val_carved("disfa", "subject")
 def load(root, split: str, fold: int = 1, threshold: int = 2, naming: str = DEFAULT_NAMING) -> pd.DataFrame:
     root = require_root(Path(root), "disfa")
     fold = int_option("fold", fold, (1, 2, 3), "disfa")
@@ -127,6 +129,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="disfa",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=DISFA_AUS,
             load=load,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._common import SKIPPED_ATTR, clean_header, int_option, line_error, listing, require_root
 
@@ -102,6 +103,7 @@ def _parse(path: Path) -> tuple[list[str], list[dict[int, float]], list[str]]:
     return names, labels, empty
 
 
+@val_carved("emotionet", "image")
 def load(root, split: str, file: str | None = None, images: str = "images", test_percent: int = 20) -> pd.DataFrame:
     root = require_root(Path(root), "emotionet")
     test_percent = int_option("test_percent", test_percent, range(1, 100), "emotionet")
@@ -126,6 +128,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="emotionet",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=EMOTIONET_AUS,
             load=load,

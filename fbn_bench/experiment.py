@@ -68,8 +68,9 @@ def run_experiment(
 
     from .coupling.compose import build_coupling
     from .coupling.relatedness import relatedness, relatedness_tensor
-    from .data.streams import TaskStreams
+    from .data.streams import TaskStreams, budget_batch_size
     from .model import build_model
+    from .selection import Selector
     from .train import fit
 
     registry = registry or get_registry()
@@ -95,13 +96,14 @@ def run_experiment(
     info = RunInfo(run_id, run_dir, config.to_dict())
     hook = registry.hook()
     with hook.watching(info, active=accelerator.is_main_process):
-        annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
+        # Protocol (docs/protocol.md): train and select on train/val; test is read only after training.
+        annotations = read_annotations(chosen, ("train", "val"), config, accelerator)
         train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
-        test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
+        val_splits = prepare_all(chosen, "val", config, accelerator, progress, annotations)
         streams = TaskStreams(
             train_splits,
             config.tasks,
-            config.batch_size,
+            budget_batch_size(config.batch_size, config.tasks, config.budget),
             config.shares or None,
             seed=config.seed,
             rank=accelerator.process_index,
@@ -114,7 +116,7 @@ def run_experiment(
 
             echo(
                 f"run {run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}, "
-                f"{total_steps(config, streams)} steps of {config.batch_size} on {accelerator.device.type}"
+                f"{total_steps(config, streams)} steps of {streams.batch_size} on {accelerator.device.type}"
                 f" x{accelerator.num_processes}; {streams.summary()}"
             )
 
@@ -122,10 +124,14 @@ def run_experiment(
             if accelerator.is_main_process:
                 hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
-        history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
-
+        selector = Selector(val_splits, accelerator, config)
+        history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress, selector)
+        selector.restore(model)  # the selected checkpoint is the one tested and saved
+        test_splits = prepare_all(chosen, "test", config, accelerator, progress)
         records, unscored = score_test_splits(model, test_splits, accelerator, config, run_dir, progress, registry)
-        skipped = skipped_counts(train_splits + test_splits)
+        steps_run = history[-1]["step"] if history else 0
+        records = selector.annotate(records, streams.samples_seen(steps_run), steps_run)
+        skipped = skipped_counts(train_splits + val_splits + test_splits)
         if accelerator.is_main_process:
             unwrapped = accelerator.unwrap_model(model)
             run_hash = results.config_hash(hashed_config(config, accelerator.num_processes), plugins)
@@ -142,6 +148,7 @@ def run_experiment(
                 records, config, plugins, run_id, accelerator, time.perf_counter() - started, config_hash=run_hash
             )
             results.write_records(run_dir, records)
+            selector.write_val_predictions(run_dir)
             hook.on_run_end(run=info, records=records)
     accelerator.wait_for_everyone()
     return RunOutcome(run_dir, records, skipped, history, unscored)

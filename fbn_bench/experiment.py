@@ -127,6 +127,7 @@ def run_experiment(
         selector = Selector(val_splits, accelerator, config)
         history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress, selector)
         selector.restore(model)  # the selected checkpoint is the one tested and saved
+        # Per-AU thresholds (metrics.choose_thresholds, once on main) are chosen here from selector.best_frames.
         test_splits = prepare_all(chosen, "test", config, accelerator, progress)
         records, unscored = score_test_splits(model, test_splits, accelerator, config, run_dir, progress, registry)
         steps_run = history[-1]["step"] if history else 0

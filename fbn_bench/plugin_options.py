@@ -51,8 +51,12 @@ def resolved_plugins(config, registry, datasets: Iterable[tuple[Any, dict[str, A
         return {"name": name, "options": resolved_options(fn, options), "plugin": entry.distribution or entry.plugin}
 
     backbone, backbone_options = registry.resolve("backbones", config.backbone)
+    # A coupling's version marks a change in its loss: runs of two versions never pool as seeds.
     couplings = [
-        describe("couplings", name, registry.coupling(name).build, options)
+        {
+            **describe("couplings", name, registry.coupling(name).build, options),
+            "version": registry.coupling(name).version,
+        }
         for name, options in parse_coupling(config.coupling)
     ]
     # A dataset's loader_version marks a change in how its annotations are parsed: other labels, other run.

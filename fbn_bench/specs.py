@@ -99,6 +99,8 @@ class CouplingSpec:
     options: Mapping[str, str] = field(default_factory=dict)
     # Tasks whose heads the coupling needs.
     requires: frozenset[str] = frozenset({"expr", "au"})
+    # Bumped by the plugin when its loss changes at the same options; enters the run's configuration hash.
+    version: str = "1"
 
     def __post_init__(self) -> None:
         _check_name("coupling", self.name)

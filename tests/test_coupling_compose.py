@@ -145,7 +145,7 @@ def test_user_errors_are_one_line(registry):
         (
             "soft:temprature=2",
             ALL,
-            "coupling 'soft' has no option 'temprature'; its options: eps, stop_gradient, temperature, weight",
+            "coupling 'soft' has no option 'temprature'; its options: base_rate, eps, stop_gradient, temperature, unlisted, weight",
         ),
         ("dm", ("va", "au"), "coupling 'dm' needs the expr head(s)"),
         ("soft:temperature=0", ALL, "option temperature=0 must be > 0"),
@@ -163,3 +163,50 @@ def test_user_errors_are_one_line(registry):
 def test_a_third_party_table_must_be_7_by_17(registry):
     with pytest.raises(FbnError, match="must be 7 x 17"):
         build_coupling("dm", registry, torch.zeros(7, 16), ALL)
+
+
+def test_a_coupling_version_is_recorded_and_changes_the_config_hash(registry):
+    import dataclasses
+
+    from fbn_bench.config import RunConfig
+    from fbn_bench.plugin_options import resolved_plugins
+    from fbn_bench.results import config_hash
+
+    config = RunConfig(datasets=("synth-rafdb",), coupling="soft+dm")
+    plugins = resolved_plugins(config, registry, [])
+    assert [(c["name"], c["version"]) for c in plugins["coupling"]] == [("soft", "1"), ("dm", "2")]
+    entry = registry.entries["couplings"]["dm"]
+    registry.entries["couplings"]["dm"] = dataclasses.replace(entry, spec=dataclasses.replace(entry.spec, version="1"))
+    try:
+        older = resolved_plugins(config, registry, [])
+    finally:
+        registry.entries["couplings"]["dm"] = entry
+    assert config_hash(config.to_dict(), plugins) != config_hash(config.to_dict(), older)
+
+
+def test_new_options_change_the_terms_they_should(registry):
+    out, batch = outputs(3), mixed_batch()
+    plain = build_coupling("co+soft+dm", registry, R, ALL)(out, batch)
+    varied = build_coupling(
+        "co:observational=true+soft:unlisted=masked+dm:unlisted=base_rate,base_rate=0.2", registry, R, ALL
+    )(out, batch)
+    for term in ("co/au", "soft/au", "dm"):
+        assert varied[term].item() != pytest.approx(plain[term].item()), term
+    for term in ("co/expr",):  # observational AUs never confirm an expression
+        assert varied[term].item() == pytest.approx(plain[term].item())
+    same = build_coupling("soft:unlisted=impossible", registry, R, ALL)(out, batch)
+    assert same["soft/au"].item() == pytest.approx(plain["soft/au"].item())
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("soft:unlisted=sometimes", "option unlisted='sometimes' must be one of impossible, base_rate, masked"),
+        ("dm:unlisted=base_rate,base_rate=2", "option base_rate=2 must be in [0.0, 1.0]"),
+        ("co:observational=perhaps", "option observational='perhaps'"),
+    ],
+)
+def test_new_option_errors_are_one_line(registry, text, message):
+    with pytest.raises(FbnError) as info:
+        build_coupling(text, registry, R, ALL)
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -27,7 +27,7 @@ def test_identical_predictions_differ_by_zero_with_p_one():
     clusters, w = _setup([a], "subject")
     result = compare([a], [a.copy()], clusters, w, ("expr",), (), "macro_f1")
     assert result.difference == 0.0
-    assert result.p_value == 1.0
+    assert result.p_test == 1.0
     assert result.n_matched == 40
 
 
@@ -47,10 +47,10 @@ def test_right_everywhere_beats_wrong_on_half_with_p_near_zero():
         zero_division=0,
     )
     assert result.difference == pytest.approx(expected, abs=1e-12)
-    assert result.p_value <= 2 / 1001 + 1e-12  # the smallest p 1000 resamples can give
+    assert result.p_test <= 2 / 1001 + 1e-12  # the smallest p 1000 resamples can give
     reverse = compare([half], [perfect], clusters, w, ("expr",), (), "macro_f1")
     assert reverse.difference == pytest.approx(-expected)
-    assert reverse.p_value == result.p_value
+    assert reverse.p_test == result.p_test
 
 
 def test_p_value_matches_the_binomial_answer():
@@ -64,7 +64,7 @@ def test_p_value_matches_the_binomial_answer():
     clusters, w = _setup([a, b], resamples=40000, seed=5)
     result = compare([a], [b], clusters, w, ("expr",), (), "accuracy")
     assert result.difference == pytest.approx(2 / n)
-    assert result.p_value == pytest.approx(2 * 0.9**20, abs=0.01)
+    assert result.p_test == pytest.approx(2 * 0.9**20, abs=0.01)
 
 
 def test_pairs_by_image_and_compares_only_shared_samples():
@@ -73,7 +73,7 @@ def test_pairs_by_image_and_compares_only_shared_samples():
     clusters, w = _setup([a, b])
     result = compare([a], [b], clusters, w, ("expr",), (), "accuracy")
     assert result.n_matched == 15
-    assert result.difference == 0.0 and result.p_value == 1.0
+    assert result.difference == 0.0 and result.p_test == 1.0
 
 
 def test_several_seeds_are_averaged_before_differencing():

@@ -70,12 +70,78 @@ def paired_p_value(differences: np.ndarray) -> float:
     """Two-sided bootstrap p-value of 'no difference' from the resampled differences.
 
     p = 2 * min(P(d <= 0), P(d >= 0)), each proportion counted as (1 + hits) / (1 + B) so that B
-    resamples can never claim p below 2 / (B + 1); capped at 1. Identical systems give p = 1.
+    resamples can never claim p below 2 / (B + 1); capped at 1. Identical systems give p = 1. A
+    difference within rounding of zero (|d| <= 1e-12) is a tie and counts on both sides: scores are
+    ratios of sums, and whether an exact tie comes out as +1e-17 or -1e-17 must not decide p.
     """
     d = np.asarray(differences, dtype=np.float64)
     d = d[~np.isnan(d)]
+    d = np.where(np.abs(d) <= 1e-12, 0.0, d)
     if d.size == 0:
         return float("nan")
     below = (1 + np.count_nonzero(d <= 0)) / (1 + d.size)
     above = (1 + np.count_nonzero(d >= 0)) / (1 + d.size)
     return float(min(1.0, 2.0 * min(below, above)))
+
+
+# ---- training noise: seeds --------------------------------------------------------------------------
+
+ALPHA = 0.05  # two-sided level of the smallest resolvable difference
+POWER = 0.80  # its power
+
+
+def seed_rng(seed: int, database: str, config_hash: str) -> np.random.Generator:
+    """The generator of one row's seed draws: fixed by the build seed, the database and the row, so a row
+    is resampled the same way whichever row it is compared with."""
+    return np.random.default_rng([seed, zlib.crc32(database.encode()), zlib.crc32(config_hash.encode())])
+
+
+def seed_weights(n_seeds: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_resamples, n_seeds): each resample's share of each seed when seeds are drawn with replacement
+    (counts / n_seeds, so a row of it averages the drawn seeds)."""
+    return resample_weights(n_seeds, n_resamples, rng) / n_seeds
+
+
+def hierarchical_distribution(per_seed: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """(B,): resample b's mean over its drawn seeds, each seed scored on resample b's clusters.
+
+    `per_seed` (n_seeds, B): every seed on every cluster resample; `shares` (B, n_seeds) from
+    `seed_weights`. The clusters are drawn once per resample for every seed and both arms of a comparison,
+    because all of them were scored on the one test set whose sampling noise the clusters stand for; the
+    seeds are drawn per row, because each row's seeds are its own independent training runs."""
+    return np.einsum("sb,bs->b", per_seed, shares)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and is not counted in the family): the i-th
+    smallest of m is max over k <= i of min(1, (m - k + 1) p_(k))."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    present = np.flatnonzero(~np.isnan(p))
+    order = present[np.argsort(p[present], kind="stable")]
+    m = order.size
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def pooled_seed_sd(groups) -> tuple[float, int, int] | None:
+    """(s, rows, fewest seeds): the seed s.d. pooled over the groups (rows) with at least two seeds,
+    sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)), or None when no row has two seeds."""
+    groups = [np.asarray(g, dtype=np.float64) for g in groups if len(g) >= 2]
+    if not groups:
+        return None
+    dof = sum(g.size - 1 for g in groups)
+    variance = sum((g.size - 1) * g.var(ddof=1) for g in groups) / dof
+    return float(np.sqrt(variance)), len(groups), min(g.size for g in groups)
+
+
+def resolvable_difference(sd: float, n_seeds: int, alpha: float = ALPHA, power: float = POWER) -> float:
+    """The smallest true difference between two rows of `n_seeds` seeds each that a two-sided test at
+    `alpha` detects with probability `power`, from training noise alone (normal approximation):
+    (z_{1 - alpha/2} + z_power) * sd * sqrt(2 / n_seeds); the factor is 2.80 at 0.05 and 80%."""
+    from scipy.special import ndtri
+
+    return float((ndtri(1 - alpha / 2) + ndtri(power)) * sd * np.sqrt(2.0 / n_seeds))

@@ -97,27 +97,36 @@ def to_markdown(table: Table) -> str:
         main = _main_metrics(table)
         header = ["#", "backbone", "tasks", "coupling", "preset", "size", "config", "seeds", *main]
         for metric in table.compared:
-            header += [f"Δ {metric}", "p"]
+            header += [f"Δ {metric}", "p", "p test"]
         body = []
         for rank, row in enumerate(table.rows, start=1):
             cells = _config_cells(rank, row) + [cell_text(row.cells.get(m)) for m in main]
             for metric in table.compared:
                 found = row.comparisons.get(metric)
                 if row.is_baseline:
-                    cells += ["baseline", DASH]
+                    cells += ["baseline", DASH, DASH]
                 elif found is not None:
-                    cells += [f"{found.difference:+.3f}", _p(found.p_value, s.resamples)]
+                    cells += [
+                        f"{found.difference:+.3f}",
+                        _p(found.p_value, s.resamples),
+                        _p(found.p_test, s.resamples),
+                    ]
                 else:
-                    cells += [DASH, DASH]
+                    cells += [DASH, DASH, DASH]
             body.append(cells)
         out += _markdown(header, body, numeric=range(7, len(header)))
         if table.baseline is not None:
             out += [
                 "",
                 f"Δ: difference in each task's headline metric from the baseline ({table.baseline.label()}, "
-                f"config {table.baseline.config_hash}) on the samples both scored; p: two-sided paired "
-                f"bootstrap p-value ({s.resamples} resamples; ≤ marks the smallest p they can give).",
+                f"config {table.baseline.config_hash}) on the samples both scored. p: two-sided bootstrap "
+                f"p-value resampling each row's seeds and the test {unit} ({s.resamples} resamples), "
+                f"Holm-adjusted over the {table.family_size} comparison(s) of this table (`{DASH}`: a row or the "
+                f"baseline has one seed); p test: resampling the test {unit} only (test noise, no training "
+                "noise), unadjusted. ≤ marks the smallest p the resamples can give.",
             ]
+        if table.resolvable:
+            out += ["", _resolvable_note(table)]
         aus = _au_metrics(table)
         if aus:
             out += [
@@ -157,6 +166,18 @@ def to_markdown(table: Table) -> str:
         ]
         out += _markdown(["method", *shown, "citation", "note"], rows, numeric=range(1, 1 + len(shown)))
     return "\n".join(out) + "\n"
+
+
+def _resolvable_note(table: Table) -> str:
+    parts = [
+        f"{r.metric} {_num(r.difference)} (seed s.d. {_num(r.seed_sd)} pooled over {r.rows} row(s), {r.n_seeds} seeds)"
+        for r in table.resolvable
+    ]
+    return (
+        "Smallest difference the seeds can resolve (80% power, two-sided α = 0.05, training noise only: "
+        f"2.80 · s.d. · √(2 / seeds)): {'; '.join(parts)}. Smaller differences can be real but these seeds "
+        "cannot show it."
+    )
 
 
 def _few_clusters_note(table: Table, unit: str) -> list[str]:
@@ -199,6 +220,10 @@ def to_records(table: Table) -> list[dict]:
                     "baseline": row.is_baseline,
                     "difference": _round(row.comparisons[metric].difference) if metric in row.comparisons else None,
                     "p_value": _round(row.comparisons[metric].p_value) if metric in row.comparisons else None,
+                    "p_hierarchical": _round(row.comparisons[metric].p_hierarchical)
+                    if metric in row.comparisons
+                    else None,
+                    "p_test": _round(row.comparisons[metric].p_test) if metric in row.comparisons else None,
                     "citation": None,
                 }
             )
@@ -231,6 +256,17 @@ def to_json(table: Table) -> str:
         "seed": table.settings.seed,
         "confidence": table.settings.confidence,
         "baseline": table.baseline.fields() if table.baseline else None,
+        "holm_family_size": table.family_size,
+        "resolvable": [
+            {
+                "metric": r.metric,
+                "difference": _round(r.difference),
+                "seed_sd": _round(r.seed_sd),
+                "rows": r.rows,
+                "n_seeds": r.n_seeds,
+            }
+            for r in table.resolvable
+        ],
         "rows": to_records(table),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -258,6 +294,8 @@ CSV_FIELDS = [
     "baseline",
     "difference",
     "p_value",
+    "p_hierarchical",
+    "p_test",
     "citation",
     "note",
 ]

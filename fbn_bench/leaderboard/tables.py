@@ -41,8 +41,21 @@ class Cell:
 class Comparison:
     metric: str
     difference: float
-    p_value: float
+    p_value: float  # the primary p: seeds and test clusters resampled, Holm-adjusted within the table
     n_matched: int
+    p_test: float = float("nan")  # test clusters resampled only (training noise ignored), unadjusted
+    p_hierarchical: float = float("nan")  # seeds and clusters resampled, before the Holm adjustment
+
+
+@dataclass
+class Resolvable:
+    """The smallest difference in `metric` the table's seeds can resolve (bootstrap.resolvable_difference)."""
+
+    metric: str
+    difference: float
+    seed_sd: float  # pooled over `rows` rows
+    rows: int
+    n_seeds: int  # the fewest seeds of those rows
 
 
 @dataclass
@@ -71,6 +84,8 @@ class Table:
     compared: list[str] = field(default_factory=list)  # the metrics compared with the baseline
     notes: list[str] = field(default_factory=list)
     lower_is_better: frozenset[str] = frozenset()  # metric plugins declared so (an error, a distance)
+    resolvable: list[Resolvable] = field(default_factory=list)  # one per task headline
+    family_size: int = 0  # comparisons in the Holm family (every row x compared metric of this table)
 
 
 def task_of(metric: str) -> str | None:
@@ -143,7 +158,7 @@ def _unusable(run: SeedRun, frame, tasks, aus) -> str | None:
 
 
 def _seed_distributions(frames, clusters: Clusters, weights: np.ndarray, tasks, aus) -> dict[str, np.ndarray]:
-    """{metric: (B,)}: each seed scored on every resample, then averaged over seeds."""
+    """{metric: (n_seeds, B)}: each seed scored on every cluster resample."""
     per_seed = []
     for frame in frames:
         layout = layout_for(frame, tasks, aus)
@@ -154,7 +169,7 @@ def _seed_distributions(frames, clusters: Clusters, weights: np.ndarray, tasks, 
     if not per_seed:
         return {}
     common = set.intersection(*(set(s) for s in per_seed))
-    return {m: np.mean([s[m] for s in per_seed], axis=0) for m in common}
+    return {m: np.stack([s[m] for s in per_seed]) for m in common}
 
 
 def _observed(frames, tasks, aus) -> dict[str, float]:
@@ -169,12 +184,22 @@ def _observed(frames, tasks, aus) -> dict[str, float]:
 
 
 def compare(
-    frames_a, frames_b, clusters: Clusters, weights, tasks, aus, metric: str, known: tuple[dict, dict] | None = None
+    frames_a,
+    frames_b,
+    clusters: Clusters,
+    weights,
+    tasks,
+    aus,
+    metric: str,
+    known: tuple[dict, dict] | None = None,
+    shares: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Comparison | None:
     """Paired bootstrap of mean(a) - mean(b) on `metric`, over the samples both sides scored.
 
-    `known`: the two sides' resampled scores on all their samples, reused when every run scored the
-    same samples (the usual case) instead of being computed again.
+    `known`: the two sides' per-seed resampled scores on all their samples, reused when every run scored
+    the same samples (the usual case) instead of being computed again. `shares`: each side's seed draws
+    (bootstrap.seed_weights); with them, and two seeds or more on each side, the comparison also gets the
+    hierarchical p (seeds and clusters resampled). Its `p_value` is that p until `build_table` adjusts it.
     """
     ids = [set(row_identity(f)) for f in [*frames_a, *frames_b]]
     if not ids:
@@ -192,7 +217,16 @@ def compare(
     if metric not in a or metric not in b:
         return None
     difference = _observed(frames_a, tasks, aus)[metric] - _observed(frames_b, tasks, aus)[metric]
-    return Comparison(metric, difference, bootstrap.paired_p_value(a[metric] - b[metric]), len(shared))
+    p_test = bootstrap.paired_p_value(a[metric].mean(axis=0) - b[metric].mean(axis=0))
+    p_hierarchical = float("nan")
+    seeds = (len(a[metric]), len(b[metric]))
+    if shares is not None and min(seeds) >= 2 and seeds == (shares[0].shape[1], shares[1].shape[1]):
+        # (one seed says nothing of training noise: no hierarchical p then)
+        d = bootstrap.hierarchical_distribution(a[metric], shares[0]) - bootstrap.hierarchical_distribution(
+            b[metric], shares[1]
+        )
+        p_hierarchical = bootstrap.paired_p_value(d)
+    return Comparison(metric, difference, p_hierarchical, len(shared), p_test, p_hierarchical)
 
 
 def build_table(
@@ -249,10 +283,14 @@ def build_table(
 
     by_key: dict[str, Entry] = {e.key.config_hash: e for e in entries}
     dists: dict[str, dict[str, np.ndarray]] = {}
+    shares: dict[str, np.ndarray] = {}
     for entry in entries:
         entry_frames = [frames[id(entry)][r.run_id] for r in entry.runs if r.run_id in frames[id(entry)]]
         dist = _seed_distributions(entry_frames, clusters, weights, tasks, aus) if weights is not None else {}
         dists[entry.key.config_hash] = dist
+        if entry_frames and weights is not None:
+            rng = bootstrap.seed_rng(settings.seed, database, entry.key.config_hash)
+            shares[entry.key.config_hash] = bootstrap.seed_weights(len(entry_frames), settings.resamples, rng)
         cells = {}
         for metric in metrics:
             values = entry.values(metric)
@@ -262,7 +300,9 @@ def build_table(
                 float(np.mean(values)),
                 len(values),
                 bootstrap.seed_interval(values, settings.confidence),
-                bootstrap.percentile_interval(dist[metric], settings.confidence) if metric in dist else None,
+                bootstrap.percentile_interval(dist[metric].mean(axis=0), settings.confidence)
+                if metric in dist
+                else None,
             )
         table.rows.append(Row(entry.key, len(entry.runs), cells))
 
@@ -290,16 +330,41 @@ def build_table(
                 if weights is None or row.is_baseline or not mine or not base_frames:
                     continue
                 known = (dists[row.key.config_hash], dists[base.key.config_hash])
+                pair = (shares[row.key.config_hash], shares[base.key.config_hash])
                 for metric in table.compared:
                     if metric in row.cells:
-                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known)
+                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known, pair)
                         if found is not None:
                             row.comparisons[metric] = found
+            table.family_size = _holm_adjust(table)
+
+    table.resolvable = _resolvable(table, entries, tasks)
 
     for config_hash, problems in partial.items():
         table.notes.append(_partial_note(by_key[config_hash].key, problems, table.baseline))
     _rank(table)
     return table
+
+
+def _holm_adjust(table: Table) -> int:
+    """Replace each comparison's p by its Holm-adjusted hierarchical p; the family is every comparison of
+    the table that has one (all rows against the baseline, every compared metric). Returns its size."""
+    found = [c for r in table.rows for c in r.comparisons.values()]
+    adjusted = bootstrap.holm([c.p_hierarchical for c in found])
+    for comparison, p in zip(found, adjusted):
+        comparison.p_value = float(p)
+    return int(np.count_nonzero(~np.isnan(adjusted)))
+
+
+def _resolvable(table: Table, entries: list[Entry], tasks) -> list[Resolvable]:
+    """For each task's headline metric, the smallest difference the rows' seeds can resolve."""
+    out = []
+    for metric in (HEADLINE[t] for t in tasks):
+        pooled = bootstrap.pooled_seed_sd([e.values(metric) for e in entries])
+        if pooled is not None:
+            sd, rows, n = pooled
+            out.append(Resolvable(metric, bootstrap.resolvable_difference(sd, n), sd, rows, n))
+    return out
 
 
 def _partial_note(key: ConfigKey, problems: list[tuple[SeedRun, str]], baseline: ConfigKey | None) -> str:

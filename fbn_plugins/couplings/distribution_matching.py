@@ -1,5 +1,6 @@
 """`dm`: distribution matching. The AU head is matched to the AU distribution the expression head
-implies through R; optionally also the reverse (expression head to the AU-implied expressions)."""
+implies through R (a KL divergence, zero where they agree); optionally also the reverse (expression head to
+the AU-implied expressions)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from fbn_bench.coupling.inputs import (
     coupling_inputs,
 )
 
+from . import unlisted as unlisted_cells
+
 NAME = "dm"
 # The term sums a binary cross-entropy over all 17 AUs, so at weight 1 it outweighs the AU loss (a mean
 # over entries) about 17 to 1 and drowns the AU head: in the synthetic ablation dm at weight 1 lost to no
 # coupling on every AU database, while 0.1 matched or beat it (docs/coupling.md, "Default weights").
 DEFAULT_WEIGHT = 0.1
+# 2: both directions became KL divergences (version 1 used cross-entropies, which pushed the prediction
+# acting as the target towards certainty). Enters the run's configuration hash through its plugins.
+VERSION = "2"
 
 
 def build(
@@ -30,9 +36,16 @@ def build(
     temperature=1.0,
     eps=0.05,
     stop_gradient="none",
+    unlisted="impossible",
+    base_rate=losses.DEFAULT_BASE_RATE,
 ):
+    R, known, unlisted, base_rate = unlisted_cells.resolve(
+        NAME, check_relatedness(relatedness, NAME), unlisted, base_rate
+    )
     return DistributionMatching(
-        check_relatedness(relatedness, NAME),
+        R,
+        known,
+        unlisted=unlisted,
         weight=check_number(NAME, "weight", weight, low=0.0),
         reverse=check_flag(NAME, "reverse", reverse),
         unlabelled_only=check_flag(NAME, "unlabelled_only", unlabelled_only),
@@ -43,25 +56,29 @@ def build(
 
 
 class DistributionMatching:
-    def __init__(self, R, *, weight, reverse, unlabelled_only, temperature, eps, stop_gradient):
-        self.R, self.weight, self.reverse, self.unlabelled_only = R, weight, reverse, unlabelled_only
+    def __init__(self, R, known, *, unlisted, weight, reverse, unlabelled_only, temperature, eps, stop_gradient):
+        self.R, self.known, self.unlisted = R, known, unlisted
+        self.weight, self.reverse, self.unlabelled_only = weight, reverse, unlabelled_only
         self.temperature, self.eps, self.stop_gradient = temperature, eps, stop_gradient
 
     def __call__(self, outputs, batch):
         x = coupling_inputs(outputs, batch, self.R, self.stop_gradient)
+        known = None if self.known is None else self.known.to(x.R.device)
         weights = ~x.au_mask if self.unlabelled_only else None
         # "" is the coupling's main term: it is logged under the bare name `dm`.
-        terms = {"": self.weight * losses.distribution_matching_loss(x.expr_logits, x.au_logits, x.R, weights)}
+        forward = losses.distribution_matching_loss(x.expr_logits, x.au_logits, x.R, weights, known)
+        terms = {"": self.weight * forward}
         if self.reverse:
             terms["reverse"] = self.weight * losses.reverse_distribution_matching_loss(
-                x.expr_logits, x.au_logits, x.R, self.temperature, self.eps
+                x.expr_logits, x.au_logits, x.R, self.temperature, self.eps, known
             )
         return terms
 
     def __repr__(self):
         return (
-            f"DistributionMatching(weight={self.weight}, reverse={self.reverse}, temperature={self.temperature}, eps={self.eps}, "
-            f"unlabelled_only={self.unlabelled_only}, stop_gradient={self.stop_gradient!r})"
+            f"DistributionMatching(weight={self.weight}, reverse={self.reverse}, temperature={self.temperature}, "
+            f"eps={self.eps}, unlabelled_only={self.unlabelled_only}, stop_gradient={self.stop_gradient!r}, "
+            f"unlisted={self.unlisted!r})"
         )
 
 
@@ -77,5 +94,7 @@ SPEC = CouplingSpec(
         "unlabelled_only": "match only the AUs a sample has no label for (default false: all 17, every sample)",
         "temperature": "T of the reverse direction's softmax over expression log-likelihoods (default 1.0)",
         "eps": "P(AU | expression) is clipped to [eps, 1 - eps] in the reverse direction (default 0.05)",
+        **unlisted_cells.OPTIONS,
     },
+    version=VERSION,
 )

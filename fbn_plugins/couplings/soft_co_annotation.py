@@ -14,35 +14,52 @@ from fbn_bench.coupling.inputs import (
     coupling_inputs,
 )
 
+from . import unlisted as unlisted_cells
+
 NAME = "soft"
 
 
-def build(relatedness, weight=1.0, temperature=1.0, eps=0.05, stop_gradient="none"):
+def build(
+    relatedness,
+    weight=1.0,
+    temperature=1.0,
+    eps=0.05,
+    stop_gradient="none",
+    unlisted="impossible",
+    base_rate=losses.DEFAULT_BASE_RATE,
+):
+    R, known, unlisted, base_rate = unlisted_cells.resolve(
+        NAME, check_relatedness(relatedness, NAME), unlisted, base_rate
+    )
     return SoftCoAnnotation(
-        check_relatedness(relatedness, NAME),
+        R,
+        known,
         weight=check_number(NAME, "weight", weight, low=0.0),
         temperature=check_number(NAME, "temperature", temperature, positive=True),
         eps=check_number(NAME, "eps", eps, positive=True, high=0.5),
         stop_gradient=check_choice(NAME, "stop_gradient", stop_gradient, STOP_GRADIENT_CHOICES),
+        unlisted=unlisted,
     )
 
 
 class SoftCoAnnotation:
-    def __init__(self, R, *, weight, temperature, eps, stop_gradient):
-        self.R, self.weight, self.temperature, self.eps, self.stop_gradient = R, weight, temperature, eps, stop_gradient
+    def __init__(self, R, known, *, weight, temperature, eps, stop_gradient, unlisted):
+        self.R, self.known, self.weight, self.temperature, self.eps = R, known, weight, temperature, eps
+        self.stop_gradient, self.unlisted = stop_gradient, unlisted
 
     def __call__(self, outputs, batch):
         x = coupling_inputs(outputs, batch, self.R, self.stop_gradient)
-        au = losses.soft_co_annotation_au_loss(x.au_logits, x.expr, x.au_mask, x.R)
+        known = None if self.known is None else self.known.to(x.R.device)
+        au = losses.soft_co_annotation_au_loss(x.au_logits, x.expr, x.au_mask, x.R, known)
         expr = losses.soft_co_annotation_expr_loss(
-            x.expr_logits, x.expr, x.au, x.au_mask, x.R, self.temperature, self.eps
+            x.expr_logits, x.expr, x.au, x.au_mask, x.R, self.temperature, self.eps, known
         )
         return {"au": self.weight * au, "expr": self.weight * expr}
 
     def __repr__(self):
         return (
             f"SoftCoAnnotation(weight={self.weight}, temperature={self.temperature}, eps={self.eps}, "
-            f"stop_gradient={self.stop_gradient!r})"
+            f"stop_gradient={self.stop_gradient!r}, unlisted={self.unlisted!r})"
         )
 
 
@@ -54,5 +71,6 @@ SPEC = CouplingSpec(
         **COMMON_OPTIONS,
         "temperature": "T in q(e) ~ exp(log P(AUs | e) / T); larger is softer (default 1.0)",
         "eps": "P(AU | expression) is clipped to [eps, 1 - eps] in the likelihood (default 0.05)",
+        **unlisted_cells.OPTIONS,
     },
 )

@@ -13,7 +13,9 @@ TESTS = Path(__file__).parent
 
 
 def fbn(*args, cwd, env):
-    proc = subprocess.run([sys.executable, "-m", "fbn_bench", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fbn_bench", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 

@@ -15,7 +15,7 @@ from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
-from .scoring import plugin_scores, score_predictions
+from .scoring import make_scope, record_fields, score_predictions
 from .tasks import AUS, EXPRESSIONS
 
 
@@ -67,12 +67,15 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     return frame
 
 
-def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...], metric_plugins=()) -> list[dict]:
-    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks: the core
-    metrics, then those of `metric_plugins` (MetricSpecs, see scoring.plugin_metrics)."""
+def score_split(
+    split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...], metric_plugins=(), thresholds=None
+) -> list[dict]:
+    """Partial records (dataset, task, metric, value, n_samples, n_skipped) for the run's tasks, scored by
+    `metric_plugins` (the registered MetricSpecs, see scoring.plugin_metrics; none given: the built-ins).
+    `thresholds`: per-AU thresholds chosen on validation (metrics.choose_thresholds); else 0.5."""
     scored_tasks = [t for t in tasks if t in split.spec.tasks]
-    scores = score_predictions(frame, scored_tasks, split.spec.aus)
-    scores.update(plugin_scores(frame, scored_tasks, split.spec.aus, metric_plugins))
+    scores = score_predictions(frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds)
+    scope = make_scope(scored_tasks, split.spec.aus, thresholds)
     return [
         {
             "dataset": split.name,
@@ -82,6 +85,7 @@ def score_split(split: PreparedSplit, frame: pd.DataFrame, tasks: tuple[str, ...
             "value": value,
             "n_samples": n,
             "n_skipped": split.n_skipped,
+            **record_fields(metric, scope),
         }
         for (task, metric), (value, n) in scores.items()
     ]

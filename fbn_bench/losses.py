@@ -6,13 +6,15 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .metrics.formulas import concordance
 
-def ccc_torch(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """CCC along dim 0 with population statistics (as fbn_bench.metrics.ccc)."""
+
+def _ccc_per_column(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """CCC along dim 0 with population statistics: `fbn_bench.metrics.formulas.concordance` (the formula
+    scoring uses) on torch moments; the epsilon keeps a constant batch differentiable."""
     mx, my = x.mean(0), y.mean(0)
-    vx, vy = x.var(0, unbiased=False), y.var(0, unbiased=False)
     cov = ((x - mx) * (y - my)).mean(0)
-    return 2 * cov / (vx + vy + (mx - my) ** 2 + 1e-8)
+    return concordance(mx, my, x.var(0, unbiased=False), y.var(0, unbiased=False), cov, eps=1e-8)
 
 
 def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -20,7 +22,7 @@ def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tor
     if int(mask.sum()) < 2:
         return pred.sum() * 0.0
     p, t = pred[mask].float(), target[mask].float()
-    return 1.0 - ccc_torch(p, t).mean()
+    return 1.0 - _ccc_per_column(p, t).mean()
 
 
 def expr_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

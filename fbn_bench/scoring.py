@@ -1,136 +1,219 @@
-"""Scoring per-sample predictions with each database's own metrics.
+"""Scoring a predictions frame with every registered metric: one call for evaluation (one score per
+database x metric) and the same implementation the leaderboards resample (`fbn_bench.metrics`).
 
-Shared by `evaluate` (one score per database x metric) and the leaderboards (the same scores on
-bootstrap resamples), so both always compute exactly the same thing.
-
-A predictions frame holds the canonical target columns (`valence`, `arousal`, `expression`, `AU<n>`)
-and the model's outputs: `pred_valence`, `pred_arousal`, `pred_expression` (a canonical name) and
-`prob_AU<n>` (sigmoid probabilities).
+A metric is a MetricSpec. The built-ins (and any plugin that gives `statistics`, a
+`fbn_bench.metrics.Family`) are scored from sufficient statistics; a plugin that gives only
+`fn(y_true, y_pred)` gets the inputs of `fn_inputs` and is recomputed on resampled rows for its
+bootstrap interval. A predictions frame is described in `fbn_bench.metrics.labelled`.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from .tasks import EXPRESSIONS
+from .metrics import BUILTIN, FIXED_THRESHOLD, Family, Scope, labelled
+from .specs import DEFAULT_HEADLINE
+from .tasks import AUS, EXPRESSIONS, TASKS
 
-AU_THRESHOLD = 0.5
-
-# The metric each task is ranked by, in leaderboards and summaries.
-HEADLINE = {"va": "ccc_mean", "expr": "macro_f1", "au": "f1_mean"}
-
-# Registered metrics the scoring below already computes, under its own names (ccc -> ccc_valence,
-# ccc_arousal, ccc_mean; f1 -> f1_AU<n>, f1_mean). Every other registered metric is a plugin's, scored by
-# `plugin_scores` on each database that labels its task.
-CORE_METRICS = frozenset({"ccc", "accuracy", "f1", "macro_f1", "mean_class_accuracy"})
+_PER_AU = re.compile(r"^[a-z0-9]+_AU(\d+)(@[\d.]+)?$")
 
 
-def metric_names(tasks: Iterable[str], aus: Iterable[int]) -> list[tuple[str, str]]:
-    """(task, metric) pairs scored for a database, in display order."""
+def headlines(spec=None) -> dict[str, str]:
+    """{task: the metric it is ranked by} for a database (its DatasetSpec's `headline`; the defaults
+    for a database no installed plugin registers)."""
+    return dict(getattr(spec, "headline", None) or DEFAULT_HEADLINE)
+
+
+def au_of(metric: str) -> int | None:
+    """The AU a per-AU metric name (`f1_AU12`, `ap_AU12`, `f1_AU12@0.5`) is about, else None."""
+    found = _PER_AU.match(metric)
+    return int(found.group(1)) if found else None
+
+
+def families_of(specs: Sequence[Any] | None) -> list[Family]:
+    """The statistics-based metrics among `specs` (None: the built-ins)."""
+    if specs is None:
+        return list(BUILTIN)
+    return [s.statistics for s in specs if getattr(s, "statistics", None) is not None and s.task]
+
+
+def fn_metrics(specs: Sequence[Any] | None) -> list[Any]:
+    """The MetricSpecs among `specs` that give only `fn(y_true, y_pred)`."""
+    return [s for s in specs or () if getattr(s, "statistics", None) is None and s.task]
+
+
+def specs_scoring(metrics: Iterable[str], specs: Sequence[Any] | None = None) -> list[Any]:
+    """The MetricSpecs (None: the built-ins) that score any of `metrics`, so a table resamples only what it shows."""
+    from .specs import MetricSpec
+
+    if specs is None:
+        specs = [MetricSpec(f.name, lambda *_: float("nan"), f.task, f.higher_is_better, statistics=f) for f in BUILTIN]
+    wanted = set(metrics)
+    return [
+        s
+        for s in specs
+        if s.name in wanted or (getattr(s, "statistics", None) is not None and wanted & set(s.statistics.names(AUS)))
+    ]
+
+
+def metric_names(tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any] | None = None) -> list[tuple[str, str]]:
+    """(task, metric) pairs scored for a database, in display order: per task its summary metrics,
+    then its per-AU ones."""
+    tasks, aus = set(tasks), tuple(aus)
     names: list[tuple[str, str]] = []
-    tasks = set(tasks)
-    if "va" in tasks:
-        names += [("va", "ccc_mean"), ("va", "ccc_valence"), ("va", "ccc_arousal")]
-    if "expr" in tasks:
-        names += [("expr", "macro_f1"), ("expr", "accuracy"), ("expr", "mean_class_accuracy")]
-    if "au" in tasks:
-        names += [("au", "f1_mean")] + [("au", f"f1_AU{a}") for a in aus]
+    for task in TASKS:
+        if task in tasks:
+            mine = [n for f in families_of(specs) if f.task == task for n in f.names(aus)]
+            mine += [s.name for s in fn_metrics(specs) if s.task == task]
+            names += [(task, n) for n in sorted(mine, key=lambda n: au_of(n) is not None)]
     return names
 
 
-def score_predictions(
-    df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int]
-) -> dict[tuple[str, str], tuple[float, int]]:
-    """{(task, metric): (value, n_scored)} over the rows that carry each task's labels.
+_TASK_OF = dict((m, t) for t, m in metric_names(TASKS, ()))
 
-    A task with no labelled rows is left out rather than scored on nothing.
+
+def task_of(metric: str) -> str | None:
+    """The task of a built-in metric name, None for names fbn-bench does not score."""
+    return "au" if au_of(metric) is not None else _TASK_OF.get(metric)
+
+
+def lower_is_better(specs: Sequence[Any]) -> frozenset[str]:
+    """The metric names whose best value is the smallest (registered so)."""
+    out = set()
+    for spec in specs:
+        if not spec.higher_is_better:
+            out.add(spec.name)
+            if getattr(spec, "statistics", None) is not None:
+                out.update(spec.statistics.names(AUS))
+    return frozenset(out)
+
+
+def make_scope(tasks, aus, thresholds: Mapping[int, float] | None = None, classes=EXPRESSIONS) -> Scope:
+    return Scope(tuple(t for t in TASKS if t in set(tasks)), tuple(aus), tuple(classes), thresholds or None)
+
+
+def score_predictions(
+    df: pd.DataFrame,
+    tasks: Iterable[str],
+    aus: Iterable[int],
+    specs: Sequence[Any] | None = None,
+    thresholds: Mapping[int, float] | None = None,
+    classes: Sequence[str] = EXPRESSIONS,
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """{(task, metric): (value, n_scored)} over the rows labelled for each task.
+
+    `specs`: the registered MetricSpecs (None: the built-ins). `thresholds`: per-AU decision thresholds
+    chosen on validation (`fbn_bench.metrics.choose_thresholds`); without them `f1_*` use 0.5.
+    A task with no labelled rows is left out; so is a metric undefined on this split (an AU without a
+    positive label, a constant prediction's Pearson r), with a warning, never scored as 0.
     """
-    tasks, aus = set(tasks), list(aus)
+    scope = make_scope(tasks, aus, thresholds, classes)
     scores: dict[tuple[str, str], tuple[float, int]] = {}
-    if "va" in tasks and "pred_valence" in df:
-        rows = df[df["valence"].notna() & df["arousal"].notna()]
-        if len(rows):
-            v = metrics.ccc(rows["valence"], rows["pred_valence"])
-            a = metrics.ccc(rows["arousal"], rows["pred_arousal"])
-            n = len(rows)
-            scores[("va", "ccc_valence")] = (v, n)
-            scores[("va", "ccc_arousal")] = (a, n)
-            scores[("va", "ccc_mean")] = ((v + a) / 2, n)
-    if "expr" in tasks and "pred_expression" in df:
-        rows = df[df["expression"].notna()]
-        if len(rows):
-            codes = {e: i for i, e in enumerate(EXPRESSIONS)}
-            t = rows["expression"].map(codes).to_numpy()
-            p = rows["pred_expression"].map(codes).to_numpy()
-            present = np.unique(t)  # macro F1 over the classes the split contains
-            scores[("expr", "accuracy")] = (metrics.accuracy(t, p), len(rows))
-            scores[("expr", "macro_f1")] = (metrics.macro_f1(t, p, labels=present), len(rows))
-            scores[("expr", "mean_class_accuracy")] = (metrics.mean_class_accuracy(t, p), len(rows))
-    if "au" in tasks and aus and f"prob_AU{aus[0]}" in df:
-        true = df[[f"AU{a}" for a in aus]].to_numpy(np.float64)
-        pred = (df[[f"prob_AU{a}" for a in aus]].to_numpy(np.float64) >= AU_THRESHOLD).astype(np.float64)
-        labelled = ~np.isnan(true)
-        if labelled.any():
-            per_au, mean = metrics.au_f1(true, pred)
-            for a, value, k in zip(aus, per_au, range(len(aus))):
-                if not np.isnan(value):
-                    scores[("au", f"f1_AU{a}")] = (value, int(labelled[:, k].sum()))
-            scores[("au", "f1_mean")] = (mean, int(labelled.any(axis=1).sum()))
+    undefined: list[str] = []
+    for family in families_of(specs):
+        if family.task not in scope.tasks or not labelled.labelled(df, family.task, scope.aus).any():
+            continue
+        bound = family.bind(df, scope)
+        if bound is None:
+            continue
+        sums = bound.features.sum(axis=0)
+        counts = bound.counts(sums)
+        for name, value in bound.compute(sums).items():
+            if np.isfinite(value):
+                scores[(family.task, name)] = (float(value), int(counts[name]))
+            else:
+                undefined.append(name)
+    scores.update(_fn_scores(df, scope, fn_metrics(specs)))
+    if undefined:
+        warnings.warn(_undefined_note(undefined), stacklevel=2)
+    return scores
+
+
+def _undefined_note(names: list[str]) -> str:
+    aus = sorted({au_of(n) for n in names} - {None})
+    other = [n for n in names if au_of(n) is None and not n.endswith("_mean") and not n.endswith("_mean@0.5")]
+    parts = []
+    if aus:
+        parts.append(
+            f"AU{', AU'.join(map(str, aus))}: no positive label in this split, so F1/AP/ROC-AUC are undefined; "
+            f"left out of every mean"
+        )
+    if other:
+        parts.append(f"{', '.join(other)} undefined on this split (e.g. a constant prediction); left out")
+    return "; ".join(parts)
+
+
+def fn_inputs(df: pd.DataFrame, task: str, scope: Scope) -> tuple[np.ndarray, np.ndarray] | None:
+    """(y_true, y_pred) a metric plugin of `task` receives, over the rows labelled for it; None if none are.
+
+    va: float (N, 2) [valence, arousal] both; expr: int (N,) indices into the database's classes both;
+    au: (N, K) over the database's K AUs, y_true 0/1 with NaN where an AU is not labelled, y_pred 0/1 at
+    the AU's decision threshold (the validated one, else 0.5).
+    """
+    rows = labelled.labelled(df, task, scope.aus)
+    if not rows.any():
+        return None
+    frame = df[rows]
+    if task == "va":
+        return labelled.va_arrays(frame)
+    if task == "expr":
+        t, p = labelled.expr_arrays(frame, scope.classes)
+        return t.astype(int), p.astype(int)
+    aus = labelled.scorable_aus(frame, scope.aus)
+    true, prob = labelled.au_arrays(frame, aus)
+    return true, (prob >= np.array([scope.threshold(a) for a in aus])).astype(float)
+
+
+def fn_score(spec, inputs) -> float | None:
+    """`spec.fn` on `inputs`, or None (with a warning) when it raises or gives no finite number, so a
+    broken metric never costs a finished run its results."""
+    try:
+        value = float(spec.fn(*inputs))
+    except Exception as exc:  # a third party's bug: report it, keep every other score
+        warnings.warn(f"metric {spec.name!r} failed and was left out: {type(exc).__name__}: {exc}", stacklevel=3)
+        return None
+    if not np.isfinite(value):  # a record must hold a number; leaderboards refuse nan
+        warnings.warn(f"metric {spec.name!r} returned {value} and was left out", stacklevel=3)
+        return None
+    return value
+
+
+def _fn_scores(df, scope: Scope, specs) -> dict[tuple[str, str], tuple[float, int]]:
+    scores = {}
+    for spec in specs:
+        inputs = fn_inputs(df, spec.task, scope) if spec.task in scope.tasks else None
+        value = None if inputs is None else fn_score(spec, inputs)
+        if value is not None:
+            scores[(spec.task, spec.name)] = (value, len(inputs[0]))
     return scores
 
 
 def plugin_metrics(registry) -> list[Any]:
-    """The registered MetricSpecs to score besides the core ones: third-party metrics with a task."""
-    return [spec for spec in registry.specs("metrics") if spec.name not in CORE_METRICS and spec.task]
+    """Every registered MetricSpec with a task: the built-ins (registered by fbn_plugins like any
+    plugin) and third-party metrics, all scored by `score_predictions`."""
+    return [spec for spec in registry.specs("metrics") if spec.task]
 
 
-def plugin_inputs(df: pd.DataFrame, task: str, aus: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(y_true, y_pred) a metric plugin of `task` receives, over the rows labelled for it; None if none are.
-
-    va: float (N, 2) [valence, arousal] both; expr: int (N,) indices into EXPRESSIONS both; au: (N, K) over
-    the database's K AUs, y_true 0/1 with NaN where an AU is not labelled, y_pred 0/1 (probability >= 0.5).
-    """
-    if task == "va" and "pred_valence" in df:
-        rows = df[df["valence"].notna() & df["arousal"].notna()]
-        pair = rows[["valence", "arousal"]].to_numpy(float), rows[["pred_valence", "pred_arousal"]].to_numpy(float)
-    elif task == "expr" and "pred_expression" in df:
-        codes = {e: i for i, e in enumerate(EXPRESSIONS)}
-        rows = df[df["expression"].notna()]
-        pair = rows["expression"].map(codes).to_numpy(int), rows["pred_expression"].map(codes).to_numpy(int)
-    elif task == "au" and aus and all(f"prob_AU{a}" in df for a in aus):
-        true = df[[f"AU{a}" for a in aus]].to_numpy(float)
-        labelled = ~np.isnan(true).all(axis=1)
-        pred = (df[[f"prob_AU{a}" for a in aus]].to_numpy(float) >= AU_THRESHOLD).astype(float)
-        pair = true[labelled], pred[labelled]
-    else:
-        return None
-    return pair if len(pair[0]) else None
-
-
-def plugin_scores(
-    df: pd.DataFrame, tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any]
-) -> dict[tuple[str, str], tuple[float, int]]:
-    """{(task, metric): (value, n_scored)} for metric plugins; one that raises or returns no number is
-    left out with a warning, so a broken metric never costs a finished run its results."""
-    tasks, aus = set(tasks), list(aus)
-    scores: dict[tuple[str, str], tuple[float, int]] = {}
-    for spec in specs:
-        inputs = plugin_inputs(df, spec.task, aus) if spec.task in tasks else None
-        if inputs is None:
-            continue
-        try:
-            value = float(spec.fn(*inputs))
-        except Exception as exc:  # a third party's bug: report it, keep every other score
-            warnings.warn(f"metric {spec.name!r} failed and was left out: {type(exc).__name__}: {exc}", stacklevel=2)
-            continue
-        if not np.isfinite(value):  # a record must hold a number; leaderboards refuse nan
-            warnings.warn(f"metric {spec.name!r} returned {value} and was left out", stacklevel=2)
-            continue
-        scores[(spec.task, spec.name)] = (value, len(inputs[0]))
-    return scores
+def record_fields(metric: str, scope: Scope) -> dict[str, Any]:
+    """What a record of `metric` says about the decision thresholds behind it (F1 metrics only)."""
+    au = au_of(metric)
+    if metric == "f1_mean":
+        return {
+            "thresholds": {str(a): scope.threshold(a) for a in scope.aus},
+            "threshold_source": scope.threshold_source,
+        }
+    if au is not None and metric.startswith("f1_AU"):
+        fixed = metric.endswith(f"@{FIXED_THRESHOLD:g}")
+        return {
+            "threshold": FIXED_THRESHOLD if fixed else scope.threshold(au),
+            "threshold_source": "fixed-0.5" if fixed else scope.threshold_source,
+        }
+    if metric == f"f1_mean@{FIXED_THRESHOLD:g}":
+        return {"threshold_source": "fixed-0.5"}
+    return {}

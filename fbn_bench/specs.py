@@ -10,6 +10,10 @@ from typing import Any
 from .errors import FbnError
 from .tasks import AUS, TASKS
 
+# The metric each task of a database is ranked by (in leaderboards, summaries and checkpoint selection)
+# unless its DatasetSpec says otherwise.
+DEFAULT_HEADLINE: Mapping[str, str] = {"va": "ccc_mean", "expr": "macro_f1", "au": "f1_mean"}
+
 
 def _check_name(kind: str, name: str) -> None:
     if not name or any(c in name for c in ":,= \t"):
@@ -45,9 +49,12 @@ class DatasetSpec:
     options: Mapping[str, str] = field(default_factory=dict)
     # The unit that bootstrap intervals resample (people or videos, not frames); None: rows.
     group_column: str | None = "subject"
+    # {task: metric} this database is ranked by; tasks it leaves out use DEFAULT_HEADLINE's.
+    headline: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
+        object.__setattr__(self, "headline", {**{t: DEFAULT_HEADLINE[t] for t in self.tasks}, **self.headline})
         object.__setattr__(self, "tasks", frozenset(self.tasks))
         object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
         object.__setattr__(self, "splits", tuple(self.splits))
@@ -108,13 +115,18 @@ class CouplingSpec:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric: `fn(y_true, y_pred) -> float`, for one task (or None when task-agnostic)."""
+    """A metric: `fn(y_true, y_pred) -> float`, for one task (or None when task-agnostic).
+
+    `statistics`: optionally the same metric in the sufficient-statistics shape (a
+    `fbn_bench.metrics.Family`, as the built-ins give), which may score several named metrics and is
+    resampled by summing; without it the leaderboards' bootstrap recomputes `fn` on resampled rows."""
 
     name: str
     fn: Callable[..., float]
     task: str | None = None
     higher_is_better: bool = True
     description: str = ""
+    statistics: Any = None
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)

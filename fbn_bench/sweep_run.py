@@ -214,7 +214,7 @@ def finished_runs(plan: list[PlannedRun]) -> list[PlannedRun]:
 def summary_rows(plan: list[PlannedRun]) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): headline metric per database x task (rows) and configuration (columns),
     mean ± sd over the finished seeds."""
-    from .scoring import HEADLINE
+    from .specs import DEFAULT_HEADLINE as HEADLINE  # records do not name their database's spec
     from .tasks import TASKS
 
     values: dict[tuple[str, str, str], list[float]] = {}

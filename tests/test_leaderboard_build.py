@@ -115,7 +115,8 @@ def test_show_formats(runs, tmp_path):
         _invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output
     )
     assert js["headline"] == "f1_mean" and js["resampling_unit"] == "subject"
-    assert {r["metric"] for r in js["rows"]} == {"f1_mean", "f1_AU1", "f1_AU2", "f1_AU12"}
+    per_au = {f"{m}_AU{a}{at}" for m, at in (("f1", ""), ("f1", "@0.5"), ("ap", ""), ("auc", "")) for a in (1, 2, 12)}
+    assert {r["metric"] for r in js["rows"]} == {"f1_mean", "f1_mean@0.5", "ap_mean", "auc_mean"} | per_au
     missing = CliRunner().invoke(cli, ["leaderboard", "show", "nope", "--results", str(runs)], obj={"debug": False})
     assert missing.exit_code == 2 and "lb_expr" in missing.output
 

@@ -233,8 +233,8 @@ def test_a_lower_is_better_plugin_metric_marks_its_smallest_mean_best(tmp_path, 
         first = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])
         with (run_dir / "results.jsonl").open("a") as fh:  # what a metric plugin "err" adds to a run's records
             fh.write(json.dumps({**first, "task": "expr", "metric": "err", "value": err}) + "\n")
-    monkeypatch.setattr("fbn_bench.leaderboard.build._lower_is_better", lambda: frozenset({"err"}))
+    monkeypatch.setattr("fbn_bench.leaderboard.build.lower_is_better", lambda specs: frozenset({"err"}))
     (table,) = build_tables([tmp_path], Settings(resamples=20), [])
     best = [r.cells["err"].mean for r in table.rows if r.cells["err"].best]
     assert best == [pytest.approx(0.1)]
-    assert table.rows[0].cells["err"].boot_ci is None  # a plugin's metric has no sums to resample
+    assert table.rows[0].cells["err"].boot_ci is None  # no registered metric "err" to recompute on resamples

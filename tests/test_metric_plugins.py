@@ -1,5 +1,6 @@
 """Registered metric plugins are scored on every database that labels their task: in the records, from
-the same inputs the core uses, checked here against sklearn/numpy on the stored predictions."""
+the same inputs the core uses, checked here against sklearn/numpy on the stored predictions; and they
+get a leaderboard bootstrap interval by recomputation on resampled rows."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,10 @@ from sklearn.metrics import cohen_kappa_score
 
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import run_experiment
-from fbn_bench.leaderboard.build import render_all
+from fbn_bench.leaderboard import bootstrap
+from fbn_bench.leaderboard.build import build_tables, render_all
+from fbn_bench.leaderboard.samples import Clusters
+from fbn_bench.leaderboard.tables import Settings
 from fbn_bench.registry import build_registry
 from fbn_bench.results import read_predictions
 
@@ -63,10 +67,27 @@ def test_a_broken_metric_costs_only_its_own_column(run):
     assert value(run, "macro_f1")["value"] >= 0  # the core scores are all there
 
 
-def test_plugin_metrics_get_leaderboard_columns_without_bootstrap(run, tmp_path):
+def test_a_plugin_metric_gets_a_bootstrap_interval_by_recomputation(run, tmp_path, monkeypatch):
+    """A plugin that gives only fn(y_true, y_pred) is recomputed on each resample's rows: its interval is
+    the percentile interval of sklearn's kappa on the same resampled clusters."""
+    registry = build_registry(extra_modules=["engine_toy_plugin", "metric_plugins_fixture"])
+    monkeypatch.setattr("fbn_bench.leaderboard.build._metric_specs", lambda: registry.specs("metrics"))
+    settings = Settings(resamples=60)
+    (table,) = build_tables([run.run_dir.parent], settings, [], only="toy")
+    cell = table.rows[0].cells["kappa"]
+    assert cell.boot_ci is not None
+
+    frame = read_predictions(run.run_dir, "toy")
+    clusters = Clusters.of(table.unit, [frame])
+    weights = bootstrap.resample_weights(len(clusters), 60, bootstrap.database_rng(settings.seed, "toy"))
+    codes = clusters.codes(frame)
+    labelled = frame["expression"].notna().to_numpy()
+    kappas = []
+    for w in weights:
+        take = np.repeat(np.flatnonzero(labelled), w[codes[labelled]].astype(int))
+        kappas.append(
+            cohen_kappa_score(frame["expression"].to_numpy()[take], frame["pred_expression"].to_numpy()[take])
+        )
+    assert cell.boot_ci == pytest.approx(bootstrap.percentile_interval(np.array(kappas)), abs=1e-9)
     files = render_all(tmp_path / "boards", [run.run_dir.parent])
-    lines = files["toy.md"].splitlines()
-    header = next(line for line in lines if line.startswith("| # | backbone"))
-    row = next(line for line in lines if line.startswith("| 1 | small"))
-    assert "kappa" in header and "va_mae" in header
-    assert row.rstrip(" |").endswith("± – [–]")  # the last column is a plugin metric: no bootstrap interval
+    assert "kappa" in next(line for line in files["toy.md"].splitlines() if line.startswith("| # | backbone"))

@@ -29,7 +29,7 @@ def test_ccc_hand_computed_and_edge_cases():
     # x = (0, 1), y = (1, 2): cov = 0.25, var = 0.25 each, mean gap 1 -> 2*0.25 / (0.5 + 1) = 1/3
     assert metrics.ccc([0, 1], [1, 2]) == pytest.approx(1 / 3, abs=1e-12)
     assert metrics.ccc([0.1, 0.5, -0.3], [0.1, 0.5, -0.3]) == pytest.approx(1.0, abs=1e-12)
-    assert metrics.ccc([0.2, -0.4, 0.9], [0.3, 0.3, 0.3]) == 0.0  # constant prediction: no covariance
+    assert metrics.ccc([0.2, -0.4, 0.9], [0.3, 0.3, 0.3]) == pytest.approx(0.0, abs=1e-12)  # constant: no covariance
     assert metrics.ccc(torch.tensor([0.0, 1.0]), np.array([1.0, 2.0])) == pytest.approx(1 / 3)
 
 
@@ -80,9 +80,9 @@ def test_au_f1_masks_and_nan():
     assert per_au[:3] == pytest.approx(expected, abs=1e-12)
     assert np.isnan(per_au[3])
     assert mean == pytest.approx(np.mean(expected), abs=1e-12)
-    # an all-negative AU with no positive predictions scores 0 and counts in the mean
+    # an AU without a positive label is undefined and left out of the mean (not scored as 0)
     per_au, mean = metrics.au_f1([[0, 1], [0, 1]], [[0, 1], [0, 1]])
-    assert per_au == [0.0, 1.0] and mean == 0.5
+    assert np.isnan(per_au[0]) and per_au[1] == 1.0 and mean == 1.0
 
 
 @pytest.mark.parametrize(

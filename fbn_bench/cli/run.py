@@ -86,10 +86,12 @@ def _report(outcome) -> None:
 def _print_results(records: list[dict], skipped: dict[str, dict[str, int]]) -> None:
     from tabulate import tabulate
 
+    from ..scoring import au_of
+
     rows = [
         [r["dataset"], r["task"], r["metric"], f"{r['value']:.4f}".replace("-0.0000", "0.0000"), r["n_samples"]]
         for r in records
-        if not r["metric"].startswith("f1_AU")
+        if au_of(r["metric"]) is None  # per-AU values stay in the records
     ]
     click.echo(tabulate(rows, headers=["dataset", "task", "metric", "value", "n"], tablefmt="github"))
     for name, reasons in skipped.items():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import FbnError
 from ..results import file_stem
+from ..scoring import au_of, lower_is_better
 from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
 from .bootstrap import single_threaded_blas
@@ -49,11 +50,11 @@ def _spec(database: str):
     return registry.entries["datasets"][database].spec if database in registry.entries["datasets"] else None
 
 
-def _lower_is_better() -> frozenset[str]:
-    """Registered metrics (plugins) whose best value is the smallest."""
+def _metric_specs() -> list:
+    """The registered MetricSpecs (built-ins and plugins): the tables score and resample all of them."""
     from ..registry import get_registry
 
-    return frozenset(spec.name for spec in get_registry().specs("metrics") if not spec.higher_is_better)
+    return get_registry().specs("metrics")
 
 
 def build_tables(
@@ -79,8 +80,9 @@ def build_tables(
             known = ", ".join(sorted({f"{e.key.config_hash} ({e.key.label()})" for e in entries}))
             raise FbnError(f"baseline {settings.baseline!r} matches no configuration; known: {known}")
     with single_threaded_blas():
-        lower = _lower_is_better()
-        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db), lower) for db in databases]
+        specs = _metric_specs()
+        lower = lower_is_better(specs)
+        return [build_table(db, by_db.get(db, []), settings, _spec(db), refs.get(db), lower, specs) for db in databases]
 
 
 def render_index(tables: list[Table]) -> str:
@@ -103,8 +105,8 @@ def render_index(tables: list[Table]) -> str:
             "|---|---|---|---|---|",
         ]
         for t in tables:
-            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not m.startswith("f1_AU")]
-            if any(m.startswith("f1_AU") for m in t.metrics):
+            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and au_of(m) is None]
+            if any(au_of(m) is not None for m in t.metrics):
                 metrics.append("F1 per AU")
             best = DASH = "–"
             if t.rows and t.headline in t.rows[0].cells:

@@ -53,6 +53,7 @@ class SeedRun:
     values: dict[str, float] = field(default_factory=dict)
     n_samples: dict[str, int] = field(default_factory=dict)
     created: str = ""
+    thresholds: dict[int, float] | None = None  # the per-AU F1 thresholds its records say were used
 
 
 @dataclass
@@ -172,6 +173,8 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
         run.values[record["metric"]] = float(record["value"])
         if record.get("n_samples") is not None:
             run.n_samples[record["metric"]] = int(record["n_samples"])
+        if isinstance(record.get("thresholds"), dict) and record.get("threshold_source") == "val":
+            run.thresholds = {int(au): float(t) for au, t in record["thresholds"].items()}
 
     entries = []
     for (database, config_hash), seeds in grouped.items():

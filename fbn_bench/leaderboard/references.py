@@ -15,24 +15,26 @@ They are shown below the measured table, never ranked with it nor marked best.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FbnError
-from ..scoring import metric_names
+from ..scoring import au_of, metric_names, task_of
 from ..tasks import TASKS
 from ..tomlfile import read_toml
 
 REFERENCES_FILE = "references.toml"
 _KEYS = {"database", "method", "citation", "metrics", "note"}
 # Every metric the tables can show (f1_AU<n> besides), with its task for its range.
-_TASK_OF = {metric: task for task, metric in metric_names(TASKS, ())}
-_METRICS = tuple(_TASK_OF)
+_METRICS = tuple(m for _, m in metric_names(TASKS, ()))
 
 
 def _range(metric: str) -> tuple[float, float]:
-    return (-1.0, 1.0) if _TASK_OF.get(metric) == "va" else (0.0, 1.0)  # CCC; F1 and accuracies
+    if metric.startswith("rmse_"):
+        return (0.0, 2.0)  # an error on [-1, 1]
+    if task_of(metric) == "va" and not metric.startswith("sagr_"):
+        return (-1.0, 1.0)  # correlations
+    return (0.0, 1.0)  # F1, AP, AUC, accuracies, SAGR
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,10 @@ def read_references(path: Path) -> list[Reference]:
         if not isinstance(metrics, dict) or not metrics:
             raise FbnError(f"{where} needs metrics = {{ name = value, ... }}")
         for name, value in metrics.items():
-            if name not in _METRICS and not re.fullmatch(r"f1_AU\d+", name):
-                raise FbnError(f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or f1_AU<n>")
+            if name not in _METRICS and au_of(name) is None:
+                raise FbnError(
+                    f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or a per-AU one (f1_AU<n>)"
+                )
             if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
                 raise FbnError(f"{where}: metric {name!r} must be a number, got {value!r}")
             low, high = _range(name)

@@ -7,6 +7,7 @@ import io
 import json
 import math
 
+from ..scoring import au_of
 from ..tasks import TASK_NAMES
 from .bootstrap import FEW_CLUSTERS
 from .references import REFERENCES_FILE
@@ -68,11 +69,12 @@ def _config_cells(rank: int, row: Row) -> list[str]:
 
 
 def _main_metrics(table: Table) -> list[str]:
-    return [m for m in table.metrics if not m.startswith("f1_AU")]
+    return [m for m in table.metrics if au_of(m) is None]
 
 
 def _au_metrics(table: Table) -> list[str]:
-    return [m for m in table.metrics if m.startswith("f1_AU")]
+    """F1 per AU at the headline's thresholds; the other per-AU metrics stay in the CSV/JSON output."""
+    return [m for m in table.metrics if au_of(m) is not None and m == f"f1_AU{au_of(m)}"]
 
 
 def to_markdown(table: Table) -> str:

@@ -27,12 +27,17 @@ _UNREADABLE = (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.Empt
 
 def load_predictions(entry: Entry) -> dict[str, pd.DataFrame]:
     """run_id -> predictions frame, for the seeds that stored predictions (a file that is there but
-    cannot be read is an error: it would otherwise be mistaken for a run that stored none)."""
+    cannot be read is an error: it would otherwise be mistaken for a run that stored none). A frame
+    carries the AU thresholds its run's records were scored with (`attrs["thresholds"]`), so that its
+    resamples decide as its records did."""
+    from .sums import THRESHOLDS_ATTR
+
     frames = {}
     for run in entry.runs:
         path = predictions_path(run.folder, entry.database)
         if path.is_file():
             frames[run.run_id] = read_frame(path)
+            frames[run.run_id].attrs[THRESHOLDS_ATTR] = run.thresholds
     return frames
 
 

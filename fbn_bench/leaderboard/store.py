@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FbnError
+from ..metrics import FIXED_THRESHOLD, GRID
 from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
-from ..scoring import AU_THRESHOLD
 
 DEFAULT_STORE = Path("leaderboards") / "records"
 
@@ -28,8 +28,8 @@ DIGITS = 4
 def compact_predictions(frame: pd.DataFrame) -> pd.DataFrame:
     """Identity, target and output columns only; floats rounded to 4 digits.
 
-    AU probabilities are rounded without crossing the decision threshold, so every stored sample
-    scores exactly as it did in the run.
+    AU probabilities are rounded without crossing any decision threshold a run may use (0.5 and the
+    validation grid), so every stored sample's F1 decisions are exactly those of the run.
     """
     keep = [c for c in frame.columns if c in IDENTITY_COLUMNS or _TARGETS.match(c) or _OUTPUTS.match(c)]
     out = frame[keep].copy()
@@ -37,8 +37,9 @@ def compact_predictions(frame: pd.DataFrame) -> pd.DataFrame:
         if column.startswith("prob_AU"):
             p = out[column].to_numpy(float)
             r = np.round(p, DIGITS)
-            crossed = (p >= AU_THRESHOLD) != (r >= AU_THRESHOLD)
-            r[crossed] = np.where(p[crossed] >= AU_THRESHOLD, AU_THRESHOLD, AU_THRESHOLD - 10.0**-DIGITS)
+            for cut in {FIXED_THRESHOLD, *GRID}:
+                crossed = (p >= cut) != (r >= cut)
+                r[crossed] = np.where(p[crossed] >= cut, cut, cut - 10.0**-DIGITS)
             out[column] = r
         elif column in ("valence", "arousal", "pred_valence", "pred_arousal"):
             out[column] = out[column].astype(float).round(DIGITS)

@@ -1,172 +1,139 @@
-"""Metrics as functions of per-sample sums, so that a bootstrap resample is one matrix product.
+"""The leaderboards' cluster bootstrap on fbn_bench.metrics: a resample is a sum of statistics.
 
-Every metric fbn-bench scores (CCC, accuracy, macro F1, mean class accuracy, AU F1) is a function of a few sums over the
-samples: counts, true positives, and the first and second moments of targets and predictions. Each
-row of a predictions frame becomes a vector of its contributions to those sums (`row_features`);
-a resample that takes cluster j w_j times has sums `w @ cluster_sums`, and `metrics_from_sums` turns
-any stack of sums into scores. The definitions match `fbn_bench.scoring.score_predictions` exactly
-(tests check both on the same resamples).
+Each metric bound to a predictions frame gives every row's sufficient statistics (`row_features`); a
+resample that takes cluster j w_j times has statistics `w @ cluster_sums`, and `metrics_from_sums`
+applies the same formulas scoring applies, so a whole split's sums give the record values exactly.
+A metric plugin that gives only `fn(y_true, y_pred)` has no statistics: `resampled_scores` recomputes it
+on the resampled rows (cluster j's rows taken w_j times).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..scoring import AU_THRESHOLD
-from ..tasks import EXPRESSIONS
+from ..metrics import Bound, Scope, labelled
+from ..metrics.stats import group_sums
+from ..scoring import families_of, fn_inputs, fn_metrics, fn_score, make_scope
 
-_VA_PARTS = ("t", "p", "tt", "pp", "tp")
-_AU_PARTS = ("n", "true", "pred", "tp")
+THRESHOLDS_ATTR = "thresholds"  # frame.attrs key: the per-AU thresholds its run's records used
 
 
-@dataclass(frozen=True)
+@dataclass
 class Layout:
-    """Which task blocks the feature vector holds, and where each block starts."""
+    """The metrics bound to one frame, and where each one's statistics sit in the feature vector."""
 
-    tasks: tuple[str, ...]
-    aus: tuple[int, ...]
-
-    @property
-    def va_start(self) -> int:
-        return 0
-
-    @property
-    def expr_start(self) -> int:
-        return 11 if "va" in self.tasks else 0
-
-    @property
-    def au_start(self) -> int:
-        return self.expr_start + (2 + 3 * len(EXPRESSIONS) if "expr" in self.tasks else 0)
+    scope: Scope
+    bounds: list[Bound] = field(default_factory=list)
+    fns: list[Any] = field(default_factory=list)  # MetricSpecs recomputed on resampled rows
+    tasks: tuple[str, ...] = ()  # the tasks the frame can be scored on
+    aus: tuple[int, ...] = ()
 
     @property
     def width(self) -> int:
-        return self.au_start + (4 * len(self.aus) if "au" in self.tasks else 0)
+        return sum(b.width for b in self.bounds)
+
+    def slices(self):
+        start = 0
+        for bound in self.bounds:
+            yield bound, slice(start, start + bound.width)
+            start += bound.width
 
     def metrics(self) -> list[str]:
-        """The metrics this layout can score (the same names `metric_names` gives)."""
-        names: list[str] = []
-        if "va" in self.tasks:
-            names += ["ccc_mean", "ccc_valence", "ccc_arousal"]
-        if "expr" in self.tasks:
-            names += ["macro_f1", "accuracy", "mean_class_accuracy"]
-        if "au" in self.tasks and self.aus:
-            names += ["f1_mean"] + [f"f1_AU{a}" for a in self.aus]
-        return names
+        return [n for b in self.bounds for n in b.names] + [s.name for s in self.fns if s.task in self.tasks]
 
 
-def layout_for(df: pd.DataFrame, tasks, aus) -> Layout:
-    """The blocks a frame can fill: a task counts only when both its targets and outputs are stored."""
-    have: list[str] = []
-    if "va" in tasks and {"valence", "arousal", "pred_valence", "pred_arousal"} <= set(df.columns):
-        have.append("va")
-    if "expr" in tasks and {"expression", "pred_expression"} <= set(df.columns):
-        have.append("expr")
-    aus = tuple(a for a in aus if f"AU{a}" in df.columns and f"prob_AU{a}" in df.columns)
-    if "au" in tasks and aus:
-        have.append("au")
-    return Layout(tuple(have), aus if "au" in have else ())
+def layout_for(
+    df: pd.DataFrame,
+    tasks,
+    aus,
+    specs: Sequence[Any] | None = None,
+    thresholds: Mapping[int, float] | None = None,
+) -> Layout:
+    """The metrics a frame can be scored on: a task counts only when both its targets and outputs are
+    stored. `specs`: the registered MetricSpecs (None: the built-ins); `thresholds`: the run's per-AU
+    thresholds (default: those `load_predictions` attached to the frame, else 0.5)."""
+    if thresholds is None:
+        thresholds = df.attrs.get(THRESHOLDS_ATTR)
+    have = tuple(t for t in tasks if labelled.has_task(df, t, aus))
+    scope = make_scope(have, labelled.scorable_aus(df, aus) if "au" in have else (), thresholds)
+    layout = Layout(scope, tasks=scope.tasks, aus=scope.aus)
+    for family in families_of(specs):
+        if family.task in scope.tasks:
+            bound = family.bind(df, scope)
+            if bound is not None:
+                layout.bounds.append(bound)
+    layout.fns = [s for s in fn_metrics(specs) if s.task in scope.tasks]
+    return layout
 
 
 def row_features(df: pd.DataFrame, layout: Layout) -> np.ndarray:
     """(rows, layout.width) float64: each row's contribution to the sums."""
-    out = np.zeros((len(df), layout.width))
-    if "va" in layout.tasks:
-        t_v, t_a = df["valence"].to_numpy(float), df["arousal"].to_numpy(float)
-        p_v, p_a = df["pred_valence"].to_numpy(float), df["pred_arousal"].to_numpy(float)
-        ok = ~(np.isnan(t_v) | np.isnan(t_a))
-        t_v, t_a, p_v, p_a = (np.where(ok, x, 0.0) for x in (t_v, t_a, p_v, p_a))
-        out[:, 0] = ok
-        for start, t, p in ((1, t_v, p_v), (6, t_a, p_a)):
-            out[:, start : start + 5] = np.stack([t, p, t * t, p * p, t * p], axis=1)
-    if "expr" in layout.tasks:
-        s, k = layout.expr_start, len(EXPRESSIONS)
-        codes = {name: i for i, name in enumerate(EXPRESSIONS)}
-        t = df["expression"].map(codes).to_numpy(float)
-        p = df["pred_expression"].map(codes).fillna(-1).to_numpy(float)
-        ok = ~np.isnan(t)
-        classes = np.arange(k)
-        t_hot = ok[:, None] & (t[:, None] == classes)
-        p_hot = ok[:, None] & (p[:, None] == classes)
-        out[:, s] = ok
-        out[:, s + 1] = ok & (t == p)
-        out[:, s + 2 : s + 2 + k] = t_hot
-        out[:, s + 2 + k : s + 2 + 2 * k] = p_hot
-        out[:, s + 2 + 2 * k : s + 2 + 3 * k] = t_hot & p_hot
-    if "au" in layout.tasks:
-        s = layout.au_start
-        for i, au in enumerate(layout.aus):
-            t = df[f"AU{au}"].to_numpy(float)
-            ok = ~np.isnan(t)
-            truth = ok & (t == 1)
-            pred = ok & (df[f"prob_AU{au}"].to_numpy(float) >= AU_THRESHOLD)
-            out[:, s + 4 * i : s + 4 * i + 4] = np.stack([ok, truth, pred, truth & pred], axis=1)
-    return out
+    if not layout.bounds:
+        return np.zeros((len(df), 0))
+    return np.concatenate([b.features for b in layout.bounds], axis=1)
 
 
 def cluster_sums(features: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
     """(n_clusters, width): the features summed within each cluster (`codes` gives each row's cluster)."""
-    sums = np.zeros((n_clusters, features.shape[1]))
-    np.add.at(sums, codes, features)
-    return sums
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return num / den
-
-
-def _ccc(n, t, p, tt, pp, tp) -> np.ndarray:
-    mt, mp = _ratio(t, n), _ratio(p, n)
-    vt, vp = _ratio(tt, n) - mt * mt, _ratio(pp, n) - mp * mp
-    cov = _ratio(tp, n) - mt * mp
-    denom = vt + vp + (mt - mp) ** 2
-    # Both constant and equal: metrics.ccc calls that 0; the sums leave rounding noise where it has 0.
-    value = np.where(np.abs(denom) < 1e-12, 0.0, _ratio(2.0 * cov, denom))
-    return np.where(n > 0, value, np.nan)
-
-
-def _f1(tp, true, pred) -> np.ndarray:
-    den = true + pred
-    return np.where(den > 0, _ratio(2.0 * tp, den), 0.0)
+    return group_sums(features, codes, n_clusters)
 
 
 def metrics_from_sums(sums: np.ndarray, layout: Layout) -> dict[str, np.ndarray]:
-    """{metric: array of sums.shape[:-1]}; NaN where a resample holds no labelled sample for it."""
+    """{metric: array of sums.shape[:-1]}; NaN where a resample leaves a metric undefined."""
     sums = np.asarray(sums, dtype=np.float64)
-    col = lambda j: sums[..., j]  # noqa: E731
     out: dict[str, np.ndarray] = {}
-    if "va" in layout.tasks:
-        n = col(0)
-        v = _ccc(n, *(col(1 + j) for j in range(5)))
-        a = _ccc(n, *(col(6 + j) for j in range(5)))
-        out.update(ccc_mean=(v + a) / 2, ccc_valence=v, ccc_arousal=a)
-    if "expr" in layout.tasks:
-        s, k = layout.expr_start, len(EXPRESSIONS)
-        n = col(s)
-        true = sums[..., s + 2 : s + 2 + k]
-        pred = sums[..., s + 2 + k : s + 2 + 2 * k]
-        tp = sums[..., s + 2 + 2 * k : s + 2 + 3 * k]
-        present = true > 0  # macro F1 over the classes the (resampled) split contains
-        per_class = np.where(present, _f1(tp, true, pred), 0.0)
-        n_present = present.sum(axis=-1)
-        out["macro_f1"] = np.where(n_present > 0, _ratio(per_class.sum(axis=-1), n_present), np.nan)
-        out["accuracy"] = np.where(n > 0, _ratio(col(s + 1), n), np.nan)
-        recall = np.where(present, _ratio(tp, np.where(present, true, 1.0)), 0.0)
-        out["mean_class_accuracy"] = np.where(n_present > 0, _ratio(recall.sum(axis=-1), n_present), np.nan)
-    if "au" in layout.tasks:
-        s = layout.au_start
-        per_au = []
-        for i, au in enumerate(layout.aus):
-            n, true, pred, tp = (col(s + 4 * i + j) for j in range(4))
-            value = np.where(n > 0, _f1(tp, true, pred), np.nan)
-            out[f"f1_AU{au}"] = value
-            per_au.append(value)
-        stacked = np.stack(per_au, axis=-1)
-        scored = ~np.isnan(stacked)
-        total = np.where(scored, stacked, 0.0).sum(axis=-1)
-        count = scored.sum(axis=-1)
-        out["f1_mean"] = np.where(count > 0, _ratio(total, count), np.nan)
+    for bound, part in layout.slices():
+        out.update(bound.compute(sums[..., part]))
     return out
+
+
+def sample_counts(layout: Layout) -> dict[str, int]:
+    """{metric: samples scored on the whole frame}, as the records count them."""
+    out: dict[str, int] = {}
+    for bound in layout.bounds:
+        out.update({k: int(v) for k, v in bound.counts(bound.features.sum(axis=0)).items()})
+    return out
+
+
+def resampled_scores(
+    df: pd.DataFrame, layout: Layout, codes: np.ndarray, n_clusters: int, weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """{metric: (B,)}: the frame scored on each of the B resamples `weights` (B, n_clusters) describes."""
+    out = metrics_from_sums(weights @ cluster_sums(row_features(df, layout), codes, n_clusters), layout)
+    for spec in layout.fns:
+        inputs = fn_inputs(df, spec.task, layout.scope)
+        if inputs is None:
+            continue
+        rows = labelled.labelled(df, spec.task, layout.scope.aus)
+        out[spec.name] = _recomputed(spec, inputs, weights[:, codes[rows]].astype(int))
+    return out
+
+
+def observed_scores(df: pd.DataFrame, layout: Layout) -> dict[str, float]:
+    """{metric: value} on exactly this frame (no resampling)."""
+    out = {k: float(v) for k, v in metrics_from_sums(row_features(df, layout).sum(axis=0), layout).items()}
+    for spec in layout.fns:
+        inputs = fn_inputs(df, spec.task, layout.scope)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scoring already reported a failing plugin
+            value = None if inputs is None else fn_score(spec, inputs)
+        out[spec.name] = np.nan if value is None else value
+    return out
+
+
+def _recomputed(spec, inputs, repeats: np.ndarray) -> np.ndarray:
+    """`spec.fn` on each resample: row i taken repeats[b, i] times. NaN where it fails."""
+    values = np.full(len(repeats), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scoring already reported a failing plugin
+        for b, counts in enumerate(repeats):
+            if counts.any():
+                value = fn_score(spec, tuple(np.repeat(x, counts, axis=0) for x in inputs))
+                values[b] = np.nan if value is None else value
+    return values

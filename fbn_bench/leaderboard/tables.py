@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import FbnError
-from ..scoring import HEADLINE, metric_names
+from ..scoring import au_of, headlines, metric_names, specs_scoring, task_of
 from ..tasks import TASKS
 from . import bootstrap
 from .records import ConfigKey, Entry, SeedRun
 from .references import Reference
 from .samples import Clusters, group_column, load_predictions, restrict, row_identity
-from .sums import Layout, cluster_sums, layout_for, metrics_from_sums, row_features
+from .sums import layout_for, observed_scores, resampled_scores, sample_counts
 
-_TASK_OF = {metric: task for task, metric in metric_names(TASKS, ())}  # f1_AU<n>: see task_of
 DISPLAY_DIGITS = 3  # the decimals the Markdown shows: "best" is decided at this precision
 
 
@@ -88,10 +86,6 @@ class Table:
     family_size: int = 0  # comparisons in the Holm family (every row x compared metric of this table)
 
 
-def task_of(metric: str) -> str | None:
-    return "au" if metric.startswith("f1_AU") else _TASK_OF.get(metric)
-
-
 def database_metrics(metrics_seen: set[str], spec) -> list[str]:
     """Display order: the registered database's metrics when known, else the canonical order of what
     the records hold; metrics fbn-bench does not know (from third-party plugins) come last. A metric no
@@ -100,17 +94,17 @@ def database_metrics(metrics_seen: set[str], spec) -> list[str]:
         known = [m for _, m in metric_names(spec.tasks, spec.aus)]
     else:
         tasks = {task_of(m) for m in metrics_seen} - {None}
-        aus = sorted(int(m[5:]) for m in metrics_seen if re.fullmatch(r"f1_AU\d+", m))
+        aus = sorted({au_of(m) for m in metrics_seen} - {None})
         known = [m for _, m in metric_names(tasks, aus)]
-    headlines = set(HEADLINE.values()) if spec is not None else set()
-    ordered = [m for m in known if m in metrics_seen or m in headlines]
+    ranked_by = set(headlines(spec).values()) if spec is not None else set()
+    ordered = [m for m in known if m in metrics_seen or m in ranked_by]
     return ordered + sorted(metrics_seen - set(ordered))
 
 
-def headline_of(metrics: list[str]) -> str | None:
+def headline_of(metrics: list[str], spec=None) -> str | None:
     for task in TASKS:
-        if HEADLINE[task] in metrics:
-            return HEADLINE[task]
+        if headlines(spec).get(task) in metrics:
+            return headlines(spec)[task]
     return metrics[0] if metrics else None
 
 
@@ -130,55 +124,49 @@ def matches_baseline(key: ConfigKey, text: str) -> bool:
     return True
 
 
-def _unusable(run: SeedRun, frame, tasks, aus) -> str | None:
+def _unusable(run: SeedRun, frame, tasks, aus, specs=None) -> str | None:
     """Why a seed's predictions cannot stand for its records in the bootstrap, or None when they can:
     they must be there, hold the columns of every task (and AU) the run was scored on, and hold as
     many labelled samples as the records counted."""
     if frame is None:
         return "no predictions file"
     scored = {task_of(m) for m in run.values} & set(tasks)
-    scored_aus = {int(m[5:]) for m in run.values if re.fullmatch(r"f1_AU\d+", m)} & set(aus)
-    layout = layout_for(frame, tasks, aus)
+    scored_aus = {au_of(m) for m in run.values} & set(aus)
+    layout = layout_for(frame, tasks, aus, specs)
     lacking = [t for t in tasks if t in scored and t not in layout.tasks]
     lacking += [f"AU{a}" for a in sorted(scored_aus - set(layout.aus))]
     if lacking:
         return f"predictions without the {', '.join(lacking)} columns"
-    counts = {}
-    if "va" in layout.tasks:
-        counts["ccc_mean"] = int((frame["valence"].notna() & frame["arousal"].notna()).sum())
-    if "expr" in layout.tasks:
-        counts["macro_f1"] = int(frame["expression"].notna().sum())
-    for a in layout.aus:
-        counts[f"f1_AU{a}"] = int(frame[f"AU{a}"].notna().sum())
-    for metric, count in counts.items():
-        recorded = run.n_samples.get(metric)
-        if recorded is not None and recorded != count:
+    counts = sample_counts(layout)
+    for metric, recorded in run.n_samples.items():  # in the records' order: headline metrics first
+        count = counts.get(metric)
+        if count is not None and recorded != count:
             return f"predictions with {count} labelled samples for {metric} where the records scored {recorded}"
     return None
 
 
-def _seed_distributions(frames, clusters: Clusters, weights: np.ndarray, tasks, aus) -> dict[str, np.ndarray]:
+def _seed_distributions(
+    frames, clusters: Clusters, weights: np.ndarray, tasks, aus, specs=None
+) -> dict[str, np.ndarray]:
     """{metric: (n_seeds, B)}: each seed scored on every cluster resample."""
     per_seed = []
     for frame in frames:
-        layout = layout_for(frame, tasks, aus)
-        if not layout.tasks:
-            continue
-        sums = cluster_sums(row_features(frame, layout), clusters.codes(frame), len(clusters))
-        per_seed.append(metrics_from_sums(weights @ sums, layout))
+        layout = layout_for(frame, tasks, aus, specs)
+        if layout.tasks:
+            per_seed.append(resampled_scores(frame, layout, clusters.codes(frame), len(clusters), weights))
     if not per_seed:
         return {}
     common = set.intersection(*(set(s) for s in per_seed))
     return {m: np.stack([s[m] for s in per_seed]) for m in common}
 
 
-def _observed(frames, tasks, aus) -> dict[str, float]:
+def _observed(frames, tasks, aus, specs=None) -> dict[str, float]:
     """The seed-mean score of each metric on exactly these frames (no resampling)."""
     per_seed = []
     for frame in frames:
-        layout: Layout = layout_for(frame, tasks, aus)
+        layout = layout_for(frame, tasks, aus, specs)
         if layout.tasks:
-            per_seed.append(metrics_from_sums(row_features(frame, layout).sum(axis=0), layout))
+            per_seed.append(observed_scores(frame, layout))
     common = set.intersection(*(set(s) for s in per_seed)) if per_seed else set()
     return {m: float(np.mean([s[m] for s in per_seed])) for m in common}
 
@@ -193,6 +181,7 @@ def compare(
     metric: str,
     known: tuple[dict, dict] | None = None,
     shares: tuple[np.ndarray, np.ndarray] | None = None,
+    specs=None,
 ) -> Comparison | None:
     """Paired bootstrap of mean(a) - mean(b) on `metric`, over the samples both sides scored.
 
@@ -212,11 +201,11 @@ def compare(
     else:
         frames_a = [restrict(f, shared) for f in frames_a]
         frames_b = [restrict(f, shared) for f in frames_b]
-        a = _seed_distributions(frames_a, clusters, weights, tasks, aus)
-        b = _seed_distributions(frames_b, clusters, weights, tasks, aus)
+        a = _seed_distributions(frames_a, clusters, weights, tasks, aus, specs)
+        b = _seed_distributions(frames_b, clusters, weights, tasks, aus, specs)
     if metric not in a or metric not in b:
         return None
-    difference = _observed(frames_a, tasks, aus)[metric] - _observed(frames_b, tasks, aus)[metric]
+    difference = _observed(frames_a, tasks, aus, specs)[metric] - _observed(frames_b, tasks, aus, specs)[metric]
     p_test = bootstrap.paired_p_value(a[metric].mean(axis=0) - b[metric].mean(axis=0))
     p_hierarchical = float("nan")
     seeds = (len(a[metric]), len(b[metric]))
@@ -236,17 +225,19 @@ def build_table(
     spec=None,
     references: list[Reference] | None = None,
     lower_is_better: frozenset[str] = frozenset(),
+    specs=None,
 ) -> Table:
     """The table of one database from its entries (all configurations evaluated on it). `lower_is_better`:
-    metrics whose best value is the smallest (all core metrics are higher-is-better)."""
+    metrics whose best value is the smallest; `specs`: the registered MetricSpecs (None: the built-ins)."""
     seen = {m for e in entries for r in e.runs for m in r.values}
     # Reported numbers never add measured columns; a database with only reported rows uses theirs.
     metrics = database_metrics(seen, spec) or database_metrics(
         {m for ref in references or [] for m in ref.metrics}, None
     )
-    headline = headline_of(metrics)
+    headline = headline_of(metrics, spec)
+    specs = specs_scoring(metrics, specs)  # resample only the metrics the table shows
     tasks = tuple(t for t in TASKS if any(task_of(m) == t for m in metrics))
-    aus = tuple(int(m[5:]) for m in metrics if re.fullmatch(r"f1_AU\d+", m))
+    aus = tuple(sorted({au_of(m) for m in metrics} - {None}))
     split = entries[0].split if entries else "test"
     table = Table(
         database,
@@ -265,7 +256,7 @@ def build_table(
     # from some of the seeds would describe another mean than the one the cell shows.
     partial: dict[str, list[tuple[SeedRun, str]]] = {}
     for entry in entries:
-        problems = [(run, _unusable(run, frames[id(entry)].get(run.run_id), tasks, aus)) for run in entry.runs]
+        problems = [(run, _unusable(run, frames[id(entry)].get(run.run_id), tasks, aus, specs)) for run in entry.runs]
         problems = [(run, why) for run, why in problems if why]
         if problems:
             if frames[id(entry)]:  # none stored at all is the plain `[–]` case, explained in the docs
@@ -286,7 +277,7 @@ def build_table(
     shares: dict[str, np.ndarray] = {}
     for entry in entries:
         entry_frames = [frames[id(entry)][r.run_id] for r in entry.runs if r.run_id in frames[id(entry)]]
-        dist = _seed_distributions(entry_frames, clusters, weights, tasks, aus) if weights is not None else {}
+        dist = _seed_distributions(entry_frames, clusters, weights, tasks, aus, specs) if weights is not None else {}
         dists[entry.key.config_hash] = dist
         if entry_frames and weights is not None:
             rng = bootstrap.seed_rng(settings.seed, database, entry.key.config_hash)
@@ -322,7 +313,8 @@ def build_table(
             table.baseline = base.key
             # Each task's headline metric the baseline was scored on: a multi-task database gets one
             # comparison per task, so "multi-task beats single-task" is measured task by task.
-            table.compared = [HEADLINE[t] for t in tasks if base.values(HEADLINE[t])]
+            ranked_by = headlines(spec)
+            table.compared = [ranked_by[t] for t in tasks if t in ranked_by and base.values(ranked_by[t])]
             base_frames = list(frames[id(base)].values())
             for row in table.rows:
                 row.is_baseline = row.key == base.key
@@ -333,12 +325,12 @@ def build_table(
                 pair = (shares[row.key.config_hash], shares[base.key.config_hash])
                 for metric in table.compared:
                     if metric in row.cells:
-                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known, pair)
+                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known, pair, specs)
                         if found is not None:
                             row.comparisons[metric] = found
             table.family_size = _holm_adjust(table)
 
-    table.resolvable = _resolvable(table, entries, tasks)
+    table.resolvable = _resolvable(table, entries, tasks, spec)
 
     for config_hash, problems in partial.items():
         table.notes.append(_partial_note(by_key[config_hash].key, problems, table.baseline))
@@ -356,10 +348,11 @@ def _holm_adjust(table: Table) -> int:
     return int(np.count_nonzero(~np.isnan(adjusted)))
 
 
-def _resolvable(table: Table, entries: list[Entry], tasks) -> list[Resolvable]:
+def _resolvable(table: Table, entries: list[Entry], tasks, spec=None) -> list[Resolvable]:
     """For each task's headline metric, the smallest difference the rows' seeds can resolve."""
     out = []
-    for metric in (HEADLINE[t] for t in tasks):
+    ranked_by = headlines(spec)
+    for metric in (ranked_by[t] for t in tasks if t in ranked_by):
         pooled = bootstrap.pooled_seed_sd([e.values(metric) for e in entries])
         if pooled is not None:
             sd, rows, n = pooled

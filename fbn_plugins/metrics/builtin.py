@@ -1,27 +1,34 @@
-"""The built-in metrics, registered as plugins around `fbn_bench.metrics`."""
+"""The built-in metrics, registered as plugins: each MetricSpec carries the functional form (`fn`) and the
+sufficient-statistics form (`statistics`) of the one implementation in `fbn_bench.metrics`."""
 
 from fbn_bench import MetricSpec, hookimpl, metrics
+
+# The functional form of each family (the array-in, float-out function a third-party caller can use).
+_FUNCTIONS = {
+    "ccc": metrics.ccc,
+    "pearson": metrics.pearson,
+    "rmse": metrics.rmse,
+    "sagr": metrics.sagr,
+    "macro_f1": metrics.macro_f1,
+    "accuracy": metrics.accuracy,
+    "mean_class_accuracy": metrics.mean_class_accuracy,
+    "f1": metrics.f1,
+    "f1@0.5": metrics.f1,
+    "ap": metrics.average_precision,
+    "auc": metrics.roc_auc,
+}
 
 
 @hookimpl
 def register_metrics(register):
-    register(
-        MetricSpec(
-            "ccc", metrics.ccc, task="va", description="concordance correlation coefficient (population statistics)"
+    for family in metrics.BUILTIN:
+        register(
+            MetricSpec(
+                family.name,
+                _FUNCTIONS[family.name],
+                task=family.task,
+                higher_is_better=family.higher_is_better,
+                description=family.description,
+                statistics=family,
+            )
         )
-    )
-    register(MetricSpec("accuracy", metrics.accuracy, task="expr", description="share of exactly right labels"))
-    register(
-        MetricSpec(
-            "f1", metrics.f1, task="au", description="binary F1 of the positive class; 0 with no positives at all"
-        )
-    )
-    register(MetricSpec("macro_f1", metrics.macro_f1, task="expr", description="unweighted mean of per-class F1"))
-    register(
-        MetricSpec(
-            "mean_class_accuracy",
-            metrics.mean_class_accuracy,
-            task="expr",
-            description="unweighted mean of per-class recall (RAF-DB's average accuracy)",
-        )
-    )

@@ -13,7 +13,7 @@ from fbn_bench.config import resolve_config
 from fbn_bench.data.streams import budget_batch_size
 from fbn_bench.registry import build_registry
 from fbn_bench.results import read_predictions
-from fbn_bench.scoring import HEADLINE, score_predictions
+from fbn_bench.scoring import headlines, score_predictions
 from fbn_bench.selection import Selector
 from fbn_bench.train import lr_factor
 
@@ -117,8 +117,8 @@ def test_a_run_selects_on_val_and_reads_test_once_after_training(guarded, tmp_pa
     for r in records:
         if (r["task"], r["metric"]) in rescored:
             assert r["val_value"] == pytest.approx(rescored[(r["task"], r["metric"])][0])
-    headlines = [r["val_value"] for r in records if r["metric"] == HEADLINE[r["task"]]]
-    assert records[0]["selection_score"] == pytest.approx(sum(headlines) / len(headlines))
+    on_val = [r["val_value"] for r in records if r["metric"] == headlines()[r["task"]]]
+    assert records[0]["selection_score"] == pytest.approx(sum(on_val) / len(on_val))
     # The checkpoint saved is the one tested: re-scoring it gives the run's test values.
     again = evaluate_checkpoint(outcome.run_dir, registry=registry, progress=False, out=tmp_path / "again")
     assert {(r["metric"], round(r["value"], 6)) for r in again.records} == {

@@ -35,6 +35,15 @@ class RunConfig:
     steps: int | None = 800
     epochs: float | None = None
     augment: bool = True
+    # Protocol (docs/protocol.md): learning-rate schedule (cosine or constant) after a linear warm-up over the
+    # `warmup` fraction of the steps; validation on every database's val split every `val_every` steps and at
+    # the last, the best checkpoint scored on test; stop after `patience` validations without a better score
+    # (None: never); budget "samples": a run with fewer tasks takes their share of the holistic batch.
+    lr_schedule: str = "cosine"
+    warmup: float = 0.05
+    val_every: int = 100
+    patience: int | None = None
+    budget: str = "samples"
     eval_batch_size: int = 256
     seed: int = 0
     mixed_precision: str = "no"
@@ -55,6 +64,12 @@ class RunConfig:
         _check_number("dropout", self.dropout, low=0, below=1)
         if self.steps is not None:
             _check_number("steps", self.steps, integer=True, low=1)
+        _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
+        _check_choice("budget", self.budget, ("samples", "steps"))
+        _check_number("warmup", self.warmup, low=0, below=1)
+        _check_number("val_every", self.val_every, integer=True, low=1)
+        if self.patience is not None:
+            _check_number("patience", self.patience, integer=True, low=1)
         if self.epochs is not None:
             _check_number("epochs", self.epochs, above=0)
         for field_name in ("task_weights", "shares"):
@@ -100,6 +115,11 @@ def _check_types(config: RunConfig) -> None:
             raise FbnError(f"{name} must be text, got {value!r}")
     if not isinstance(config.augment, bool):
         raise FbnError(f"augment must be true or false, got {config.augment!r}")
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise FbnError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 def _check_number(

@@ -111,10 +111,19 @@ def score_split(
 
 
 def score_test_splits(
-    model, test_splits, accelerator, tasks: tuple[str, ...], batch_size: int, run_dir: Path, progress: bool, registry
+    model,
+    test_splits,
+    accelerator,
+    tasks: tuple[str, ...],
+    batch_size: int,
+    run_dir: Path,
+    progress: bool,
+    registry,
+    thresholds: dict[str, dict[int, float]] | None = None,
 ) -> tuple[list[dict], dict[str, str]]:
     """Predict every test split, store per-sample predictions, return partial records and, per database
-    without any, why (main process; the others return nothing)."""
+    without any, why (main process; the others return nothing). `thresholds`: {dataset: {au: threshold}}
+    chosen on validation (else AU F1 is taken at 0.5)."""
     metric_plugins = plugin_metrics(registry)
     records: list[dict[str, Any]] = []
     unscored: dict[str, str] = {}
@@ -123,7 +132,7 @@ def score_test_splits(
         if accelerator.is_main_process:
             frame = predictions_frame(split, outputs)
             write_predictions(run_dir, split.name, frame)
-            scored = score_split(split, frame, tasks, metric_plugins)
+            scored = score_split(split, frame, tasks, metric_plugins, (thresholds or {}).get(split.name))
             records += scored
             if not scored:
                 unscored[split.name] = why_unscored(split, tasks)
@@ -199,7 +208,15 @@ def evaluate_checkpoint(
             clean_stale_temporaries(out_dir)  # what a killed write left there
             drop_records(out_dir, {(s.name, s.split) for s in test_splits})
         records, unscored = score_test_splits(
-            model, test_splits, accelerator, config.tasks, config.eval_batch_size, out_dir, progress, registry
+            model,
+            test_splits,
+            accelerator,
+            config.tasks,
+            config.eval_batch_size,
+            out_dir,
+            progress,
+            registry,
+            thresholds=trained_thresholds(run_dir, test_splits, config.tasks),
         )
         if accelerator.is_main_process:
             records = assemble_records(
@@ -219,3 +236,18 @@ def evaluate_checkpoint(
             lock.close()
     accelerator.wait_for_everyone()
     return RunOutcome(out_dir, records, skipped_counts(test_splits), unscored=unscored, config_hash=config_hash)
+
+
+def trained_thresholds(run_dir: Path, splits, tasks: tuple[str, ...]) -> dict[str, dict[int, float]]:
+    """The per-AU thresholds the training run chose, from the val predictions of its selected checkpoint
+    (predictions/<dataset>.val.csv.gz), so re-scoring gives the run's own AU F1; a database the run did not
+    validate on keeps the fixed 0.5."""
+    from .metrics import choose_thresholds
+    from .results import predictions_path
+
+    found = {}
+    for split in splits:
+        path = predictions_path(run_dir, f"{split.name}.val")
+        if "au" in tasks and split.spec.aus and path.is_file():
+            found[split.name] = choose_thresholds(pd.read_csv(path), split.spec.aus)
+    return found

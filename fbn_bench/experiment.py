@@ -36,9 +36,10 @@ def run_experiment(
 
     from .coupling.compose import build_coupling
     from .coupling.relatedness import relatedness, relatedness_tensor
-    from .data.streams import TaskStreams
+    from .data.streams import TaskStreams, budget_batch_size
     from .memory import check_batches_fit
     from .model import build_model
+    from .selection import Selector
     from .train import fit, total_steps
 
     if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
@@ -61,13 +62,14 @@ def run_experiment(
     hook = registry.hook()
     try:
         with hook.watching(info, active=accelerator.is_main_process):
-            annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
+            # Protocol (docs/protocol.md): train and select on train/val; test is read only after training.
+            annotations = read_annotations(chosen, ("train", "val"), config, accelerator)
             train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
-            test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
+            val_splits = prepare_all(chosen, "val", config, accelerator, progress, annotations)
             streams = TaskStreams(
                 train_splits,
                 config.tasks,
-                config.batch_size,
+                budget_batch_size(config.batch_size, config.tasks, config.budget),
                 config.shares or None,
                 seed=config.seed,
                 rank=accelerator.process_index,
@@ -78,7 +80,7 @@ def run_experiment(
             if accelerator.is_main_process and progress:
                 echo(
                     f"run {folder.run_id}: {config.backbone} on {len(chosen)} databases, coupling {config.coupling}"
-                    f", {total_steps(config, streams)} steps of {config.batch_size} on {device_text(accelerator)}"
+                    f", {total_steps(config, streams)} steps of {streams.batch_size} on {device_text(accelerator)}"
                     f" ({precision_text(accelerator)}); {streams.summary()}"
                 )
 
@@ -86,13 +88,27 @@ def run_experiment(
                 if accelerator.is_main_process:
                     hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
-            history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress)
+            selector = Selector(val_splits, accelerator, config)
+            history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress, selector)
+            selector.restore(model)  # the selected checkpoint is the one saved and tested
             if accelerator.is_main_process:
                 state = accelerator.unwrap_model(model).state_dict()
                 save_checkpoint(folder.path, state, config, plugins, config_hash, accelerator.num_processes)
+                selector.write_val_predictions(folder.path)  # per-AU thresholds are chosen on them
+            test_splits = prepare_all(chosen, "test", config, accelerator, progress)
             records, unscored = score_test_splits(
-                model, test_splits, accelerator, config.tasks, config.eval_batch_size, folder.path, progress, registry
+                model,
+                test_splits,
+                accelerator,
+                config.tasks,
+                config.eval_batch_size,
+                folder.path,
+                progress,
+                registry,
+                thresholds=selector.au_thresholds() if accelerator.is_main_process else None,
             )
+            steps_run = history[-1]["step"] if history else 0
+            records = selector.annotate(records, streams.samples_seen(steps_run), steps_run)
             if accelerator.is_main_process:
                 records = assemble_records(
                     records,
@@ -109,7 +125,7 @@ def run_experiment(
         accelerator.wait_for_everyone()
     finally:
         folder.release()
-    skipped = skipped_counts(train_splits + test_splits)
+    skipped = skipped_counts(train_splits + val_splits + test_splits)
     return RunOutcome(folder.path, records, skipped, history, unscored, config_hash)
 
 

@@ -28,6 +28,18 @@ def total_steps(config, streams: TaskStreams) -> int:
     return max(1, math.ceil(config.epochs * streams.steps_per_epoch))
 
 
+def lr_factor(step: int, steps: int, schedule: str, warmup: float) -> float:
+    """The learning rate at `step` (0-based) as a fraction of the configured one: a linear warm-up over the
+    first `warmup` fraction of the steps, then constant or a half cosine down to 0 at the last step."""
+    warm = math.ceil(warmup * steps)
+    if step < warm:
+        return (step + 1) / warm
+    if schedule == "constant":
+        return 1.0
+    left = max(1, steps - warm)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / left)))
+
+
 def fit(
     model,
     optimizer,
@@ -37,9 +49,16 @@ def fit(
     coupling: Callable,
     on_epoch_end: Callable[[int, dict[str, float]], None],
     progress: bool = True,
+    validate: Callable[[object, int], bool] | None = None,
 ) -> list[dict[str, float]]:
-    """Train for the configured number of steps. Returns one log row per epoch (mean of each term)."""
+    """Train for the configured number of steps. Returns one log row per epoch (mean of each term).
+
+    `validate(model, step) -> stop` runs every `config.val_every` steps and at the last one (selection.py);
+    when it says stop, training ends there (early stopping)."""
     steps = total_steps(config, streams)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, steps, config.lr_schedule, config.warmup)
+    )
     generator = torch.Generator(device="cpu").manual_seed(config.seed * 1000 + accelerator.process_index)
     # Running sums stay on the device: reading a loss back (float()) waits for the GPU, and doing it every
     # step would keep the host from queueing the next batch while the current one computes.
@@ -63,6 +82,7 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         optimizer.step()
+        schedule.step()
 
         for name, value in {**terms, "loss": loss}.items():
             value = value.detach().float()
@@ -73,13 +93,20 @@ def fit(
             mean_loss = float(sums["loss"]) / count
             check_finite(mean_loss, sums, step)
             bar.set_postfix(loss=f"{mean_loss:.3f}")
-        if step % streams.steps_per_epoch == 0 or step == steps:
+        stop = False
+        if validate is not None and (step % config.val_every == 0 or step == steps):
+            check_finite(float(sums["loss"]) / count, sums, step)  # never select among diverged weights
+            stop = validate(model, step)
+            model.train()
+        if step % streams.steps_per_epoch == 0 or step == steps or stop:
             check_finite(float(sums["loss"]), sums, step)
             epoch += 1
             row = {"epoch": epoch, "step": step, **{k: float(v) / count for k, v in sums.items()}}
             history.append(row)
             on_epoch_end(epoch, row)
             sums, count = {}, 0
+        if stop:
+            break
     bar.close()
     return history
 

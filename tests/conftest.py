@@ -27,3 +27,13 @@ def plugin_dir(tmp_path, monkeypatch):
     yield tmp_path
     for name in [m for m in sys.modules if m.startswith("fbntest_")]:
         del sys.modules[name]
+
+
+@pytest.fixture
+def uncarved(monkeypatch):
+    """`train` and `val` both hold a database's whole training side, as its loader parses it. For the parsing
+    tests of the real-format fixtures (tests/test_dataset_*.py), whose expected counts describe the training
+    side; how `val` is carved from it is tested against an independent hash in tests/test_data_splits.py."""
+    from fbn_bench.data import splits
+
+    monkeypatch.setattr(splits, "carve_units", lambda database, units, split, fraction=None: {str(u) for u in units})

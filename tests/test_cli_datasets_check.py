@@ -20,7 +20,15 @@ def test_report_in_plain_words(tmp_path):
     expected = write_rafdb(tmp_path)
     result = _run("rafdb", "--root", tmp_path)
     assert result.exit_code == 0, result.output
-    n_train = expected["rafdb"]["train"]["n_samples"]
+    # train and val share the fixture's training images (val: a hash-chosen 15%, at least one).
+    n_side = expected["rafdb"]["train"]["n_samples"]
+    rows = {
+        line.split(":")[0].strip(): int(line.split(":")[1].split()[0])
+        for line in result.output.splitlines()
+        if line.strip().startswith(("train:", "val:"))
+    }
+    assert rows["val"] >= 1 and rows["train"] + rows["val"] == n_side
+    n_train = rows["train"]
     assert f"train: {n_train} rows, {n_train} subjects; 0 missing images, 0 unreadable" in result.output
     assert "OK: no problems found." in result.output
 
@@ -35,10 +43,14 @@ def test_json_counts_and_options(tmp_path):
         "threshold": 1,
         "naming": "frames/{subject}/{frame:05d}.png",
     }
-    for split in ("train", "test"):
-        want = expected["fold2"]["threshold1"][split]
-        got = report["splits"][split]["stats"]
-        assert got["n_samples"] == want["n_samples"] and got["au"] == want["au"]
+    want, got = expected["fold2"]["threshold1"], report["splits"]
+    assert (
+        got["test"]["stats"]["n_samples"] == want["test"]["n_samples"]
+        and got["test"]["stats"]["au"] == want["test"]["au"]
+    )
+    # train and val: the fixture's training side, carved by subject.
+    side = got["train"]["stats"]["n_samples"] + got["val"]["stats"]["n_samples"]
+    assert side == want["train"]["n_samples"] and got["val"]["stats"]["n_samples"] > 0
 
 
 def test_only_one_split(tmp_path):

@@ -11,6 +11,10 @@ from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problem
 from fbn_bench import FbnError
 from fbn_bench.testing import check_dataset_plugin
 
+# These tests check parsing: the fixtures' expected counts are the whole training side (conftest.uncarved).
+pytestmark = pytest.mark.usefixtures("uncarved")
+TRAIN_TEST = ("train", "test")  # val: tests/test_data_splits.py
+
 
 @pytest.mark.parametrize("fold, folds", [(1, 5), (2, 5), (3, 3)])
 def test_counts_match_construction_for_each_fold(tmp_path, fold, folds):
@@ -39,7 +43,7 @@ def test_rows_images_and_landmark_boxes(tmp_path):
 
 def test_conformance(tmp_path):
     fx = write_afewva(tmp_path)
-    report = check_dataset_plugin("afewva", fx.root, strict=False)
+    report = check_dataset_plugin("afewva", fx.root, strict=False, splits=TRAIN_TEST)
     assert only_missing_image_problems(report) == []  # includes: no actor in both splits
     assert report.splits["train"].stats == fx.stats["train"]
 

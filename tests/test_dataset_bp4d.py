@@ -12,6 +12,10 @@ from fbn_bench.data.roots import load_split, read_split
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
+# These tests check parsing: the fixtures' expected counts are the whole training side (conftest.uncarved).
+pytestmark = pytest.mark.usefixtures("uncarved")
+TRAIN_TEST = ("train", "test")  # val: tests/test_data_splits.py
+
 
 @pytest.mark.parametrize("name, writer", [("bp4d", write_bp4d), ("bp4dplus", write_bp4dplus)])
 @pytest.mark.parametrize("fold", [1, 2, 3])
@@ -25,7 +29,7 @@ def test_counts_match_construction(tmp_path, name, writer, fold):
 def test_conformance(tmp_path, name, writer):
     writer(tmp_path)
     for fold in (1, 2, 3):
-        check_dataset_plugin(name, tmp_path, options={"fold": fold})
+        check_dataset_plugin(name, tmp_path, options={"fold": fold}, splits=TRAIN_TEST)
 
 
 def test_rows_padding_and_skip_count(tmp_path):
@@ -36,7 +40,7 @@ def test_rows_padding_and_skip_count(tmp_path):
     first = df[df["video"] == "F001_T1"]
     assert list(first["frame"]) == [2440, 2441, 2443, 2444]  # 2442 was all 9
     assert set(df["subject"]) == {"F001", "M011"}
-    report = check_dataset_plugin("bp4d", tmp_path)
+    report = check_dataset_plugin("bp4d", tmp_path, splits=TRAIN_TEST)
     assert report.splits["train"].skipped == {"frames with all 12 AUs not codable (9)": 1}
 
 
@@ -82,7 +86,7 @@ def test_missing_annotation_folder(tmp_path):
     write_bp4d(tmp_path, images=False)
     (tmp_path / "AUCoding").rename(tmp_path / "Coding")
     with pytest.raises(FbnError, match=r"AU occurrence folder not found: expected .*AUCoding/AU_OCC or .*AU_OCC"):
-        check_dataset_plugin("bp4d", tmp_path)
+        check_dataset_plugin("bp4d", tmp_path, splits=TRAIN_TEST)
 
 
 def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path, capsys):
@@ -101,4 +105,4 @@ def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path,
     assert train.skipped == {"frames with all 12 AUs not codable (9)": 1} and train.n_skipped == 1
     err = capsys.readouterr().err.splitlines()
     assert err[1:] == [f"warning: bp4d/train: {stray}", f"warning: bp4d/train: {outside}"]
-    assert check_dataset_plugin("bp4d", tmp_path).splits["test"].skipped == {}
+    assert check_dataset_plugin("bp4d", tmp_path, splits=TRAIN_TEST).splits["test"].skipped == {}

@@ -12,6 +12,10 @@ from fbn_bench.data.roots import load_split
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
+# These tests check parsing: the fixtures' expected counts are the whole training side (conftest.uncarved).
+pytestmark = pytest.mark.usefixtures("uncarved")
+TRAIN_TEST = ("train", "test")  # val: tests/test_data_splits.py
+
 
 @pytest.mark.parametrize("fold", [1, 2, 3])
 @pytest.mark.parametrize("threshold", [1, 2, 3])
@@ -30,12 +34,12 @@ def test_defaults_are_fold1_threshold2(tmp_path):
 
 def test_conformance_and_skip_counts(tmp_path):
     write_disfa(tmp_path)
-    report = check_dataset_plugin("disfa", tmp_path)
+    report = check_dataset_plugin("disfa", tmp_path, splits=TRAIN_TEST)
     # Only dropped frames are skipped rows; the subject-level facts are notes (next test).
     assert report.splits["train"].skipped == {"frames missing from some of their subject's 12 AU files": 1}
     assert report.splits["test"].skipped == {}
     for fold in (2, 3):
-        check_dataset_plugin("disfa", tmp_path, options={"fold": fold})
+        check_dataset_plugin("disfa", tmp_path, options={"fold": fold}, splits=TRAIN_TEST)
 
 
 def test_subjects_outside_the_folds_or_absent_are_notes_not_skipped_images(tmp_path, capsys):
@@ -105,16 +109,16 @@ def test_missing_annotation_folder_and_file(tmp_path):
     write_disfa(tmp_path, images=False)
     _au_file(tmp_path).unlink()
     with pytest.raises(FbnError, match=r"DISFA label file missing: expected .*SN001/SN001_au4.txt"):
-        check_dataset_plugin("disfa", tmp_path, check_images=False)
+        check_dataset_plugin("disfa", tmp_path, check_images=False, splits=TRAIN_TEST)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FbnError, match=r"DISFA label folder not found: expected .*empty/ActionUnit_Labels"):
-        check_dataset_plugin("disfa", empty)
+        check_dataset_plugin("disfa", empty, splits=TRAIN_TEST)
 
 
 def test_unreadable_image_is_counted(tmp_path):
     write_disfa(tmp_path)
     corrupt(tmp_path / "frames" / "SN003" / "00002.png")
-    report = check_dataset_plugin("disfa", tmp_path, strict=False)
+    report = check_dataset_plugin("disfa", tmp_path, strict=False, splits=TRAIN_TEST)
     assert report.splits["test"].unreadable_images == 1 and report.splits["train"].unreadable_images == 0
     assert any("frames/SN003/00002.png" in p for p in report.problems)

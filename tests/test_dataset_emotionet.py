@@ -11,6 +11,10 @@ from fbn_bench.data.roots import load_split
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
+# These tests check parsing: the fixtures' expected counts are the whole training side (conftest.uncarved).
+pytestmark = pytest.mark.usefixtures("uncarved")
+TRAIN_TEST = ("train", "test")  # val: tests/test_data_splits.py
+
 
 @pytest.mark.parametrize("percent", [20, 50])
 def test_counts_match_construction(tmp_path, percent):
@@ -22,7 +26,7 @@ def test_counts_match_construction(tmp_path, percent):
 
 def test_conformance_and_skipped_rows(tmp_path):
     expected = write_emotionet(tmp_path)
-    report = check_dataset_plugin("emotionet", tmp_path)
+    report = check_dataset_plugin("emotionet", tmp_path, splits=TRAIN_TEST)
     for split in ("train", "test"):
         got = report.splits[split].skipped.get("rows with every AU among the 17 unknown (999)", 0)
         assert got == expected[split]["skipped"]
@@ -63,12 +67,12 @@ def test_malformed_inputs(tmp_path):
 def test_missing_annotation_file_mentions_xlsx(tmp_path):
     (tmp_path / "EmotioNet_FACS_aws_2020_24600.xlsx").write_bytes(b"x")
     with pytest.raises(FbnError, match=r"EmotioNet_FACS_aws_2020_24600.csv.*found only .*xlsx: save it as CSV"):
-        check_dataset_plugin("emotionet", tmp_path)
+        check_dataset_plugin("emotionet", tmp_path, splits=TRAIN_TEST)
 
 
 def test_unreadable_image_is_counted(tmp_path):
     write_emotionet(tmp_path)
     df, _ = load_split(get_registry().dataset("emotionet"), "test", {"root": str(tmp_path)})
     corrupt(tmp_path / df["image"].iloc[0])
-    report = check_dataset_plugin("emotionet", tmp_path, strict=False)
+    report = check_dataset_plugin("emotionet", tmp_path, strict=False, splits=TRAIN_TEST)
     assert report.splits["test"].unreadable_images == 1 and len(report.problems) == 1

@@ -14,6 +14,10 @@ from fbn_bench.data.roots import load_split
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
+# These tests check parsing: the fixtures' expected counts are the whole training side (conftest.uncarved).
+pytestmark = pytest.mark.usefixtures("uncarved")
+TRAIN_TEST = ("train", "test")  # val: tests/test_data_splits.py
+
 
 @pytest.mark.parametrize("misspelt", [True, False])
 @pytest.mark.parametrize("crlf", [False, True])
@@ -25,9 +29,9 @@ def test_counts_match_construction(tmp_path, misspelt, crlf):
 
 def test_conformance_basic_and_compound(tmp_path):
     expected = write_rafdb(tmp_path)
-    check_dataset_plugin("rafdb", tmp_path)
-    check_dataset_plugin("rafdb:images=original", tmp_path)
-    report = check_dataset_plugin("rafdb-compound", tmp_path)
+    check_dataset_plugin("rafdb", tmp_path, splits=TRAIN_TEST)
+    check_dataset_plugin("rafdb:images=original", tmp_path, splits=TRAIN_TEST)
+    report = check_dataset_plugin("rafdb-compound", tmp_path, splits=TRAIN_TEST)
     for split in ("train", "test"):
         assert report.splits[split].extra["compound"] == expected["rafdb-compound"][split]["compound"]
         assert report.splits[split].stats["n_samples"] == expected["rafdb-compound"][split]["n_samples"]
@@ -118,24 +122,24 @@ def test_malformed_label_line_names_file_and_line(tmp_path, bad_line, message):
     lines[2] = bad_line
     _label_file(tmp_path).write_text("\n".join(lines) + "\n")
     with pytest.raises(FbnError, match=message):
-        check_dataset_plugin("rafdb", tmp_path)
+        check_dataset_plugin("rafdb", tmp_path, splits=TRAIN_TEST)
 
 
 def test_missing_label_folder_names_both_spellings(tmp_path):
     write_rafdb(tmp_path, compound=False)
     _label_file(tmp_path).unlink()
     with pytest.raises(FbnError, match=r"basic/EmoLabel/list_patition_label.txt.*list_partition_label.txt"):
-        check_dataset_plugin("rafdb", tmp_path)
+        check_dataset_plugin("rafdb", tmp_path, splits=TRAIN_TEST)
 
 
 def test_unreadable_and_missing_images_are_counted(tmp_path):
     write_rafdb(tmp_path, compound=False)
     corrupt(tmp_path / "basic" / "Image" / "aligned" / "train_00002_aligned.jpg")
     (tmp_path / "basic" / "Image" / "aligned" / "test_0003_aligned.jpg").unlink()
-    report = check_dataset_plugin("rafdb", tmp_path, strict=False)
+    report = check_dataset_plugin("rafdb", tmp_path, strict=False, splits=TRAIN_TEST)
     assert report.splits["train"].unreadable_images == 1
     assert report.splits["test"].stats["missing_images"] == 1
     assert any("train_00002_aligned.jpg" in p for p in report.problems)
     assert any("test_0003_aligned.jpg" in p for p in report.problems)
     with pytest.raises(AssertionError, match="failed 2 check"):
-        check_dataset_plugin("rafdb", tmp_path)
+        check_dataset_plugin("rafdb", tmp_path, splits=TRAIN_TEST)

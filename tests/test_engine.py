@@ -160,7 +160,8 @@ def test_where_a_database_lives_changes_no_name_file_or_hash(toy_root, registry,
     assert {r["dataset"] for r in again.records} == {"toy"}  # not "toy:root=/..."
     assert again.records[0]["config_hash"] == multitask_run.records[0]["config_hash"]
     assert "root" not in again.records[0]["plugins"]["datasets"][0]["options"]
-    assert [p.name for p in (again.run_dir / "predictions").iterdir()] == ["toy.csv.gz"]
+    # test predictions, and the val predictions of the selected checkpoint
+    assert sorted(p.name for p in (again.run_dir / "predictions").iterdir()) == ["toy.csv.gz", "toy.val.csv.gz"]
     assert read_predictions(again.run_dir, "toy").shape == read_predictions(multitask_run.run_dir, "toy").shape
 
 

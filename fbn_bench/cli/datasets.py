@@ -109,7 +109,7 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
 
     spec, options = _resolve(name, root)
     df, where = load_split(spec, split, options, data_root)
-    result = table_stats(df, spec, split, where)
+    result = table_stats(df, spec, split, where, units=as_json)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -14,6 +14,7 @@ from ..errors import FbnError, os_error_line
 from ..options import resolve_plugin
 from ..specs import DatasetSpec
 from ..tasks import AUS, VA_COLUMNS
+from .splits import TRAIN_SIDE, carve, derived_unit_column
 from .table import LoadedTable, as_loaded, normalize_table
 
 DATA_ENV = "FBN_BENCH_DATA"
@@ -48,12 +49,14 @@ def read_split(
 ) -> tuple[LoadedTable, Path]:
     """Call the plugin's loader with every option (checked, defaults filled: options.resolve_plugin) and
     normalize its table. Returns (the canonical table with the loader's skipped rows and notes, root)."""
-    if split not in spec.splits:
+    # A plugin without its own `val` gets one carved from its `train` (fbn_bench.data.splits).
+    derive_val = split in TRAIN_SIDE and "val" not in spec.splits and "train" in spec.splits
+    if split not in spec.splits and not derive_val:
         raise FbnError(f"dataset {spec.name!r} has no split {split!r}; its splits are {', '.join(spec.splits)}")
     plugin = resolve_plugin("datasets", spec, options)
     root = dataset_root(spec, plugin.with_root(), data_root)
     try:
-        table = spec.load(root, split, **plugin.options)
+        table = spec.load(root, "train" if derive_val else split, **plugin.options)
     except FbnError:
         raise  # the plugin's own one-line message about the user's files
     except OSError as exc:
@@ -73,7 +76,10 @@ def read_split(
     loaded = as_loaded(table)
     if isinstance(loaded.frame, pd.DataFrame):
         _warn_ignored_columns(spec, loaded.frame)
-    return LoadedTable(normalize_table(loaded.frame, spec, split), loaded.skipped, loaded.notes), root
+    loaded = LoadedTable(normalize_table(loaded.frame, spec, split), loaded.skipped, loaded.notes)
+    if derive_val:
+        loaded = carve(loaded, spec.name, split, derived_unit_column(spec, loaded.frame))
+    return loaded, root
 
 
 def _missing_root(spec: DatasetSpec, root: Path) -> FbnError:

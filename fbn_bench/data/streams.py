@@ -57,6 +57,16 @@ def split_counts(shares: dict[str, float], total: int) -> dict[str, int]:
     return counts
 
 
+def budget_batch_size(batch_size: int, tasks: Sequence[str], budget: str) -> int:
+    """The batch a run with `tasks` takes. "steps": `batch_size` whatever the tasks. "samples": the share its
+    tasks get of the holistic batch (all tasks, equal shares), so a single-task network sees exactly as many
+    samples of its task per step, and so in the whole run, as the holistic network does."""
+    if budget == "steps":
+        return int(batch_size)
+    holistic = split_counts({t: 1 / len(TASKS) for t in TASKS}, int(batch_size))
+    return sum(holistic[t] for t in parse_tasks(tuple(tasks)))
+
+
 class TaskStreams:
     """Mixed-task training batches over prepared splits (see the module docstring)."""
 
@@ -133,6 +143,10 @@ class TaskStreams:
 
     def __len__(self) -> int:
         return self.steps_per_epoch
+
+    def samples_seen(self, steps: int) -> dict[str, int]:
+        """Samples drawn from each stream (all processes) in `steps` steps, by task."""
+        return {t: self.counts[t] * self.world_size * int(steps) for t in self.tasks}
 
     def summary(self) -> str:
         """`VA-Set 1200 images (11/batch), EXPR-Set ...`: one line for the run's log."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, relative, require_root
@@ -101,6 +102,7 @@ def subject_folds(subjects, folds: int) -> dict[str, int]:
     return {s: i % folds + 1 for i, s in enumerate(sorted(set(subjects)))}
 
 
+@val_carved("afewva", "subject")
 def load_afewva(root: Path, split: str, *, fold: int, folds: int, crop: str, margin: float) -> LoadedTable:
     root = require_root(root, "afewva", "the unzipped AFEW-VA parts (01/ ... 12/) or the 600 clip folders")
     if fold > folds:  # each bound is the schema's; this one ties two options together
@@ -123,7 +125,7 @@ def load_afewva(root: Path, split: str, *, fold: int, folds: int, crop: str, mar
 SPEC = DatasetSpec(
     name="afewva",
     tasks={"va"},
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_afewva,
     description="AFEW-VA: 600 clips from feature films, per-frame valence and arousal (integers -10..10, scaled to [-1, 1]). "
     "No official split: subject-independent folds over the actors.",

@@ -10,12 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import option_path, require_root
 from ._affectnet import CSV_FILES, NPY_SETS, find_csv, find_csv_images, find_npy_set, read_csv_release, read_npy_release
 
 
+@val_carved("affectnet", "image")
 def load_affectnet(root: Path, split: str, *, release: str, images: str | None) -> LoadedTable:
     root = require_root(root, "affectnet", "the AffectNet release")
     csv_path = find_csv(root, split) if release in ("auto", "csv") else None
@@ -42,7 +44,7 @@ def load_affectnet(root: Path, split: str, *, release: str, images: str | None) 
 SPEC = DatasetSpec(
     name="affectnet",
     tasks={"va", "expr"},
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_affectnet,
     description="AffectNet, manually annotated part: in-the-wild web images, 7 basic expressions and valence-arousal. "
     "`test` is the validation list (no public test set).",

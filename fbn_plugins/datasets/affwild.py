@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._aff_common import attach_skipped, find_dirs, option_path, read_text_lines, relative, require_root
@@ -72,6 +73,7 @@ def _box_folder(root: Path, split: str) -> Path | None:
     return nested if nested.is_dir() else boxes / split
 
 
+@val_carved("affwild", "video")
 def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> LoadedTable:
     root = require_root(root, "affwild", "the unpacked Aff-Wild release and the extracted frames")
     annotations = find_release_folder(root, "annotations")
@@ -152,7 +154,7 @@ def _video_boxes(folder: Path, frames: np.ndarray) -> np.ndarray:
 SPEC = DatasetSpec(
     name="affwild",
     tasks={"va"},
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_affwild,
     description="Aff-Wild (CVPR 2017 challenge): 298 in-the-wild YouTube videos, per-frame valence and arousal in [-1, 1].",
     citation="Kollias et al., Deep Affect Prediction in-the-wild: Aff-Wild Database and Challenge, Deep Architectures, and Beyond, IJCV 2019",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._abaw import PARSERS, TASK_FOLDERS, find_split_folder, find_task_folders, video_of
@@ -25,6 +26,7 @@ SKIP_UNANNOTATED = "not annotated for any task (-5 / -1 markers)"
 SKIP_OTHER = "expression 'Other' and no other label"
 
 
+@val_carved("affwild2", "video")
 def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None) -> LoadedTable:
     root = require_root(root, "affwild2", "the Aff-Wild2 release (cropped_aligned/ and the ABAW annotations)")
     image_dir = option_path(images, root)
@@ -100,7 +102,7 @@ SPEC = DatasetSpec(
     name="affwild2",
     tasks={"va", "expr", "au"},
     aus=AFFWILD2_AUS,
-    splits=("train", "test"),
+    splits=("train", "val", "test"),
     load=load_affwild2,
     description="Aff-Wild2 (ABAW releases): in-the-wild videos, per-frame VA, 7 basic expressions (+Other) and 12 AUs (8 in ABAW 2020). "
     "`test` is the validation set: test labels are not public.",

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._common import (
@@ -139,6 +140,7 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTab
     return stacked_table(tables, skipped, notes)
 
 
+@val_carved("bp4d", "subject")
 def load_bp4d(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4d", lambda subjects: PARTS, fold, naming)
 
@@ -148,6 +150,7 @@ def plus_parts(subjects: list[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(subjects[k::3]) for k in range(3))
 
 
+@val_carved("bp4dplus", "subject")
 def load_bp4dplus(root, split: str, *, fold: int, naming: str) -> LoadedTable:
     return _load(root, split, "bp4dplus", plus_parts, fold, naming)
 
@@ -167,6 +170,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="bp4d",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=BP4D_AUS,
             load=load_bp4d,
@@ -181,6 +185,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="bp4dplus",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=BP4D_AUS,
             load=load_bp4dplus,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
 
 from ._common import (
@@ -66,6 +67,7 @@ def read_au_file(path: Path) -> dict[int, int]:
     return values
 
 
+@val_carved("disfa", "subject")
 def load(root, split: str, *, fold: int, threshold: int, naming: str) -> LoadedTable:
     root = require_root(Path(root), "disfa")
     name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
@@ -125,6 +127,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="disfa",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=DISFA_AUS,
             load=load,

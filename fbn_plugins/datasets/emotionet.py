@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._common import LoadedTable, clean_header, line_error, listing, require_root
 
@@ -102,6 +103,7 @@ def _parse(path: Path) -> tuple[list[str], list[dict[int, float]], list[str]]:
     return names, labels, empty
 
 
+@val_carved("emotionet", "image")
 def load(root, split: str, *, file: str | None, images: str, test_percent: int) -> LoadedTable:
     root = require_root(Path(root), "emotionet")
     names, labels, empty = _parse(_annotation_file(root, file))
@@ -123,6 +125,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="emotionet",
+            splits=("train", "val", "test"),
             tasks={"au"},
             aus=EMOTIONET_AUS,
             load=load,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
+from fbn_bench.data.splits import val_carved
 
 from ._common import find_first, line_error, numbered_lines, require_root
 from ._compound import COMPOUND_EXPRESSIONS
@@ -156,12 +157,14 @@ def _table(root: Path, split: str, images: str, part: str, name: str) -> tuple[p
     return table, [r[3] for r in rows]
 
 
+@val_carved("rafdb", "image")
 def load_basic(root, split: str, *, images: str) -> pd.DataFrame:
     table, labels = _table(root, split, images, "basic", "rafdb")
     table["expression"] = labels
     return table
 
 
+@val_carved("rafdb-compound", "image")
 def load_compound(root, split: str, *, images: str) -> pd.DataFrame:
     table, labels = _table(root, split, images, "compound", "rafdb-compound")
     table["compound"] = labels
@@ -173,6 +176,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="rafdb",
+            splits=("train", "val", "test"),
             tasks={"expr"},
             load=load_basic,
             description="RAF-DB basic: 15,339 in-the-wild faces, 7 basic expressions (12,271 train / 3,068 test).",
@@ -185,6 +189,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="rafdb-compound",
+            splits=("train", "val", "test"),
             tasks=frozenset(),  # labels no basic task: the 11 compound classes are in the `compound` column
             load=load_compound,
             description="RAF-DB compound: 3,954 faces, 11 compound expressions (3,162 train / 792 test), column `compound`.",

@@ -21,6 +21,8 @@ from .records import numbered_records, record_thresholds, results_files
 from .samples import read_frame
 
 TOLERANCE = 5e-4
+# AP and ROC-AUC rank probabilities; rounding (and the compaction's snapping of values near 0.5) creates ties.
+RANK_TOLERANCE, RANK_PREFIXES = 5e-3, ("auc_", "ap_")
 _AU_COLUMN = re.compile(r"^AU(\d+)$")
 
 
@@ -58,7 +60,8 @@ def value_problems(
                     continue
                 checked += 1
                 again = scores[metric]
-                if not (math.isfinite(float(value)) and abs(float(value) - again) <= TOLERANCE):
+                tolerance = RANK_TOLERANCE if str(metric).startswith(RANK_PREFIXES) else TOLERANCE
+                if not (math.isfinite(float(value)) and abs(float(value) - again) <= tolerance):
                     problems.append(
                         f"{where}: run {record.get('run_id')} records {metric} = {value} for {database}, "
                         f"but its stored predictions {path} score {again:.4f}"

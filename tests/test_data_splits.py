@@ -21,6 +21,8 @@ from real_fixtures_rafdb import write_rafdb
 from fbn_bench.cli import cli
 from fbn_bench.data.roots import load_split
 from fbn_bench.data.splits import carve, val_units
+from fbn_bench.data.table import LoadedTable, as_loaded
+from fbn_bench.options import resolve_plugin
 from fbn_bench.registry import get_registry
 from fbn_bench.specs import DatasetSpec
 
@@ -64,13 +66,14 @@ def test_small_sets_keep_one_unit_on_each_side(n):
 
 
 def test_carve_splits_rows_by_unit_and_keeps_skips_with_train():
-    table = pd.DataFrame({"image": [f"{i}.jpg" for i in range(40)], "subject": [f"p{i % 10}" for i in range(40)]})
-    table.attrs["fbn_skipped"] = {"broken": 3}
+    frame = pd.DataFrame({"image": [f"{i}.jpg" for i in range(40)], "subject": [f"p{i % 10}" for i in range(40)]})
+    table = LoadedTable(frame, {"broken": 3}, ["a note"])
     train, val = carve(table, "db", "train", "subject"), carve(table, "db", "val", "subject")
-    assert set(train["subject"]).isdisjoint(val["subject"])
-    assert sorted(train["image"].tolist() + val["image"].tolist()) == sorted(table["image"])
-    assert set(val["subject"]) == reference_val("db", table["subject"])
-    assert train.attrs == {"fbn_skipped": {"broken": 3}} and val.attrs == {}
+    assert set(train.frame["subject"]).isdisjoint(val.frame["subject"])
+    assert sorted(train.frame["image"].tolist() + val.frame["image"].tolist()) == sorted(frame["image"])
+    assert set(val.frame["subject"]) == reference_val("db", frame["subject"])
+    assert (train.skipped, train.notes) == ({"broken": 3}, ["a note"]) and (val.skipped, val.notes) == ({}, [])
+    assert carve(frame, "db", "val", "subject").equals(val.frame)  # a bare DataFrame comes back as one
 
 
 def _bp4d(tmp):
@@ -133,7 +136,7 @@ def test_every_real_database_has_a_disjoint_val_carved_from_its_training_side(tm
         assert sets["train"].isdisjoint(sets["test"]), column
         assert sets["val"].isdisjoint(sets["test"]), column
     # train + val is the loader's whole training side, and val is the documented draw over its units.
-    whole = spec.load.__wrapped__(root, "train", **options)
+    whole = as_loaded(spec.load.__wrapped__(root, "train", **resolve_plugin("datasets", spec, options).options)).frame
     assert sorted(tables["train"]["image"].tolist() + tables["val"]["image"].tolist()) == sorted(whole["image"])
     assert set(tables["val"][unit].astype(str)) == reference_val(name, whole[unit].astype(str))
 

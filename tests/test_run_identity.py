@@ -128,7 +128,7 @@ def test_a_preset_named_in_a_config_file_is_applied(tmp_path, monkeypatch):
 
     seen = {}
     monkeypatch.setattr("fbn_bench.experiment.run_experiment", lambda config, **kw: seen.setdefault("config", config))
-    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome: None)
+    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome, per_au=False: None)
     result = CliRunner().invoke(cli, ["run", "--config", str(file)])
     assert result.exit_code == 0, result.output
     assert (seen["config"].preset, seen["config"].backbone, seen["config"].hidden) == ("paper", "vggface", 4096)

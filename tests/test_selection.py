@@ -97,7 +97,8 @@ def guarded_config(root, out, **overrides):
 
 
 def test_a_run_selects_on_val_and_reads_test_once_after_training(guarded, tmp_path):
-    from fbn_bench.experiment import evaluate_checkpoint, run_experiment
+    from fbn_bench.evaluate import evaluate_checkpoint
+    from fbn_bench.experiment import run_experiment
 
     registry, root, guard, predicted = guarded
     outcome = run_experiment(guarded_config(root, tmp_path / "run"), registry, progress=False)

@@ -10,8 +10,9 @@ import torch
 from scipy import stats
 
 from fbn_bench.coupling.losses import implied_expr_probabilities, soft_expr_targets
-from fbn_bench.coupling.relatedness import COMPOUND_EXPRESSIONS, du2014, empirical_from_table, relatedness_tensor
+from fbn_bench.coupling.relatedness import du2014, empirical_from_table, relatedness_tensor
 from fbn_bench.tasks import AUS, EXPRESSIONS
+from fbn_plugins.datasets._compound import COMPOUND_EXPRESSIONS
 from fbn_plugins.datasets.synthetic.databases import DATABASES
 from fbn_plugins.datasets.synthetic.generate import (
     SPLITS,

@@ -58,15 +58,10 @@ def _per_au(metric: str) -> bool:
 
 def _headlines(dataset: str) -> dict[str, str]:
     """{task: headline metric} of a database (its spec's; the defaults when no installed plugin has it)."""
-    from ..errors import FbnError
     from ..registry import get_registry
     from ..scoring import headlines
 
-    try:
-        spec, _ = get_registry().resolve("datasets", dataset)
-    except FbnError:
-        spec = None
-    return headlines(spec)
+    return headlines(get_registry().find("datasets", dataset))
 
 
 def _ordered(records: list[dict], per_au: bool) -> list[dict]:

@@ -17,6 +17,7 @@ from engine_toy_plugin import write_toy
 
 from fbn_bench import FbnError
 from fbn_bench.checkpoint import load_checkpoint
+from fbn_bench.data.roots import load_split
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.leaderboard.store import add_runs
 from fbn_bench.registry import build_registry
@@ -60,7 +61,13 @@ def test_a_run_killed_while_writing_leaves_nothing_partial_that_is_trusted(kill_
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
 
-    # Every file under its final name is whole.
+    # Every file under its final name is whole: as many rows as its split holds (the val split is carved
+    # from train, so its size comes from the loader, not from the toy's arguments).
+    spec = registry.dataset("toy")
+    split_sizes = {
+        "toy.csv.gz": len(load_split(spec, "test", {"root": toy_root})[0]),
+        "toy.val.csv.gz": len(load_split(spec, "val", {"root": toy_root})[0]),
+    }
     for file in visible_files(out):
         if file.name == "config.json":
             assert json.loads(file.read_text())["steps"] == 2
@@ -68,7 +75,7 @@ def test_a_run_killed_while_writing_leaves_nothing_partial_that_is_trusted(kill_
             assert load_checkpoint(file).config.steps == 2
         elif file.name.endswith(".csv.gz"):
             with gzip.open(file) as fh:
-                assert len(pd.read_csv(fh)) == 20
+                assert len(pd.read_csv(fh)) == split_sizes[file.name], file.name
         elif file.name == "results.jsonl":
             assert list(read_records(file))
     assert not (out / "results.jsonl").exists()  # the run did not finish: it has no records

@@ -39,9 +39,38 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], config: RunConfig, plu
         "config_hash": config_hash,
         "world_size": world_size,
     }
-    with atomic_path(path, "checkpoint") as tmp:
-        torch.save(saved, tmp)
+    with atomic_path(path, "checkpoint") as tmp, open(tmp, "wb", buffering=0) as fh:
+        sink = _WholeWrites(fh)
+        try:
+            torch.save(saved, sink)
+        except RuntimeError:
+            if sink.error is not None:  # torch's "unexpected pos" hides the OSError the write raised
+                raise sink.error from None
+            raise
     return path
+
+
+class _WholeWrites:
+    """A file that writes every byte it is given or keeps the OSError (ENOSPC on a full disk) that stopped it.
+
+    torch's zip writer reports a failed write as an opaque "unexpected pos" RuntimeError; the kept error lets
+    atomic_path say in one line which path could not be written and why."""
+
+    def __init__(self, raw):
+        self.raw, self.error = raw, None
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        try:
+            while view:
+                view = view[self.raw.write(view) :]
+        except OSError as exc:
+            self.error = exc
+            raise
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -17,11 +17,17 @@ from pathlib import Path
 TARGETS = {"config": "config.json", "checkpoint": "checkpoint.pt", "predictions": ".csv.gz", "records": "results.jsonl"}
 
 
-def die_after_half(path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data[: len(data) // 2])
-        fh.flush()
-        os.fsync(fh.fileno())
+def die_after_half(path_or_file, data: bytes) -> None:
+    """Write half of `data` to a path or into an open file object (torch.save is given either), then SIGKILL."""
+    if hasattr(path_or_file, "write"):
+        path_or_file.write(data[: len(data) // 2])
+        path_or_file.flush()
+        os.sync()
+    else:
+        with open(path_or_file, "wb") as fh:
+            fh.write(data[: len(data) // 2])
+            fh.flush()
+            os.fsync(fh.fileno())
     os.kill(os.getpid(), signal.SIGKILL)
 
 

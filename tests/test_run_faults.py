@@ -124,3 +124,34 @@ def test_two_runs_started_at_once_with_default_names_get_two_consistent_folders(
         assert {r["config_hash"] for r in records} == {checkpoint.config_hash}
         lrs.add(config["lr"])
     assert lrs == {0.001, 0.003}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 96 KiB filesystem (tmpfs): room for a run's config, not for its checkpoint."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root in a container that allows mounts)")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_checkpoint_or_records(toy_root, small_disk):
+    out = small_disk / "run"
+    env = {**os.environ, "PYTHONPATH": str(TESTS), "FBN_BENCH_PLUGINS": "engine_toy_plugin", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fbn_bench", "run", "--datasets", f"toy:root={toy_root}", "--image-size", "16"]
+        + ["--steps", "2", "--batch-size", "24", "--out", str(out), "--no-progress", "--cpu"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot write checkpoint") and "No space left on device" in last, last
+    assert "Traceback" not in proc.stderr
+    # Nothing a later command would trust: no checkpoint, no records, and no temporary file left taking the space.
+    assert not (out / "checkpoint.pt").exists() and not (out / "results.jsonl").exists()
+    assert not [p for p in out.rglob(".tmp-*")]

@@ -169,7 +169,7 @@ def evaluate_checkpoint(
     records, the others stay. `device` and `precision` say how this scoring ran.
     """
     from .checkpoint import CHECKPOINT_FILE, load_checkpoint
-    from .devices import device_text, make_accelerator, precision_text
+    from .devices import make_accelerator
     from .identity import run_hash
     from .model import build_model
     from .plugin_options import resolved_plugins
@@ -225,8 +225,7 @@ def evaluate_checkpoint(
                 config=trained,
                 plugins=plugins,
                 config_hash=config_hash,
-                device=device_text(accelerator),
-                precision=precision_text(accelerator),
+                accelerator=accelerator,
                 wall_time_s=time.perf_counter() - started,
             )
             records = merge_records(out_dir, records)

@@ -116,8 +116,7 @@ def run_experiment(
                     config=config,
                     plugins=plugins,
                     config_hash=config_hash,
-                    device=device_text(accelerator),
-                    precision=precision_text(accelerator),
+                    accelerator=accelerator,
                     wall_time_s=time.perf_counter() - started,
                 )
                 write_records(folder.path, records)  # last: records exist only for a finished run

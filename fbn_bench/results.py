@@ -77,12 +77,14 @@ def assemble_records(
     config,
     plugins: dict[str, Any],
     config_hash: str,
-    device: str,
-    precision: str,
+    accelerator,
     wall_time_s: float,
 ) -> list[dict]:
-    """Add the run's identity, configuration (plugin options resolved) and provenance to each (dataset, metric)
-    record (`partial`, from evaluate.score_split)."""
+    """Add the run's identity, configuration (plugin options resolved) and provenance (code versions, the
+    device and precision `accelerator` ran) to each (dataset, metric) record (`partial`, from
+    evaluate.score_split). One home for what a record says about its run: `run` and `evaluate` both call it."""
+    from .devices import device_text, precision_text
+
     common = {
         "run_id": run_id,
         "backbone": config.backbone,
@@ -96,8 +98,8 @@ def assemble_records(
         "plugins": plugins,
         "versions": versions(),
         "git_commit": git_commit(),
-        "device": device,
-        "precision": precision,
+        "device": device_text(accelerator),
+        "precision": precision_text(accelerator),
         "wall_time_s": round(wall_time_s, 2),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }

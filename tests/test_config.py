@@ -48,6 +48,25 @@ def test_cli_epochs_reach_the_run(monkeypatch):
     assert (seen["config"].steps, seen["config"].epochs) == (None, 1.5)
 
 
+def test_cli_protocol_settings_reach_the_run(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("fbn_bench.experiment.run_experiment", lambda config, **kw: seen.setdefault("config", config))
+    monkeypatch.setattr("fbn_bench.cli.run._report", lambda outcome, per_au=False: None)
+    args = ["--lr-schedule", "constant", "--warmup", "0.2", "--val-every", "7", "--patience", "3", "--budget", "steps"]
+    result = CliRunner().invoke(cli, ["run", "--tasks", "expr", *args])
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert (config.lr_schedule, config.warmup, config.val_every, config.patience, config.budget) == (
+        "constant",
+        0.2,
+        7,
+        3,
+        "steps",
+    )
+    bad = CliRunner().invoke(cli, ["run", "--tasks", "expr", "--val-every", "0"])
+    assert bad.exit_code == 2 and "val_every" in bad.output
+
+
 def test_bad_settings_are_one_line_errors(tmp_path):
     with pytest.raises(FbnError, match="unknown preset 'fast'"):
         resolve_config("fast")

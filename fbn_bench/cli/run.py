@@ -27,6 +27,11 @@ _CONFIG_OPTIONS = (
     "data_root",
     "out",
     "mixed_precision",
+    "lr_schedule",
+    "warmup",
+    "val_every",
+    "patience",
+    "budget",
 )
 
 
@@ -130,6 +135,35 @@ _PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (
     help=f"Samples per step, split across the task streams ({_default('batch_size')}).",
 )
 @click.option("--lr", type=float, default=None, help=f"Learning rate, AdamW ({_default('lr')}).")
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["cosine", "constant"]),
+    default=None,
+    help=f"Learning rate after the warm-up ({_default('lr_schedule')}).",
+)
+@click.option(
+    "--warmup", type=float, default=None, help=f"Linear warm-up, as a fraction of the steps ({_default('warmup')})."
+)
+@click.option(
+    "--val-every",
+    type=int,
+    default=None,
+    help=f"Score every database's val split every N steps and at the last; the best checkpoint is the one "
+    f"scored on test ({_default('val_every')}).",
+)
+@click.option(
+    "--patience",
+    type=int,
+    default=None,
+    help=f"Stop after N validations without a better val score ({_default('patience')}: train every step).",
+)
+@click.option(
+    "--budget",
+    type=click.Choice(["samples", "steps"]),
+    default=None,
+    help=f"samples: a run with fewer tasks takes their share of the holistic batch, so single- and multi-task "
+    f"runs see equal data per task; steps: every run gets the whole batch ({_default('budget')}).",
+)
 @click.option(
     "--seed", type=int, default=None, help=f"Seed; with the configuration it fixes a CPU run ({_default('seed')})."
 )

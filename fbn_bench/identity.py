@@ -2,7 +2,7 @@
 
 `run_hash(config, plugins, world_size)` is the hash every artefact that names a run configuration carries:
 the result records, the checkpoint, `RunOutcome.config_hash` (what a sweep's DONE marker should copy). It
-covers the seed-free settings, every plugin as resolved (options with their defaults, loader versions), the
+covers the seed-free settings, the training code's versions (`training_code`), every plugin as resolved (options with their defaults, loader versions), the
 content of the files the run read (relatedness table, --weights) and the number of processes. Seeds share a
 hash, so a leaderboard groups them; paths do not enter it, so the same data elsewhere is the same run.
 """
@@ -40,12 +40,22 @@ def run_hash(config, plugins: dict[str, Any] | None, world_size: int = 1) -> str
     return config_hash(hashed_config(settings, world_size), plugins)
 
 
+def training_code() -> dict[str, int]:
+    """The version of each piece of core training code (couplings carry their own, in their specs). It is in
+    every hash and record: a run trained by other losses, another loop or another selection rule is another
+    configuration, so a leaderboard never pools its seeds with this code's."""
+    from . import losses, selection, train
+
+    return {"task_losses": losses.VERSION, "training_loop": train.VERSION, "selection": selection.VERSION}
+
+
 def hashed_config(settings: dict[str, Any], world_size: int) -> dict[str, Any]:
-    """The settings as hashed: with several processes the CCC loss, the coupling means and batch-norm
-    statistics are computed per process's share of each batch, which is another optimisation problem."""
+    """The settings as hashed, with the training code's versions. With several processes the CCC loss, the
+    coupling means and batch-norm statistics are computed per process's share of each batch, which is
+    another optimisation problem."""
     if not isinstance(settings, dict):
         settings = settings.to_dict()
-    return {**settings, **({"world_size": world_size} if world_size > 1 else {})}
+    return {**settings, "training_code": training_code(), **({"world_size": world_size} if world_size > 1 else {})}
 
 
 def config_hash(config: dict[str, Any], plugins: dict[str, Any] | None = None) -> str:

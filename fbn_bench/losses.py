@@ -8,6 +8,10 @@ import torch.nn.functional as F
 
 from .metrics.formulas import concordance
 
+# Bump when a change here changes what a run learns from the same settings: it enters every run's hash
+# (identity.training_code), so seeds trained by different losses never pool as one configuration.
+VERSION = 1
+
 
 def _ccc_per_column(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """CCC along dim 0 with population statistics: `fbn_bench.metrics.formulas.concordance` (the formula

@@ -84,6 +84,7 @@ def assemble_records(
     device and precision `accelerator` ran) to each (dataset, metric) record (`partial`, from
     evaluate.score_split). One home for what a record says about its run: `run` and `evaluate` both call it."""
     from .devices import device_text, precision_text
+    from .identity import training_code
 
     common = {
         "run_id": run_id,
@@ -97,6 +98,7 @@ def assemble_records(
         "config": config.to_dict(),
         "plugins": plugins,
         "versions": versions(),
+        "training_code": training_code(),
         "git_commit": git_commit(),
         "device": device_text(accelerator),
         "precision": precision_text(accelerator),

@@ -17,6 +17,9 @@ import numpy as np
 
 from . import results, scoring
 
+# Bump when a change here changes which checkpoint a run keeps (identity.training_code).
+VERSION = 1
+
 
 def headline_metric(split, task: str) -> str:
     """The metric a task is selected (and ranked) by: the database's own headline (DatasetSpec.headline)."""

@@ -18,6 +18,10 @@ from .data.streams import TaskStreams
 from .errors import FbnError
 from .losses import task_losses
 
+# Bump when a change in the loop, the schedule or the augmentation changes what a run learns from the same
+# settings (identity.training_code).
+VERSION = 1
+
 # Steps between progress-bar loss updates (each one reads the loss back from the device).
 LOG_EVERY = 10
 

@@ -178,3 +178,18 @@ def test_records_of_another_run_are_never_merged_into(tmp_path):
     assert check_one_run(tmp_path, {"theirs"})[0]["run_id"] == "theirs"
     with pytest.raises(FbnError, match="holds records of another run"):
         check_one_run(tmp_path, {"mine"})
+
+
+@pytest.mark.parametrize("module", ["losses", "train", "selection"])
+def test_a_new_version_of_the_training_code_is_another_configuration(module, monkeypatch):
+    """Seeds trained by other losses, another loop or another selection rule must never pool under one hash."""
+    import importlib
+
+    from fbn_bench.config import RunConfig
+    from fbn_bench.identity import run_hash, training_code
+
+    config = RunConfig(tasks=("expr",))
+    before, code_before = run_hash(config, None), training_code()
+    monkeypatch.setattr(importlib.import_module(f"fbn_bench.{module}"), "VERSION", 99)
+    assert run_hash(config, None) != before
+    assert 99 in training_code().values() and training_code() != code_before

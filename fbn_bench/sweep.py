@@ -110,11 +110,29 @@ def ablation_grid(
     seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
 ) -> Grid:
     """The 8 ablation configurations with one budget: every run gets the base preset's steps, batch
-    size, image size and backbone, so a single-task network takes as many optimiser steps as a
-    multi-task one. `base` holds RunConfig settings shared by all (e.g. steps=50, preset="paper")."""
+    size, image size and backbone. `base` holds RunConfig settings shared by all (e.g. steps=50,
+    preset="paper")."""
+    return preset_grid("ablation", ABLATION, seeds, datasets, registry, **base)
+
+
+def coupling_tuning_grid(
+    seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
+) -> Grid:
+    """Every coupling's weight (and temperature) candidates, all three tasks, one budget (fbn_bench.tuning)."""
+    from .tuning import candidates
+
+    configurations = [(name, {"tasks": ("va", "expr", "au"), "coupling": text}) for name, _, text in candidates()]
+    return preset_grid("coupling-tuning", configurations, seeds, datasets, registry, **base)
+
+
+PRESET_GRIDS = {"ablation": ablation_grid, "coupling-tuning": coupling_tuning_grid}
+
+
+def preset_grid(name: str, configurations, seeds, datasets: tuple[str, ...], registry, **base: Any) -> Grid:
+    """A built-in grid: `configurations` [(name, settings)] on one fixed budget of steps, shared by all."""
     unknown = sorted(set(base) - set(SETTINGS) | set(base) & _SWEEP_OWNED)
     if unknown:
-        raise FbnError(f"the ablation cannot take the setting {unknown[0]!r}")
+        raise FbnError(f"the {name} grid cannot take the setting {unknown[0]!r}")
     base = {k: v for k, v in base.items() if v is not None}
     if datasets:
         base["datasets"] = tuple(datasets)
@@ -122,12 +140,12 @@ def ablation_grid(
     if config.steps is None:
         # Epochs count passes over the largest stream, which differs between single- and multi-task runs.
         raise FbnError(
-            f"the ablation needs a fixed budget, but preset {config.preset!r} counts epochs; "
+            f"the {name} grid needs a fixed budget, but preset {config.preset!r} counts epochs; "
             "pass --steps N (or set steps in a grid file)"
         )
     base["steps"] = config.steps
-    entries = [GridEntry(name, {**base, **settings}) for name, settings in ABLATION]
-    return Grid("ablation", entries, seeds_from(seeds, "ablation"), base)
+    entries = [GridEntry(entry, {**base, **settings}) for entry, settings in configurations]
+    return Grid(name, entries, seeds_from(seeds, name), base)
 
 
 def load_grid(path: str | Path, registry=None) -> Grid:

@@ -298,7 +298,7 @@ def test_cli_dry_run_resume_and_mismatch(ablation, toy_root, cli_registry):
     assert result.exit_code == 0 and "8 configuration(s) x 4 seed(s) = 32 runs" in result.output
     assert "[32/32] all-soft+dm seed 3: to run" in result.output and not (out.parent / "fresh").exists()
     result = CliRunner().invoke(cli, ["sweep", "--out", str(out)])
-    assert result.exit_code == 2 and "exactly one of --preset ablation or --grid" in result.output
+    assert result.exit_code == 2 and "exactly one of --preset NAME or --grid" in result.output
 
 
 def test_cli_resumes_a_finished_grid_without_running(ablation, tmp_path, toy_root, cli_registry):

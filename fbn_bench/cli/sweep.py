@@ -14,9 +14,11 @@ from .run import _split_list
 @click.command()
 @click.option(
     "--preset",
-    type=click.Choice(["ablation"]),
+    type=click.Choice(["ablation", "coupling-tuning"]),
     default=None,
-    help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm.",
+    help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm. "
+    "coupling-tuning: each coupling's weight (and soft's temperature) on one grid, chosen on val "
+    "(docs/protocol.md).",
 )
 @click.option(
     "--grid",
@@ -49,15 +51,15 @@ def sweep(
 ) -> None:
     """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
     from ..registry import get_registry
-    from ..sweep import ablation_grid, load_grid
+    from ..sweep import PRESET_GRIDS, load_grid
     from ..sweep_run import default_out, plan_sweep
 
     if (preset is None) == (grid_file is None):
-        raise FbnError("give exactly one of --preset ablation or --grid FILE.toml")
+        raise FbnError("give exactly one of --preset NAME or --grid FILE.toml")
     overrides = {"datasets": _split_list(datasets), "steps": steps, "data_root": data_root}
     registry = get_registry()
     if preset:
-        grid = ablation_grid(seeds if seeds is not None else 3, registry=registry, **overrides)
+        grid = PRESET_GRIDS[preset](seeds if seeds is not None else 3, registry=registry, **overrides)
     else:
         grid = load_grid(grid_file, registry).with_overrides(**overrides).with_seeds(seeds)
     out = out or default_out(grid)
@@ -123,9 +125,31 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
     click.echo(
         f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>"
     )
+    if grid.name == "coupling-tuning":
+        _report_choices(plan, out)
     if outcome.failed:
         for run, message in outcome.failed:
             click.echo(
                 f"failed: {run.name} seed {run.seed}: {message} (traceback in {run.run_dir}/error.log)", err=True
             )
         sys.exit(1)
+
+
+def _report_choices(plan, out: Path) -> None:
+    """Each coupling's candidates by mean val selection score, the best marked, written for later runs."""
+    from tabulate import tabulate
+
+    from ..tuning import choose_on_val, write_choices
+
+    choices = choose_on_val(plan)
+    if not choices:
+        click.echo("\nno finished run carries a val selection score: nothing to choose", err=True)
+        return
+    rows = [
+        [c.coupling, text, f"{score:.4f}", seeds, "chosen" if text == c.text else ""]
+        for c in choices
+        for text, score, seeds in c.table
+    ]
+    click.echo("\nChosen on val (mean selection score over seeds; test is not read):")
+    click.echo(tabulate(rows, headers=["coupling", "candidate", "val score", "seeds", ""], tablefmt="github"))
+    click.echo(f"chosen options: {write_choices(choices, out)}")

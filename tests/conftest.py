@@ -1,6 +1,7 @@
 """Shared test set-up: every test session gets its own data root and image cache, so tests never touch
 (or depend on) a user's ~/.cache. Helpers that several test modules need are modules beside them:
-data_fixtures.py, engine_toy_plugin.py, leaderboard_helpers.py, plugin_modules.py, real_fixtures_*.py."""
+data_fixtures.py, engine_toy_plugin.py, leaderboard_helpers.py, plugin_modules.py, real_fixtures_*.py. The
+toy registry and toy database fixtures (`registry`, `toy_root`) are here; a module may override either."""
 
 from __future__ import annotations
 
@@ -37,3 +38,19 @@ def uncarved(monkeypatch):
     from fbn_bench.data import splits
 
     monkeypatch.setattr(splits, "carve_units", lambda database, units, split, fraction=None: {str(u) for u in units})
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """The built-in plugins plus the toy database (tests/engine_toy_plugin.py); a module may override it."""
+    from fbn_bench.registry import build_registry
+
+    return build_registry(extra_modules=["engine_toy_plugin"])
+
+
+@pytest.fixture(scope="module")
+def toy_root(tmp_path_factory):
+    """The toy database at its default size, once per module (a module needing another size overrides it)."""
+    from engine_toy_plugin import write_toy
+
+    return write_toy(tmp_path_factory.mktemp("toy"))

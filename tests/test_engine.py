@@ -12,18 +12,7 @@ from fbn_bench.config import resolve_config
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.experiment import run_experiment
 from fbn_bench.model import FaceBehaviorNet
-from fbn_bench.registry import build_registry
 from fbn_bench.results import RECORD_FIELDS, read_predictions
-
-
-@pytest.fixture(scope="module")
-def toy_root(tmp_path_factory):
-    return write_toy(tmp_path_factory.mktemp("toy"))
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return build_registry(extra_modules=["engine_toy_plugin"])
 
 
 def toy_config(toy_root, out, **overrides):

@@ -20,7 +20,6 @@ from fbn_bench.checkpoint import load_checkpoint
 from fbn_bench.data.roots import load_split
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.leaderboard.store import add_runs
-from fbn_bench.registry import build_registry
 from fbn_bench.results import read_predictions, read_records
 
 TESTS = Path(__file__).parent
@@ -29,11 +28,6 @@ TESTS = Path(__file__).parent
 @pytest.fixture(scope="module")
 def toy_root(tmp_path_factory):
     return write_toy(tmp_path_factory.mktemp("toy"), n_train=48, n_test=20)
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return build_registry(extra_modules=["engine_toy_plugin"])
 
 
 def visible_files(folder: Path) -> list[Path]:

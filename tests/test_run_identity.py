@@ -18,7 +18,6 @@ from fbn_bench.config import resolve_config
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.experiment import run_experiment
 from fbn_bench.identity import run_hash
-from fbn_bench.registry import build_registry
 from fbn_bench.results import read_records
 from fbn_bench.run_folder import claim, lock_folder
 
@@ -26,11 +25,6 @@ from fbn_bench.run_folder import claim, lock_folder
 @pytest.fixture(scope="module")
 def toy_root(tmp_path_factory):
     return write_toy(tmp_path_factory.mktemp("toy"), n_train=48, n_test=20)
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return build_registry(extra_modules=["engine_toy_plugin"])
 
 
 def tiny(toy_root, **overrides):

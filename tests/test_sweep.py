@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from engine_toy_plugin import write_toy
 
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.config import RunConfig
 from fbn_bench.experiment import run_experiment
-from fbn_bench.registry import build_registry
 from fbn_bench.results import read_records
 from fbn_bench.sweep import Grid, GridEntry, ablation_grid, load_grid, resolve_entry
 from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, summary_rows
@@ -22,16 +20,6 @@ from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sw
 # The toy database at toy size: each run takes about a second on a CPU.
 TOY = dict(image_size=16, hidden=32, steps=2, batch_size=6, eval_batch_size=64)
 NAMES = ["va", "expr", "au", "all-none", "all-co", "all-soft", "all-dm", "all-soft+dm"]
-
-
-@pytest.fixture(scope="module")
-def toy_root(tmp_path_factory):
-    return write_toy(tmp_path_factory.mktemp("toy"))
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return build_registry(extra_modules=["engine_toy_plugin"])
 
 
 def toy_ablation(toy_root, seeds=2, **overrides):

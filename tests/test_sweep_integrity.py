@@ -8,27 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from engine_toy_plugin import write_toy
 
 from fbn_bench import FbnError
 from fbn_bench.cli import cli
 from fbn_bench.experiment import run_experiment
-from fbn_bench.registry import build_registry
 from fbn_bench.results import RESULTS_FILE, read_records
 from fbn_bench.sweep import Grid, GridEntry
 from fbn_bench.sweep_run import DONE, DONE_FILE, TODO, execute, plan_sweep, run_lock
 
 TOY = dict(image_size=16, hidden=32, steps=2, batch_size=6, eval_batch_size=64)
-
-
-@pytest.fixture(scope="module")
-def toy_root(tmp_path_factory):
-    return write_toy(tmp_path_factory.mktemp("toy"))
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return build_registry(extra_modules=["engine_toy_plugin"])
 
 
 def two_configurations(toy_root, seeds=(0, 1)) -> Grid:

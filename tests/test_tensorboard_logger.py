@@ -5,18 +5,12 @@ import sys
 
 import pandas as pd
 import pytest
-from engine_toy_plugin import write_toy
 
 from fbn_bench.config import resolve_config
 from fbn_bench.experiment import run_experiment
 from fbn_bench.registry import build_registry
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
-
-
-@pytest.fixture(scope="module")
-def toy_root(tmp_path_factory):
-    return write_toy(tmp_path_factory.mktemp("toy"))
 
 
 def toy_run(toy_root, out):

@@ -1,7 +1,7 @@
 """The README's main command, run as written: it must finish and score clearly above chance on every
 synthetic database. The engine tests check the plumbing on a toy; this is the test that fails when a
 default (learning rate, steps, a coupling's weight) stops the default run from learning, as an lr of
-2e-3 once did without any other test noticing. About two minutes on 2 CPU cores."""
+2e-3 once did without any other test noticing. About nine minutes on 2 CPU cores, cold (docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 `run_hash(config, plugins, world_size)` is the hash every artefact that names a run configuration carries:
 the result records, the checkpoint, `RunOutcome.config_hash` (what a sweep's DONE marker should copy). It
-covers the seed-free settings, the training code's versions (`training_code`), every plugin as resolved (options with their defaults, loader versions), the
-content of the files the run read (relatedness table, --weights) and the number of processes. Seeds share a
+covers the seed-free settings, the training code's versions (`training_code`), every plugin as resolved
+(options with their defaults, loader versions), the content of the files the run read (relatedness table,
+--weights) and the number of processes. Seeds share a
 hash, so a leaderboard groups them; paths do not enter it, so the same data elsewhere is the same run.
 """
 

@@ -4,8 +4,8 @@
 the result records, the checkpoint, `RunOutcome.config_hash` (what a sweep's DONE marker should copy). It
 covers the seed-free settings, the training code's versions (`training_code`), every plugin as resolved
 (options with their defaults, loader versions), the content of the files the run read (relatedness table,
---weights) and the number of processes. Seeds share a
-hash, so a leaderboard groups them; paths do not enter it, so the same data elsewhere is the same run.
+--weights) and the number of processes. Seeds share a hash, so a leaderboard groups them; paths do not enter
+it, so the same data elsewhere is the same run.
 """
 
 from __future__ import annotations

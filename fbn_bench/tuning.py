@@ -74,7 +74,9 @@ def choose_on_val(plan) -> list[Choice]:
             if c == coupling and by_candidate.get(text)
         ]
         if table:
-            text, score, seeds = max(table, key=lambda row: row[1])
+            # Scores equal to 1e-9 (float noise of near-identical runs) go to the first in grid order, so a
+            # tie never turns on the last bits of a mean.
+            text, score, seeds = max(table, key=lambda row: round(row[1], 9))
             choices.append(Choice(coupling, text, score, seeds, table))
     return choices
 

@@ -82,3 +82,12 @@ def test_the_cli_dry_run_lists_the_tuning_grid(tmp_path, monkeypatch):
     assert f"{len(candidates())} configuration(s) x 1 seed(s)" in result.output
     assert "coupling=soft:temperature=2,weight=0.3" in result.output
     assert not (tmp_path / "sw" / CHOSEN_FILE).exists()
+
+
+def test_a_tie_goes_to_the_first_candidate_of_the_grid(tmp_path, monkeypatch):
+    runs = [
+        fake_run(tmp_path, "dm:weight=0.1", 0, val=0.5, test=0.1),
+        fake_run(tmp_path, "dm:weight=1", 0, val=0.5 + 1e-12, test=0.9),
+    ]
+    monkeypatch.setattr("fbn_bench.sweep_run.finished_runs", lambda plan: plan)
+    assert choose_on_val(runs)[0].text == "dm:weight=0.1"

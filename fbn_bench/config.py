@@ -46,7 +46,14 @@ class RunConfig:
     budget: str = "samples"
     eval_batch_size: int = 256
     seed: int = 0
-    mixed_precision: str = "no"
+    # auto: bf16 on a GPU that computes it natively, else fp32 (devices.auto_precision); a run records what
+    # it resolved to, in its config and its hash.
+    mixed_precision: str = "auto"
+    # How the network computes (docs/speed.md): channels-last memory layout (NHWC; batch norm, pooling and
+    # ReLU run on contiguous channels) and torch.compile of the backbone. Both are hashed: neither changes
+    # the maths, but both change floating-point rounding, and a record says exactly what ran.
+    channels_last: bool = True
+    compile: bool = False
     preset: str = "quick"
     data_root: str | None = None
     out: str | None = None
@@ -55,8 +62,8 @@ class RunConfig:
         _check_types(self)
         self.tasks = parse_tasks(self.tasks)
         self.datasets = (self.datasets,) if isinstance(self.datasets, str) else tuple(self.datasets)
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise FbnError(f"mixed precision {self.mixed_precision!r} is not one of no, bf16, fp16")
+        if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
+            raise FbnError(f"mixed precision {self.mixed_precision!r} is not one of auto, no, bf16, fp16")
         for name, low in (("batch_size", 1), ("image_size", 16), ("hidden", 1), ("eval_batch_size", 1), ("seed", 0)):
             _check_number(name, getattr(self, name), integer=True, low=low)
         _check_number("lr", self.lr, above=0)

@@ -4,6 +4,7 @@ devices.py (the Accelerator), checkpoint.py, evaluate.py, results.py (records)."
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 
@@ -34,6 +35,7 @@ def run_experiment(
     `replace`: a --out folder holding another run is emptied first (else refused)."""
     from accelerate.utils import set_seed
 
+    from .collapse import check_step
     from .coupling.compose import build_coupling
     from .coupling.relatedness import relatedness, relatedness_tensor
     from .data.streams import TaskStreams, budget_batch_size
@@ -47,6 +49,8 @@ def run_experiment(
     echo = echo or (lambda text: print(text, file=sys.stderr))
     started = time.perf_counter()
     accelerator = make_accelerator(config.mixed_precision, cpu)
+    # `auto` becomes what runs here, so the saved config, the hash and the records say bf16 or fp32.
+    config = dataclasses.replace(config, mixed_precision=str(accelerator.mixed_precision))
     chosen = resolve_datasets(config, registry)
     # Build everything that can fail on a user's input before the slow work starts.
     check_batches_fit(config)  # a batch too large would get the process killed with no message
@@ -88,7 +92,7 @@ def run_experiment(
                 if accelerator.is_main_process:
                     hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
-            selector = Selector(val_splits, accelerator, config)
+            selector = Selector(val_splits, accelerator, config, collapse_step=check_step(total_steps(config, streams)))
             history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress, selector)
             selector.restore(model)  # the selected checkpoint is the one saved and tested
             if accelerator.is_main_process:

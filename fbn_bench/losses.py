@@ -1,5 +1,9 @@
 """The task losses, masked per sample (and per AU). Each returns a scalar; a batch with no labels for a
-task gives an exact zero that still carries a graph, so the step's arithmetic never special-cases it."""
+task gives an exact zero that still carries a graph, so the step's arithmetic never special-cases it.
+
+Fixed shapes throughout (weights, never boolean indexing or a branch on a count): nothing here makes the
+host wait for the device, so a GPU step is queued while the previous one computes (tests/test_losses.py
+traces each loss with fake tensors, which fails on any data-dependent shape or branch)."""
 
 from __future__ import annotations
 
@@ -10,39 +14,44 @@ from .metrics.formulas import concordance
 
 # Bump when a change here changes what a run learns from the same settings: it enters every run's hash
 # (identity.training_code), so seeds trained by different losses never pool as one configuration.
-VERSION = 1
+VERSION = 2  # 2: masked weights instead of boolean indexing (same values, other rounding)
 
 
-def _ccc_per_column(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """CCC along dim 0 with population statistics: `fbn_bench.metrics.formulas.concordance` (the formula
-    scoring uses) on torch moments; the epsilon keeps a constant batch differentiable."""
-    mx, my = x.mean(0), y.mean(0)
-    cov = ((x - mx) * (y - my)).mean(0)
-    return concordance(mx, my, x.var(0, unbiased=False), y.var(0, unbiased=False), cov, eps=1e-8)
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `values` over the True entries of `mask` (same shape); 0 when `mask` is all False."""
+    return values.masked_fill(~mask, 0.0).sum() / mask.sum().clamp(min=1)
 
 
 def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """1 - mean of CCC(valence) and CCC(arousal) over the labelled samples (needs at least two)."""
-    if int(mask.sum()) < 2:
-        return pred.sum() * 0.0
-    p, t = pred[mask].float(), target[mask].float()
-    return 1.0 - _ccc_per_column(p, t).mean()
+    """1 - mean of CCC(valence) and CCC(arousal) over the labelled samples (needs at least two).
+
+    The moments are weighted sums over the whole batch, not means over `pred[mask]`: a boolean index and
+    an `if` on the count would each make the host wait for the device on every step."""
+    w = mask.to(torch.float32)[:, None]
+    n = w.sum()
+    p, t = pred.float(), target.float()
+    mp, mt = (w * p).sum(0) / n.clamp(min=1), (w * t).sum(0) / n.clamp(min=1)
+    dp, dt = w * (p - mp), w * (t - mt)
+    vp, vt, cov = (
+        (dp * dp).sum(0) / n.clamp(min=1),
+        (dt * dt).sum(0) / n.clamp(min=1),
+        (dp * dt).sum(0) / n.clamp(min=1),
+    )
+    # The epsilon keeps a constant batch differentiable; population moments, as scoring uses.
+    ccc = concordance(mp, mt, vp, vt, cov, eps=1e-8)
+    return torch.where(n >= 2, 1.0 - ccc.mean(), p.sum() * 0.0)
 
 
 def expr_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Cross-entropy over the samples with an expression label (target >= 0)."""
-    labelled = target >= 0
-    if not labelled.any():
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits[labelled].float(), target[labelled])
+    per_sample = F.cross_entropy(logits.float(), target.clamp(min=0), reduction="none")
+    return masked_mean(per_sample, target >= 0)
 
 
 def au_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy averaged over the annotated (sample, AU) entries only."""
-    if not mask.any():
-        return logits.sum() * 0.0
     per_entry = F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="none")
-    return (per_entry * mask).sum() / mask.sum()
+    return masked_mean(per_entry, mask)
 
 
 def task_losses(

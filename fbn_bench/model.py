@@ -30,8 +30,17 @@ class FaceBehaviorNet(nn.Module):
             nn.Linear(backbone.out_features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
         )
         self.heads = nn.ModuleDict({t: nn.Linear(hidden, HEAD_SIZES[t]) for t in self.tasks})
+        self.channels_last = False
+
+    def use_channels_last(self) -> FaceBehaviorNet:
+        """Keep weights and activations channels-last (NHWC). On a CPU this makes batch norm, max-pooling and
+        ReLU run over contiguous channels (benchmarks/test_step_speed.py measures the ratio)."""
+        self.channels_last = True
+        return self.to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.channels_last:  # the model's layout decides, so training, scoring and predict all match
+            images = images.contiguous(memory_format=torch.channels_last)
         features = self.shared(self.backbone(images))
         outputs = {t: head(features) for t, head in self.heads.items()}
         if "va" in outputs:
@@ -96,4 +105,9 @@ def build_model(config, registry) -> FaceBehaviorNet:
         from .weights import load_weights
 
         load_weights(backbone, config.weights)
-    return FaceBehaviorNet(backbone, config.tasks, hidden=config.hidden, dropout=config.dropout)
+    model = FaceBehaviorNet(backbone, config.tasks, hidden=config.hidden, dropout=config.dropout)
+    if config.channels_last:
+        model.use_channels_last()
+    if config.compile:
+        model.backbone.compile()  # in place: the state dict keeps its keys, checkpoints stay interchangeable
+    return model

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import results, scoring
+from .collapse import collapse_problem
+from .errors import FbnError
 
 # Bump when a change here changes which checkpoint a run keeps (identity.training_code).
 VERSION = 1
@@ -52,6 +54,8 @@ class Selector:
     best_records: list[dict] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
     since_best: int = 0
+    # The step from which the first validation checks that something was learned (collapse.py); None: never.
+    collapse_step: int | None = None
 
     def __call__(self, model, step: int) -> bool:
         from .evaluate import predict, predictions_frame, score_split
@@ -66,6 +70,13 @@ class Selector:
                 records += score_split(split, frames[split.name], self.config.tasks)
         score, per_pair = selection_score(records, {s.name: s for s in self.val_splits})
         score = self._shared(score)  # every process must take the same decisions
+        if self.collapse_step is not None and step >= self.collapse_step:
+            self.collapse_step = None  # checked once
+            problem = self._shared(
+                collapse_problem(records, frames, step) if self.accelerator.is_main_process else None
+            )
+            if problem:
+                raise FbnError(problem)
         improved = self.observe(step, score, per_pair)
         if improved:
             unwrapped = self.accelerator.unwrap_model(model)
@@ -83,12 +94,13 @@ class Selector:
         self.since_best += 1
         return False
 
-    def _shared(self, score: float | None) -> float | None:
+    def _shared(self, value):
+        """The main process's `value` on every process."""
         if self.accelerator.num_processes == 1:
-            return score
+            return value
         from accelerate.utils import broadcast_object_list
 
-        return broadcast_object_list([score], from_process=0)[0]
+        return broadcast_object_list([value], from_process=0)[0]
 
     def restore(self, model) -> int:
         """Load the selected weights into `model`; returns the selected step. Without a single finite val score

@@ -163,6 +163,8 @@ def config_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | N
     """'steps 400 -> 4' for the first differing setting (seed included; paths ignored), else None."""
     defaults = RunConfig().to_dict()  # a config.json from before a setting existed means its default
     stored, wanted = {**defaults, **stored}, {**defaults, **wanted}
+    if wanted.get("mixed_precision") == "auto":  # a run stores what `auto` resolved to on its machine
+        wanted["mixed_precision"] = stored.get("mixed_precision")
     if config_hash(stored) == config_hash(wanted) and stored.get("seed") == wanted.get("seed"):
         return None
     keys = sorted(

@@ -59,3 +59,85 @@ def test_task_losses_only_for_present_heads_and_weighted():
     terms = task_losses(outputs, batch, {"expr": 0.5})
     assert set(terms) == {"expr"}
     assert terms["expr"].item() == pytest.approx(0.5 * np.log(7), abs=1e-6)
+
+
+def _boolean_index_reference(outputs, batch):
+    """The losses as first written, with boolean indexing and branches on counts (an independent formulation
+    of the same definitions): the fixed-shape versions must give the same values."""
+    mask = batch["va_mask"]
+    if int(mask.sum()) < 2:
+        va = torch.tensor(0.0)
+    else:
+        p, t = outputs["va"][mask].double(), batch["va"][mask].double()
+        va = (
+            1
+            - (
+                2
+                * ((p - p.mean(0)) * (t - t.mean(0))).mean(0)
+                / (p.var(0, unbiased=False) + t.var(0, unbiased=False) + (p.mean(0) - t.mean(0)) ** 2 + 1e-8)
+            ).mean()
+        )
+    labelled = batch["expr"] >= 0
+    expr = (
+        torch.nn.functional.cross_entropy(outputs["expr"][labelled].double(), batch["expr"][labelled])
+        if labelled.any()
+        else torch.tensor(0.0)
+    )
+    au_mask = batch["au_mask"]
+    per = torch.nn.functional.binary_cross_entropy_with_logits(
+        outputs["au"].double(), batch["au"].double(), reduction="none"
+    )
+    au = per[au_mask].mean() if au_mask.any() else torch.tensor(0.0)
+    return {"va": float(va), "expr": float(expr), "au": float(au)}
+
+
+@pytest.mark.parametrize("labelled_fraction", [0.0, 0.02, 0.3, 1.0])
+def test_fixed_shape_losses_equal_the_boolean_index_formulation(labelled_fraction):
+    g = torch.Generator().manual_seed(int(labelled_fraction * 100))
+    b = 50
+    outputs = {
+        "va": torch.tanh(torch.randn(b, 2, generator=g)),
+        "expr": torch.randn(b, 7, generator=g),
+        "au": torch.randn(b, 17, generator=g),
+    }
+    keep = torch.rand(b, generator=g) < labelled_fraction
+    if labelled_fraction == 0.02:  # exactly one labelled sample: VA needs two, expression and AU use it
+        keep = torch.zeros(b, dtype=torch.bool)
+        keep[7] = True
+    batch = {
+        "va": torch.where(keep[:, None], torch.rand(b, 2, generator=g) * 2 - 1, 0.0),
+        "va_mask": keep,
+        "expr": torch.where(keep, torch.randint(0, 7, (b,), generator=g), -1),
+        "au": torch.where(keep[:, None], (torch.rand(b, 17, generator=g) < 0.3).float(), 0.0),
+        "au_mask": keep[:, None] & (torch.rand(b, 17, generator=g) < 0.8),
+    }
+    got = {k: float(v) for k, v in task_losses(outputs, batch).items()}
+    want = _boolean_index_reference(outputs, batch)
+    assert got == pytest.approx(want, abs=2e-6)
+
+
+def _data_dependent_ops(fn, *args) -> set[str]:
+    """The operations of `fn`, traced with fake tensors (no values), whose output shape or value needs the
+    data: each makes the host wait for the device. A branch on a value fails the trace itself."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    graph = make_fx(fn, tracing_mode="fake")(*args)
+    ops = {str(node.target) for node in graph.graph.nodes if node.op == "call_function"}
+    return ops & {"aten.nonzero.default", "aten.index.Tensor", "aten._local_scalar_dense.default"}
+
+
+def test_losses_have_no_data_dependent_shapes_or_branches():
+    b = 8
+    assert not _data_dependent_ops(va_loss, torch.zeros(b, 2), torch.zeros(b, 2), torch.ones(b, dtype=torch.bool))
+    assert not _data_dependent_ops(expr_loss, torch.zeros(b, 7), torch.zeros(b, dtype=torch.int64))
+    assert not _data_dependent_ops(au_loss, torch.zeros(b, 17), torch.zeros(b, 17), torch.ones(b, 17, dtype=torch.bool))
+
+
+def test_the_trace_catches_a_boolean_index():
+    """The check above is not vacuous: the boolean-index formulation fails it."""
+
+    def indexed(logits, target):
+        labelled = target >= 0
+        return torch.nn.functional.cross_entropy(logits[labelled], target[labelled])
+
+    assert _data_dependent_ops(indexed, torch.zeros(8, 7), torch.zeros(8, dtype=torch.int64))

@@ -1,11 +1,11 @@
 """Plugin options resolved with their defaults: in every record, and in the configuration hash."""
 
 import dataclasses
-import inspect
 from functools import partial
 
 import pytest
 
+from fbn_bench import FbnError
 from fbn_bench.config import RunConfig
 from fbn_bench.identity import config_hash
 from fbn_bench.options import keyword_defaults
@@ -80,10 +80,18 @@ def test_where_a_plugin_comes_from_is_not_hashed(registry):
     assert config_hash(config.to_dict(), plugins) == config_hash(config.to_dict(), moved)
 
 
-def test_synthetic_schema_matches_the_generator_defaults():
-    generator = {k: p.default for k, p in inspect.signature(generation_options).parameters.items()}
-    declared = {o.name: o.default for o in SYNTHETIC_OPTIONS}
-    assert {k: declared[k] for k in generator} == generator
+def test_synthetic_generation_takes_its_defaults_and_checks_from_the_schema():
+    from fbn_plugins.datasets.synthetic.databases import DATABASES
+    from fbn_plugins.datasets.synthetic.store import option_key
+
+    assert generation_options() == {o.name: o.default for o in SYNTHETIC_OPTIONS if o.role is None}
+    # The folder names of data generated before the schema was the one home stay valid (written down then).
+    assert option_key(DATABASES["synth-bp4d"], generation_options()) == "v2-4d12821b0402"
+    assert option_key(DATABASES["synth-bp4d"], generation_options(scale="1", seed=0.0)) == "v2-4d12821b0402"
+    with pytest.raises(FbnError, match="synthetic data: option size=8 is invalid; use an integer in \\[16, 512\\]"):
+        generation_options(size=8)
+    with pytest.raises(FbnError, match="no option 'colour'"):
+        generation_options(colour="red")
 
 
 def test_synthetic_data_renders_at_the_run_image_size_unless_told(registry):

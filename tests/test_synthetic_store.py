@@ -38,6 +38,23 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     assert _digest(a) == _digest(b) != _digest(c)
 
 
+def test_the_faces_do_not_depend_on_how_many_processes_draw_them(tmp_path, monkeypatch):
+    db = DATABASES["synth-affwild2"]  # a video database: batches cross video boundaries
+    monkeypatch.setenv("FBN_BENCH_WORKERS", "1")
+    one = ensure_generated(db, tmp_path / "one", **SMALL)
+    monkeypatch.setenv("FBN_BENCH_WORKERS", "3")  # more processes than cores, and batches done out of order
+    three = ensure_generated(db, tmp_path / "three", **SMALL)
+    assert one.name == three.name  # the worker count is not a generation option
+    assert _digest(one) == _digest(three)
+    assert len(list(one.rglob("*.jpg"))) > 3 * 64  # enough batches that the processes share the work
+
+
+def test_a_bad_worker_count_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("FBN_BENCH_WORKERS", "two")
+    with pytest.raises(FbnError, match="FBN_BENCH_WORKERS='two' is not a whole number"):
+        ensure_generated(DATABASES["synth-bp4d"], tmp_path, **SMALL)
+
+
 @pytest.mark.parametrize("name", sorted(DATABASES))
 def test_every_database_loads_subject_disjoint_splits(name, tmp_path):
     spec = get_registry().dataset(name)

@@ -13,10 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of `values` over the True entries of `mask` (same shape); 0 when `mask` is all False."""
-    return values.masked_fill(~mask, 0.0).sum() / mask.sum().clamp(min=1)
+from ..losses import masked_mean
 
 
 def bce_with_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

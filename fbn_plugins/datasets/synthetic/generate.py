@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -162,25 +161,48 @@ def truth_table(db: SyntheticDatabase, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render_split(
+@dataclass(frozen=True)
+class BatchJob:
+    """Everything one batch of faces is drawn from: rendering it needs nothing else, so batches can be drawn
+    in any order, by any process, and still give the same bytes."""
+
+    db: SyntheticDatabase
+    split: str
+    seed: int
+    size: int
+    world: DatabaseWorld | None
+    start: int  # the batch's first row in the split's table
+    ident: dict
+    intensity: np.ndarray
+    classes: np.ndarray
+
+
+def split_jobs(
     db: SyntheticDatabase, split: str, table: pd.DataFrame, seed: int, size: int, world: DatabaseWorld | None = None
-) -> Iterator[np.ndarray]:
-    """Yield (B, size, size, 3) uint8 batches of the table's faces, in row order; `world`'s appearance
-    cues of expression (None: none, the du2014 world)."""
+) -> list[BatchJob]:
+    """The table's faces as BATCH-row jobs, in row order; `world`'s appearance cues of expression (None: none,
+    the du2014 world)."""
     numbers = sorted(set(table["_subject_number"]))
     ident_all = subject_identities(seed, db.name, numbers, db.style.glasses_rate)
     row_of = {s: i for i, s in enumerate(numbers)}
     rows = np.array([row_of[s] for s in table["_subject_number"]])
     intensity = table[[f"truth_intensity_AU{a}" for a in AUS]].to_numpy()
     classes = table["_class"].to_numpy()
+    jobs = []
     for start in range(0, len(table), BATCH):
-        rng = np.random.default_rng([seed, SPLIT_CODES.get(split, 9), _code(db.name), start])
         idx = slice(start, start + BATCH)
         ident = {k: v[rows[idx]] for k, v in ident_all.items()}
-        nuis = sample_nuisance(rng, len(rows[idx]), db.style)
-        if world is not None:
-            world.apply_cues(rng, classes[idx], nuis)
-        yield render_faces(ident, render_intensity(rng, intensity[idx]), nuis, size, rng)
+        jobs.append(BatchJob(db, split, seed, size, world, start, ident, intensity[idx], classes[idx]))
+    return jobs
+
+
+def render_job(job: BatchJob) -> np.ndarray:
+    """(B, size, size, 3) uint8: one batch of faces, from its own random stream."""
+    rng = np.random.default_rng([job.seed, SPLIT_CODES.get(job.split, 9), _code(job.db.name), job.start])
+    nuis = sample_nuisance(rng, len(job.intensity), job.db.style)
+    if job.world is not None:
+        job.world.apply_cues(rng, job.classes, nuis)
+    return render_faces(job.ident, render_intensity(rng, job.intensity), nuis, job.size, rng)
 
 
 def ladder_table() -> pd.DataFrame:

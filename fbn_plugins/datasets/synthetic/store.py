@@ -35,8 +35,9 @@ from .generate import (
     SPLITS,
     ladder_table,
     public_table,
+    render_job,
     render_ladder,
-    render_split,
+    split_jobs,
     split_labels,
     split_sizes,
     split_world,
@@ -102,32 +103,18 @@ OPTIONS = (
 )
 
 
-def generation_options(scale=1.0, seed=0, size=64, noise=None, world="realistic", mismatch=1.0) -> dict:
-    if str(world) not in WORLDS:
-        raise FbnError(f"synthetic option world={world!r} is unknown; use one of {', '.join(WORLDS)}")
-    try:
-        opts = {
-            "scale": float(scale),
-            "seed": int(seed),
-            "size": int(size),
-            "noise": None if noise is None else float(noise),
-            "world": str(world),
-            "mismatch": float(mismatch),
-        }
-    except (TypeError, ValueError):
-        raise FbnError(
-            f"synthetic options must be numbers: scale={scale!r}, seed={seed!r}, size={size!r}, noise={noise!r}, "
-            f"mismatch={mismatch!r}"
-        ) from None
-    if not 0 <= opts["mismatch"] <= 2:
-        raise FbnError(f"synthetic option mismatch={mismatch} must lie in [0, 2]")
-    if not (0 < opts["scale"] <= 100) or not (16 <= opts["size"] <= 512):
-        raise FbnError(
-            f"synthetic options out of range: scale={scale} (0-100], size={size} [16-512]; pick values inside"
-        )
-    if opts["noise"] is not None and not 0 <= opts["noise"] <= 1:
-        raise FbnError(f"synthetic option noise={noise} must lie in [0, 1]")
-    return opts
+# The options the faces and labels depend on (the ladder is another view of the same folder).
+GENERATION_OPTIONS = tuple(o for o in OPTIONS if o.role is None)
+
+
+def generation_options(**given) -> dict:
+    """The options that determine a generated folder's bytes: each one checked and defaulted by its declaration
+    in OPTIONS (the core has done so already for a run; direct callers, e.g. tests, get the same checks)."""
+    names = [o.name for o in GENERATION_OPTIONS]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise FbnError(f"synthetic data has no option {unknown[0]!r}; its options are {', '.join(names)}")
+    return {o.name: o.check(given.get(o.name, o.default), "synthetic data") for o in GENERATION_OPTIONS}
 
 
 def option_key(db: SyntheticDatabase, opts: dict) -> str:
@@ -135,27 +122,59 @@ def option_key(db: SyntheticDatabase, opts: dict) -> str:
     return f"v{GENERATOR_VERSION}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
-def _write_images(folder: Path, paths: list[str], batches, quality: int, progress) -> None:
-    made: set[Path] = set()
-    i = 0
-    for batch in batches:
-        for face in batch:
-            path = folder / paths[i]
-            if path.parent not in made:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                made.add(path.parent)
-            Image.fromarray(face).save(path, quality=quality)
-            i += 1
-        progress.update(len(batch))
+def generation_workers() -> int:
+    """Processes that draw faces: $FBN_BENCH_WORKERS, else every core this process may use. The faces do not
+    depend on it (each batch has its own random stream), so it is not a generation option. Inside a daemon
+    process (a multiprocessing pool's worker, which may not start processes of its own) it is 1."""
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:
+        return 1
+    wanted = os.environ.get("FBN_BENCH_WORKERS")
+    if wanted:
+        try:
+            return max(1, int(wanted))
+        except ValueError:
+            raise FbnError(f"FBN_BENCH_WORKERS={wanted!r} is not a whole number of processes") from None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _draw_and_save(job, folder: Path, paths: list[str], quality: int) -> int:
+    """Render one batch and write its JPEGs (in a worker process); returns how many faces."""
+    faces = render_job(job)
+    for face, name in zip(faces, paths):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(face).save(path, quality=quality)
+    return len(faces)
+
+
+def _write_split(folder: Path, paths: list[str], jobs, quality: int, progress, workers: int) -> None:
+    """Draw and write every batch, over `workers` processes (forked where the platform allows: nothing to
+    import again, so even a small split gains)."""
+    chunks = [paths[job.start : job.start + len(job.intensity)] for job in jobs]
+    if workers <= 1 or len(jobs) <= 1:
+        for job, chunk in zip(jobs, chunks):
+            progress.update(_draw_and_save(job, folder, chunk, quality))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+        for done in pool.map(_draw_and_save, jobs, [folder] * len(jobs), chunks, [quality] * len(jobs)):
+            progress.update(done)
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str) -> None:
+def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str, workers: int | None = None) -> None:
     from tqdm.auto import tqdm
 
+    workers = generation_workers() if workers is None else workers
     tmp.mkdir(parents=True)
     sizes = {s: split_sizes(db, s, opts["scale"])[0] for s in SPLITS}
     print(
@@ -168,13 +187,15 @@ def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str) -> None:
     with tqdm(total=sum(sizes.values()), desc=db.name, unit="face", disable=None, leave=False) as progress:
         for split in SPLITS:
             table = split_labels(db, split, opts)
-            batches = render_split(db, split, table, opts["seed"], opts["size"], world)
-            _write_images(tmp, list(table["image"]), batches, db.style.jpeg_quality, progress)
+            jobs = split_jobs(db, split, table, opts["seed"], opts["size"], world)
+            _write_split(tmp, list(table["image"]), jobs, db.style.jpeg_quality, progress, workers)
             public_table(db, table).to_csv(tmp / f"{split}.csv", index=False)
             truth_table(db, table).to_csv(tmp / f"truth-{split}.csv", index=False)
             tables[f"{split}.csv"] = tables[f"truth-{split}.csv"] = len(table)
     ladder = ladder_table()
-    _write_images(tmp, list(ladder["image"]), [render_ladder(db, opts["seed"], opts["size"])], 95, _NoProgress())
+    for face, name in zip(render_ladder(db, opts["seed"], opts["size"]), ladder["image"]):
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(face).save(tmp / name, quality=95)
     ladder.to_csv(tmp / "ladder.csv", index=False)
     tables["ladder.csv"] = len(ladder)
     manifest = {
@@ -206,11 +227,6 @@ def check_table(folder: Path, name: str, manifest: dict) -> Path:
             f"or was edited; delete {folder} and it is generated again"
         )
     return path
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
 
 
 def read_manifest(folder: Path, opts: dict) -> dict:

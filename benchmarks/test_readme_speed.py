@@ -21,7 +21,9 @@ OLD_PATH = dict(steps=800, lr_schedule="constant", warmup=0.0, val_every=800, ch
 
 
 def _run(tmp_path, name, **overrides):
-    config = resolve_config("quick", tasks=("va", "expr", "au"), coupling="soft+dm", out=str(tmp_path / name), **overrides)
+    config = resolve_config(
+        "quick", tasks=("va", "expr", "au"), coupling="soft+dm", out=str(tmp_path / name), **overrides
+    )
     start = time.perf_counter()
     outcome = run_experiment(config, build_registry(), progress=False)
     elapsed = time.perf_counter() - start

@@ -3,7 +3,7 @@
 from .errors import FbnError
 from .hookspecs import hookimpl
 from .options import IMAGE_SIZE, Option, ResolvedPlugin
-from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, RunInfo
+from .specs import BackboneSpec, CompoundClass, CouplingSpec, DatasetSpec, MetricSpec, RunInfo, ZeroShotSpec
 from .tasks import AU_COLUMNS, AUS, EXPRESSIONS, TASKS
 
 __version__ = "0.1.0"
@@ -17,6 +17,8 @@ __all__ = [
     "Option",
     "ResolvedPlugin",
     "BackboneSpec",
+    "CompoundClass",
+    "ZeroShotSpec",
     "CouplingSpec",
     "DatasetSpec",
     "MetricSpec",

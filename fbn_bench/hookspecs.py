@@ -39,6 +39,11 @@ def register_metrics(register):
 
 
 @hookspec
+def register_zero_shot(register):
+    """Call `register(ZeroShotSpec(...))` for each zero-shot compound-expression scorer this plugin provides."""
+
+
+@hookspec
 def on_run_start(run):
     """A run begins. `run` is a `fbn_bench.RunInfo` (run id, output folder, resolved config)."""
 

@@ -38,14 +38,20 @@ class FaceBehaviorNet(nn.Module):
         self.channels_last = True
         return self.to(memory_format=torch.channels_last)
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The shared representation every head reads (B, hidden): what compound few-shot learners train on."""
         if self.channels_last:  # the model's layout decides, so training, scoring and predict all match
             images = images.contiguous(memory_format=torch.channels_last)
-        features = self.shared(self.backbone(images))
+        return self.shared(self.backbone(images))
+
+    def heads_of(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs = {t: head(features) for t, head in self.heads.items()}
         if "va" in outputs:
             outputs["va"] = torch.tanh(outputs["va"])
         return outputs
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.heads_of(self.features(images))
 
 
 def check_backbone(name: str, backbone: Any, image_size: int) -> None:

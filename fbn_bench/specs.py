@@ -22,6 +22,30 @@ def _check_name(kind: str, name: str) -> None:
 
 
 @dataclass(frozen=True)
+class CompoundClass:
+    """A compound expression: its name as the database labels it, its two component basic expressions
+    (canonical names, e.g. ("happiness", "surprise")) and its prototypical AUs (Du, Tao and Martinez 2014,
+    Table 1). A database that labels compound classes lists them in its DatasetSpec (`compound_classes`), so a
+    plugin adding another compound vocabulary declares it beside its reader."""
+
+    name: str
+    components: tuple[str, str]
+    aus: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        from .tasks import EXPRESSIONS
+
+        bad = [c for c in self.components if c not in EXPRESSIONS[1:]]
+        if len(self.components) != 2 or bad:
+            raise FbnError(
+                f"compound class {self.name!r}: components must be two of {', '.join(EXPRESSIONS[1:])}, got "
+                f"{self.components!r}"
+            )
+        object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A database: which tasks and AUs it labels, and how to read its annotations.
 
@@ -53,6 +77,8 @@ class DatasetSpec:
     group_column: str | None = "subject"
     # {task: metric} this database is ranked by; tasks it leaves out use DEFAULT_HEADLINE's.
     headline: Mapping[str, str] = field(default_factory=dict)
+    # The compound classes of its `compound` column, in its own order (fbn-bench compound; docs/compound.md).
+    compound_classes: tuple[CompoundClass, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
@@ -137,6 +163,27 @@ class MetricSpec:
         _check_name("metric", self.name)
         if self.task is not None and self.task not in TASKS:
             raise FbnError(f"metric {self.name!r}: task must be one of {', '.join(TASKS)} or None, got {self.task!r}")
+
+
+@dataclass(frozen=True)
+class ZeroShotSpec:
+    """A zero-shot compound-expression scorer: `score(inputs, **options) -> (N, C) array`, higher = more likely.
+
+    `inputs` is a `fbn_bench.compound.ZeroShotInputs`: the model's expression probabilities (N, 7) and AU
+    probabilities (N, 17) on the compound images, the database's classes (CompoundClass) and the relatedness
+    table R (7, 17). No compound label ever reaches a scorer: its options are fixed in advance (or chosen on
+    basic-expression validation data), never fitted to compound images. `needs`: the heads it reads."""
+
+    name: str
+    score: Callable[..., Any]
+    description: str = ""
+    options: tuple[Option, ...] = ()
+    needs: frozenset[str] = frozenset({"expr"})
+
+    def __post_init__(self) -> None:
+        _check_name("zero-shot scorer", self.name)
+        object.__setattr__(self, "options", schema(f"zero-shot scorer {self.name!r}", self.options, self.score))
+        object.__setattr__(self, "needs", frozenset(self.needs))
 
 
 @dataclass

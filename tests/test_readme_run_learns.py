@@ -95,3 +95,21 @@ def test_action_units_beat_predicting_every_au_present(readme_run):
         # Measured 0.55-0.69 against 0.26-0.32 for "always present".
         # realistic world (annotator noise, unrelated AU activity): synth-bp4d measured 0.615 vs always-present 0.487
         assert score(records, db, "f1_mean") > always + 0.08, (db, always)
+
+
+def test_its_features_recognise_compound_expressions_zero_and_few_shot(readme_run):
+    """The seed paper's third question on the README model (docs/compound.md). Measured on a 400-step model:
+    zero-shot UAR 0.18-0.20 against chance 0.091; few-shot UAR rising 0.14 -> 0.18-0.20 from K=1 to 10;
+    the untrained network near chance."""
+    out, _, _ = readme_run
+    args = [sys.executable, "-m", "fbn_bench", "compound", str(out), "--few-shot", "1,10", "--episodes", "6", "--json"]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = pd.DataFrame(json.loads(done.stdout)["records"]).query("metric == 'uar'")
+    chance = records["chance"].iloc[0]["uar"]
+    zero = records.query("protocol == 'zero-shot' and features == 'trained'")
+    assert zero["value"].max() > 1.5 * chance, zero[["method", "value"]]
+    few = records.query("protocol == 'few-shot'").set_index(["features", "method", "k"])["value"]
+    rises = {m: few["trained", m, 10] - few["trained", m, 1] for m in few["trained"].index.get_level_values(0).unique()}
+    assert all(r > 0 for r in rises.values()) and max(rises.values()) > 0.03, rises
+    assert max(few["trained", m, 10] - few["untrained", m, 10] for m in rises) > 0.03

@@ -43,6 +43,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _add_commands() -> None:
     from .cache import cache
+    from .compound import compound
     from .datasets import datasets
     from .leaderboard import leaderboard
     from .plugins import plugins
@@ -50,7 +51,7 @@ def _add_commands() -> None:
     from .run import evaluate, run
     from .sweep import sweep
 
-    for command in (run, evaluate, sweep, datasets, relatedness, leaderboard, cache, plugins):
+    for command in (run, evaluate, compound, sweep, datasets, relatedness, leaderboard, cache, plugins):
         cli.add_command(command)
 
 

@@ -16,7 +16,7 @@ from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
 from fbn_bench.data.splits import val_carved
 
 from ._common import find_first, line_error, numbered_lines, require_root
-from ._compound import COMPOUND_EXPRESSIONS
+from ._compound import COMPOUND_CLASSES, COMPOUND_EXPRESSIONS
 
 # 1-based codes of the official README (note: not the order of fbn_bench.EXPRESSIONS).
 BASIC_CODES = {1: "surprise", 2: "fear", 3: "disgust", 4: "happiness", 5: "sadness", 6: "anger", 7: "neutral"}
@@ -192,6 +192,7 @@ def register_datasets(register):
             splits=("train", "val", "test"),
             tasks=frozenset(),  # labels no basic task: the 11 compound classes are in the `compound` column
             load=load_compound,
+            compound_classes=COMPOUND_CLASSES,
             description="RAF-DB compound: 3,954 faces, 11 compound expressions (3,162 train / 792 test), column `compound`.",
             citation=CITATION,
             homepage=HOMEPAGE,

@@ -14,6 +14,7 @@ from functools import partial
 
 from fbn_bench import DatasetSpec, hookimpl
 
+from .._compound import COMPOUND_CLASSES
 from .databases import DATABASES, SyntheticDatabase
 from .generate import SPLITS
 from .store import OPTIONS, load, prepare
@@ -39,6 +40,7 @@ def spec_for(db: SyntheticDatabase) -> DatasetSpec:
         options=OPTIONS,
         group_column="subject",
         splits=SPLITS,
+        compound_classes=COMPOUND_CLASSES if db.compound else (),
     )
 
 

@@ -17,7 +17,7 @@ from .evaluate import score_test_splits, skipped_counts
 from .identity import run_hash, run_plugins
 from .registry import Registry
 from .results import RunOutcome, assemble_records, write_records
-from .run_datasets import prepare_all, read_annotations, resolve_datasets
+from .run_datasets import check_tasks_served, prepare_all, read_annotations, resolve_datasets
 from .run_folder import RunFolder, claim, write_config
 from .specs import RunInfo
 
@@ -52,6 +52,7 @@ def run_experiment(
     # `auto` becomes what runs here, so the saved config, the hash and the records say bf16 or fp32.
     config = dataclasses.replace(config, mixed_precision=str(accelerator.mixed_precision))
     chosen = resolve_datasets(config, registry)
+    check_tasks_served(config, chosen)
     # Build everything that can fail on a user's input before the slow work starts.
     check_batches_fit(config)  # a batch too large would get the process killed with no message
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry))

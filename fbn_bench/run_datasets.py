@@ -15,6 +15,20 @@ def default_datasets(registry: Registry, tasks: tuple[str, ...]) -> tuple[str, .
     return tuple(s.name for s in registry.specs("datasets") if s.synthetic and s.tasks & set(tasks))
 
 
+def check_tasks_served(config: RunConfig, chosen: list[ResolvedPlugin]) -> None:
+    """Every task a run trains needs a database that declares it: said before anything is decoded (and by
+    `sweep --dry-run` for every configuration), not when the task's stream turns out empty."""
+    from .tasks import TASK_NAMES
+
+    for task in config.tasks:
+        if not any(task in plugin.spec.tasks for plugin in chosen):
+            names = ", ".join(p.name for p in chosen)
+            raise FbnError(
+                f"no chosen database labels {TASK_NAMES[task]} ({names}); add one that labels '{task}' to "
+                f"--datasets or leave '{task}' out of --tasks"
+            )
+
+
 def resolve_datasets(config: RunConfig, registry: Registry) -> list[ResolvedPlugin]:
     """The run's databases, each resolved (options checked, defaults filled, canonical name); each must label
     at least one chosen task. The canonical name shows only the options that differ from their defaults, so

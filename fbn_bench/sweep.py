@@ -80,9 +80,9 @@ def check_plugins(config: RunConfig, registry) -> None:
     the start of the run)."""
     from .coupling.compose import build_coupling
     from .coupling.relatedness import EMPIRICAL_PREFIX, du2014, relatedness, relatedness_tensor
-    from .run_datasets import resolve_datasets
+    from .run_datasets import check_tasks_served, resolve_datasets
 
-    resolve_datasets(config, registry)  # each database's options checked against its schema
+    check_tasks_served(config, resolve_datasets(config, registry))  # options checked; every task has data
     registry.resolve("backbones", config.backbone)
     source = str(config.relatedness).strip()
     if source.startswith(EMPIRICAL_PREFIX):

@@ -346,3 +346,11 @@ def test_the_spelling_of_a_database_option_is_not_another_configuration():
     stored = RunConfig(datasets=("synth-rafdb:scale=0.10,seed=0",)).to_dict()
     assert config_difference(stored, RunConfig(datasets=("synth-rafdb:seed=0,scale=0.1",)).to_dict()) is None
     assert config_difference(stored, RunConfig(datasets=("synth-rafdb:scale=0.2",)).to_dict()) is not None
+
+
+def test_a_task_no_chosen_database_labels_fails_the_plan_not_the_run(registry):
+    from fbn_bench.sweep import check_plugins
+
+    config = RunConfig(tasks=("va", "expr"), datasets=("synth-rafdb",))
+    with pytest.raises(FbnError, match=r"no chosen database labels valence-arousal \(synth-rafdb\); add one"):
+        check_plugins(config, registry)

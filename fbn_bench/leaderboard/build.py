@@ -11,6 +11,7 @@ from ..results import file_stem
 from ..scoring import au_of, lower_is_better
 from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
+from . import compound_tables
 from .bootstrap import single_threaded_blas
 from .records import Entry, load_entries
 from .references import REFERENCES_FILE, Reference, read_references
@@ -77,7 +78,7 @@ def build_tables(
         ]
 
 
-def render_index(tables: list[Table]) -> str:
+def render_index(tables: list[Table], compound: dict | None = None) -> str:
     out = [
         GENERATED,
         "",
@@ -108,6 +109,11 @@ def render_index(tables: list[Table]) -> str:
             out.append(
                 f"| [{t.database}]({file_stem(t.database)}.md) | {tasks} | {', '.join(metrics)} | {len(t.rows)} | {best} |"
             )
+    if compound:
+        out += ["", "## Compound expressions", "", "| database | configurations | rows |", "|---|---|---|"]
+        for database, rows in compound.items():
+            configurations = len({r.key.config_hash for r in rows})
+            out.append(f"| [{database}]({file_stem(database)}.md) | {configurations} | {len(rows)} |")
     return "\n".join(out) + "\n"
 
 
@@ -121,7 +127,10 @@ def render_all(
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
     tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
     files = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
-    files[INDEX_FILE] = render_index(tables)
+    compound = compound_tables.load_rows(sources)
+    for database, rows in compound.items():
+        files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED)
+    files[INDEX_FILE] = render_index(tables, compound)
     return files
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import TMP_PREFIX, clean_stale_temporaries, write_error
+from ..compound import COMPOUND_FILE
 from ..errors import FbnError
 from ..metrics import FIXED_THRESHOLD, GRID
 from ..results import RESULTS_FILE, predictions_path, read_records, write_predictions
@@ -104,6 +105,8 @@ def _copy_run(run_dir: Path, records: list[dict], target: Path) -> None:
         raise write_error(target, "the record store folder", exc) from None
     try:
         shutil.copyfile(run_dir / RESULTS_FILE, tmp / RESULTS_FILE)
+        if (run_dir / COMPOUND_FILE).is_file():  # the run's compound scores (fbn-bench compound), as they are
+            shutil.copyfile(run_dir / COMPOUND_FILE, tmp / COMPOUND_FILE)
         for dataset in sorted({r["dataset"] for r in records}):
             source = predictions_path(run_dir, dataset)
             if source.is_file():

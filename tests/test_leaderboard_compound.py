@@ -1,0 +1,88 @@
+"""Compound records in the leaderboards: `leaderboard add` keeps them, `build` makes one table per compound
+database whose values and intervals resample seeds and episodes, and a later run of a seed replaces it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from leaderboard_helpers import predictions, write_run
+
+from fbn_bench.compound import COMPOUND_FILE
+from fbn_bench.leaderboard.build import render_all
+from fbn_bench.leaderboard.compound_tables import mean_and_interval
+from fbn_bench.leaderboard.store import add_runs
+from fbn_bench.leaderboard.tables import Settings
+from fbn_bench.registry import get_registry
+
+DB = "synth-rafdb-compound"
+
+
+def _compound(run_dir, episodes: list[float], zero: float):
+    base = {"run_id": run_dir.name, "dataset": DB, "features": "trained", "chance": {"uar": 1 / 11}, "n": 100}
+    records = [
+        {**base, "protocol": "zero-shot", "method": "pair", "k": 0, "metric": "uar", "value": zero},
+        {
+            **base,
+            "protocol": "few-shot",
+            "method": "ncm-cosine",
+            "k": 5,
+            "metric": "uar",
+            "value": float(np.mean(episodes)),
+            "per_episode": episodes,
+        },
+    ]
+    (run_dir / COMPOUND_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+@pytest.fixture
+def store(tmp_path):
+    runs = tmp_path / "runs"
+    for seed, (episodes, zero) in enumerate((([0.2, 0.3], 0.25), ([0.4, 0.5, 0.6], 0.35))):
+        run = write_run(runs, f"r{seed}", {"synth-rafdb": predictions(tasks=("expr",))}, tasks=("expr",), seed=seed)
+        _compound(run, episodes, zero)
+    store = tmp_path / "board" / "records"
+    add_runs([runs], store)
+    return store
+
+
+def test_add_keeps_the_compound_records(store):
+    assert sorted(p.parent.name for p in store.rglob(COMPOUND_FILE)) == ["r0", "r1"]
+
+
+def test_the_compound_table_means_seeds_of_episode_means(store):
+    files = render_all(store.parent, registry=get_registry())
+    table = files[f"{DB}.md"]
+    few = next(line for line in table.splitlines() if "ncm-cosine" in line)
+    # seed 0: mean 0.25, seed 1: mean 0.5 -> 0.375, two seeds, up to three episodes
+    assert "| few-shot | ncm-cosine | 5 | 2 | 3 | 0.375 [" in few
+    zero = next(line for line in table.splitlines() if "| pair |" in line)
+    assert "| zero-shot | pair | - | 2 | - | 0.300 [" in zero
+    assert f"[{DB}]({DB}.md)" in files["README.md"]
+
+
+def test_a_later_run_of_a_seed_replaces_it(store, tmp_path):
+    again = write_run(
+        tmp_path / "rerun",
+        "r0-again",
+        {"synth-rafdb": predictions(tasks=("expr",))},
+        tasks=("expr",),
+        seed=0,
+        created="2025-01-01T00:00:00",
+    )
+    _compound(again, [0.9, 0.9], 0.9)
+    add_runs([again], store)
+    few = next(
+        line for line in render_all(store.parent, registry=get_registry())[f"{DB}.md"].splitlines() if "ncm" in line
+    )
+    assert "| 2 | 3 | 0.700 [" in few  # (0.9 + 0.5) / 2: the old seed-0 run no longer counts
+
+
+def test_the_interval_resamples_seeds_then_episodes():
+    one = mean_and_interval({0: [0.5]}, 200, 0.95, 0)
+    assert one == (0.5, None)  # one seed, one value: nothing to resample
+    mean, (low, high) = mean_and_interval({0: [0.2, 0.3], 1: [0.4, 0.5, 0.6]}, 2000, 0.95, 0)
+    assert mean == pytest.approx(0.375) and 0.2 <= low < mean < high <= 0.6
+    settings = Settings()
+    assert mean_and_interval({0: [0.1, 0.9]}, settings.resamples, settings.confidence, 1)[1][0] < 0.5

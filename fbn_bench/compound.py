@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import FbnError
 from .metrics.functional import accuracy, macro_f1, mean_class_accuracy
+from .results import file_stem
 
 COMPOUND_FILE = "compound.jsonl"
 DEFAULT_SHOTS = (1, 5, 10)
@@ -112,10 +113,19 @@ class CompoundOutcome:
     records: list[dict[str, Any]]
     path: Path | None
     notes: list[str] = field(default_factory=list)
+    pictures: list[Path] = field(default_factory=list)
 
 
-def zero_shot_records(scorers, query: Extracted, classes, R, tasks, base: dict) -> tuple[list[dict], list[str]]:
-    """One record per (scorer, metric) on the query set; a scorer needing a head the model lacks is noted."""
+def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(C, C) counts: rows the true class, columns the predicted one."""
+    return np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def zero_shot_records(
+    scorers, query: Extracted, classes, R, tasks, base: dict, confusions: dict | None = None
+) -> tuple[list[dict], list[str]]:
+    """One record per (scorer, metric) on the query set; a scorer needing a head the model lacks is noted.
+    `confusions`, when given, receives each scorer's confusion matrix under ("zero-shot", name, 0)."""
     inputs = ZeroShotInputs(query.expr_prob, query.au_prob, tuple(classes), R)
     records, notes = [], []
     for plugin in scorers:
@@ -132,6 +142,8 @@ def zero_shot_records(scorers, query: Extracted, classes, R, tasks, base: dict) 
                 f"zero-shot scorer {plugin.name!r} returned shape {scores.shape}, expected "
                 f"({len(query.labels)}, {len(classes)}): one score per image and class"
             )
+        if confusions is not None:
+            confusions["zero-shot", plugin.name, 0] = confusion(query.labels, scores.argmax(1), len(classes))
         for metric, value in class_metrics(query.labels, scores.argmax(1), len(classes)).items():
             records.append(
                 {
@@ -148,9 +160,11 @@ def zero_shot_records(scorers, query: Extracted, classes, R, tasks, base: dict) 
     return records, notes
 
 
-def few_shot_records(learners, support: Extracted, query: Extracted, n_classes, shots, episodes, seed, base):
+def few_shot_records(
+    learners, support: Extracted, query: Extracted, n_classes, shots, episodes, seed, base, confusions=None
+):
     """Per (learner, K, metric): the mean and s.d. over `episodes` seeded support draws, with each episode's
-    value kept (`per_episode`)."""
+    value kept (`per_episode`). `confusions` receives each (learner, K)'s confusion summed over episodes."""
     from .fewshot import LEARNERS, support_indices
 
     records = []
@@ -162,8 +176,11 @@ def few_shot_records(learners, support: Extracted, query: Extracted, n_classes, 
             values: dict[str, list[float]] = {m: [] for m in METRICS}
             for episode in range(episodes):
                 rows = support_indices(support.labels, n_classes, k, seed, episode)
-                predict = fit(x_support[rows], support.labels[rows], n_classes)
-                for metric, value in class_metrics(query.labels, predict(x_query).argmax(1), n_classes).items():
+                predicted = fit(x_support[rows], support.labels[rows], n_classes)(x_query).argmax(1)
+                if confusions is not None:
+                    total = confusions.get(("few-shot", name, int(k)), 0)
+                    confusions["few-shot", name, int(k)] = total + confusion(query.labels, predicted, n_classes)
+                for metric, value in class_metrics(query.labels, predicted, n_classes).items():
                     values[metric].append(value)
             for metric, vals in values.items():
                 records.append(
@@ -241,7 +258,7 @@ def compound_evaluation(
     supports = {s.name: s for s in prepare_all(chosen, "train", config, accelerator, progress, annotations)}
     queries = {s.name: s for s in prepare_all(chosen, "test", config, accelerator, progress, annotations)}
     run_id = stored_run_id(checkpoint.run_dir)
-    records, notes = [], []
+    records, notes, pictures = [], [], []
     for plugin in chosen:
         classes = plugin.spec.compound_classes
         for features, net in networks.items():
@@ -262,10 +279,14 @@ def compound_evaluation(
                 "chance": chance(query.labels),
                 "seed": seed,
             }
-            zs, zs_notes = zero_shot_records(scorers, query, classes, R, config.tasks, base)
+            confusions = {} if features == "trained" else None
+            zs, zs_notes = zero_shot_records(scorers, query, classes, R, config.tasks, base, confusions)
             records += zs
             notes += zs_notes if features == "trained" else []
-            records += few_shot_records(learners, support, query, len(classes), shots, episodes, seed, base)
+            fs = few_shot_records(learners, support, query, len(classes), shots, episodes, seed, base, confusions)
+            records += fs
+            if confusions:
+                pictures.append(_confusion_picture(checkpoint.run_dir, plugin.name, classes, zs + fs, confusions))
     out = checkpoint.run_dir / COMPOUND_FILE
     kept = []
     if out.is_file():  # other databases' records stay; a database scored again is replaced
@@ -274,7 +295,31 @@ def compound_evaluation(
     for r in records:
         r["wall_time_s"] = round(time.perf_counter() - started, 2)
     atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in kept + records), "compound records")
-    return CompoundOutcome(records, out, notes)
+    return CompoundOutcome(records, out, notes, pictures)
+
+
+def _confusion_picture(run_dir: Path, dataset: str, classes, records, confusions) -> Path:
+    """compound/<dataset>-confusion.png: the best zero-shot scorer and the best few-shot learner at the largest K
+    (by UAR, trained features), row-normalised."""
+    from .compound_plot import plot_confusions
+
+    def best(protocol):
+        rows = [r for r in records if r["protocol"] == protocol and r["metric"] == "uar"]
+        if protocol == "few-shot" and rows:
+            top_k = max(r["k"] for r in rows)
+            rows = [r for r in rows if r["k"] == top_k]
+        return max(rows, key=lambda r: r["value"], default=None)
+
+    panels = []
+    for protocol in ("zero-shot", "few-shot"):
+        top = best(protocol)
+        if top is not None:
+            title = (
+                f"{protocol} {top['method']}" + (f", K={top['k']}" if top["k"] else "") + f": UAR {top['value']:.3f}"
+            )
+            panels.append((title, confusions[protocol, top["method"], top["k"]]))
+    path = run_dir / "compound" / f"{file_stem(dataset)}-confusion.png"
+    return plot_confusions(panels, [c.name for c in classes], path)
 
 
 def replace_weights(config):

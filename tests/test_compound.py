@@ -121,6 +121,13 @@ def test_metrics_against_sklearn():
     assert chance(np.array([0, 0, 0, 1]))["uar"] == 0.5 and chance(np.array([0, 0, 0, 1]))["accuracy"] == 0.75
 
 
+def test_confusion_counts_true_rows_and_predicted_columns():
+    from fbn_bench.compound import confusion
+
+    got = confusion(np.array([0, 0, 1, 2]), np.array([0, 1, 1, 0]), 3)
+    assert got.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 0]]
+
+
 def test_support_sets_are_k_per_class_seeded_and_differ_by_episode():
     labels = np.array([0] * 10 + [1] * 10 + [2] * 2)
     a = support_indices(labels, 3, 5, seed=0, episode=0)

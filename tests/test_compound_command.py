@@ -37,6 +37,9 @@ def test_records_cover_every_scorer_learner_and_k_and_a_rescoring_replaces_them(
     compound_evaluation(toy_run.run_dir, (SMALL,), registry, **kwargs)
     lines = (toy_run.run_dir / COMPOUND_FILE).read_text().splitlines()
     assert len(lines) == len(first.records)  # scored again: replaced, not appended
+    (picture,) = first.pictures
+    assert picture.parent == toy_run.run_dir / "compound" and picture.name.endswith("-confusion.png")
+    assert picture.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_database_without_compound_classes_is_one_line(toy_run, registry):

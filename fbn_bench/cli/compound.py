@@ -88,6 +88,8 @@ def compound(
     for note in outcome.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"records: {outcome.path}")
+    for picture in outcome.pictures:
+        click.echo(f"confusion matrices: {picture}")
 
 
 def _table(records) -> str:

@@ -29,8 +29,6 @@ class Checkpoint:
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any], config: RunConfig, plugins, config_hash, world_size) -> Path:
-    import torch
-
     path = Path(run_dir) / CHECKPOINT_FILE
     saved = {
         "model": state,
@@ -39,10 +37,17 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], config: RunConfig, plu
         "config_hash": config_hash,
         "world_size": world_size,
     }
-    with atomic_path(path, "checkpoint") as tmp, open(tmp, "wb", buffering=0) as fh:
+    return save_torch_file(path, saved, "checkpoint")
+
+
+def save_torch_file(path: Path, obj: Any, what: str) -> Path:
+    """torch.save `obj` to `path` atomically; a failed write (a full disk) is one line naming the path."""
+    import torch
+
+    with atomic_path(path, what) as tmp, open(tmp, "wb", buffering=0) as fh:
         sink = _WholeWrites(fh)
         try:
-            torch.save(saved, sink)
+            torch.save(obj, sink)
         except RuntimeError:
             if sink.error is not None:  # torch's "unexpected pos" hides the OSError the write raised
                 raise sink.error from None

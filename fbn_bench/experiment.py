@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -17,8 +18,9 @@ from .evaluate import score_test_splits, skipped_counts
 from .identity import run_hash, run_plugins
 from .registry import Registry
 from .results import RunOutcome, assemble_records, write_records
+from .resume import STATE_FILE, StopRequests, load_state, save_state
 from .run_datasets import check_tasks_served, prepare_all, read_annotations, resolve_datasets
-from .run_folder import RunFolder, claim, write_config
+from .run_folder import RunFolder, claim, reopen, write_config
 from .specs import RunInfo
 
 
@@ -30,9 +32,11 @@ def run_experiment(
     echo=None,
     run_id: str | None = None,
     replace: bool = False,
+    resume: bool = False,
 ) -> RunOutcome:
     """`run_id` names the run in its records (default: the --out folder's name, or a new unique id).
-    `replace`: a --out folder holding another run is emptied first (else refused)."""
+    `replace`: a --out folder holding another run is emptied first (else refused). `resume`: `config.out` is an
+    unfinished run's folder and `config` its configuration; training continues from its saved state."""
     from accelerate.utils import set_seed
 
     from .collapse import check_step
@@ -62,7 +66,10 @@ def run_experiment(
     plugins = run_plugins(config, registry, chosen, R, bool(coupling))
     config_hash = run_hash(config, plugins, accelerator.num_processes)
 
-    folder = _claim_on_main(accelerator, config, run_id, replace)
+    saved = load_state(Path(config.out), accelerator) if resume else None  # before the folder: it names the run
+    if saved is not None:
+        run_id = saved["run_id"]
+    folder = _claim_on_main(accelerator, config, run_id, replace, resume)
     info = RunInfo(folder.run_id, folder.path, config.to_dict())
     hook = registry.hook()
     try:
@@ -94,7 +101,30 @@ def run_experiment(
                     hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
             selector = Selector(val_splits, accelerator, config, collapse_step=check_step(total_steps(config, streams)))
-            history = fit(model, optimizer, streams, accelerator, config, coupling, on_epoch_end, progress, selector)
+            if saved is not None:
+                accelerator.unwrap_model(model).load_state_dict(saved["model"])
+                selector.load_state_dict(saved["selector"])
+                for row in saved["progress"]["history"]:  # the observers hear the epochs before the stop again
+                    on_epoch_end(row["epoch"], row)
+
+            def keep_state(p, schedule, generator) -> None:
+                save_state(folder, accelerator, model, optimizer, schedule, generator, p, selector)
+
+            with StopRequests() as stop:
+                history = fit(
+                    model,
+                    optimizer,
+                    streams,
+                    accelerator,
+                    config,
+                    coupling,
+                    on_epoch_end,
+                    progress,
+                    selector,
+                    save_state=keep_state,
+                    resume=saved,
+                    stop=stop,
+                )
             selector.restore(model)  # the selected checkpoint is the one saved and tested
             if accelerator.is_main_process:
                 state = accelerator.unwrap_model(model).state_dict()
@@ -125,6 +155,7 @@ def run_experiment(
                     wall_time_s=time.perf_counter() - started,
                 )
                 write_records(folder.path, records)  # last: records exist only for a finished run
+                (folder.path / STATE_FILE).unlink(missing_ok=True)  # a finished run is not resumed
                 hook.on_run_end(run=info, records=records)
         accelerator.wait_for_everyone()
     finally:
@@ -133,11 +164,11 @@ def run_experiment(
     return RunOutcome(folder.path, records, skipped, history, unscored, config_hash)
 
 
-def _claim_on_main(accelerator, config: RunConfig, run_id: str | None, replace: bool) -> RunFolder:
+def _claim_on_main(accelerator, config: RunConfig, run_id: str | None, replace: bool, resume: bool) -> RunFolder:
     """The main process claims the folder and writes config.json; the others learn its name from it."""
     folder = None
     if accelerator.is_main_process:
-        folder = claim(config, run_id, replace)
+        folder = reopen(Path(config.out), run_id) if resume else claim(config, run_id, replace)
         try:
             write_config(folder.path, config)
         except BaseException:

@@ -72,6 +72,14 @@ def claim(config, run_id: str | None = None, replace: bool = False) -> RunFolder
     raise FbnError(f"could not find a free run folder name in {RUNS_DIR}")  # only if ids stopped being random
 
 
+def reopen(path: Path, run_id: str) -> RunFolder:
+    """The folder of the unfinished run `run_id`, locked again to continue it (`fbn-bench run --resume`)."""
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file():
+        raise FbnError(f"{path} holds no {CONFIG_FILE}: it is not the folder of a run; give the folder `run` wrote")
+    return RunFolder(path, run_id, lock_folder(path))
+
+
 def lock_folder(path: Path) -> IO:
     """An exclusive lock on `path` (created if need be) for this process; one line if another process holds it."""
     try:

@@ -94,6 +94,26 @@ class Selector:
         self.since_best += 1
         return False
 
+    # What a resumed run needs to keep selecting exactly as an uninterrupted one (resume.py).
+    _STATE = (
+        "best_score",
+        "best_step",
+        "last_step",
+        "best_state",
+        "best_frames",
+        "best_records",
+        "history",
+        "since_best",
+        "collapse_step",
+    )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name in self._STATE:
+            setattr(self, name, state[name])
+
     def _shared(self, value):
         """The main process's `value` on every process."""
         if self.accelerator.num_processes == 1:

@@ -17,6 +17,7 @@ from .data.batches import to_device
 from .data.streams import TaskStreams
 from .errors import FbnError
 from .losses import task_losses
+from .resume import Preempted, Progress, StopRequests, restore_random_state
 
 # Bump when a change in the loop, the schedule or the augmentation changes what a run learns from the same
 # settings (identity.training_code).
@@ -54,11 +55,17 @@ def fit(
     on_epoch_end: Callable[[int, dict[str, float]], None],
     progress: bool = True,
     validate: Callable[[object, int], bool] | None = None,
+    *,
+    save_state: Callable[[Progress, object, torch.Generator], None] | None = None,
+    resume: dict | None = None,
+    stop: StopRequests | None = None,
 ) -> list[dict[str, float]]:
     """Train for the configured number of steps. Returns one log row per epoch (mean of each term).
 
     `validate(model, step) -> stop` runs every `config.val_every` steps and at the last one (selection.py);
-    when it says stop, training ends there (early stopping)."""
+    when it says stop, training ends there (early stopping). `save_state(progress, schedule, generator)` runs
+    after each of those validations (resume.py); `resume` (resume.load_state) continues a saved run from its
+    step; `stop` (resume.StopRequests) is checked after every step: the state is saved and Preempted raised."""
     steps = total_steps(config, streams)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, steps, config.lr_schedule, config.warmup)
@@ -66,17 +73,25 @@ def fit(
     generator = torch.Generator(device="cpu").manual_seed(config.seed * 1000 + accelerator.process_index)
     # Running sums stay on the device: reading a loss back (float()) waits for the GPU, and doing it every
     # step would keep the host from queueing the next batch while the current one computes.
-    sums: dict[str, torch.Tensor] = {}
-    count, epoch, history = 0, 0, []
+    p = Progress()
+    if resume is not None:
+        p = Progress(**resume["progress"])
+        # After the schedule is built: building it sets every group's lr to the first step's, which the
+        # optimizer's saved state (the lr of the step it stopped at) must then overwrite.
+        optimizer.load_state_dict(resume["optimizer"])
+        schedule.load_state_dict(resume["schedule"])
+        restore_random_state(resume, accelerator.process_index, generator)
     model.train()
     # disable=None: no bars unless stderr is a terminal (a redirected log gets none).
     bar = tqdm(
         total=steps,
+        initial=p.step,
         desc="train",
         disable=None if progress and accelerator.is_main_process else True,
         dynamic_ncols=True,
     )
-    for step, batch in enumerate(streams.batches(steps), start=1):
+    batches = streams.batches(steps - p.step, start_step=p.step)
+    for step, batch in enumerate(batches, start=p.step + 1):
         batch = to_device(batch, accelerator.device)
         images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])
         with accelerator.autocast():
@@ -90,29 +105,53 @@ def fit(
 
         for name, value in {**terms, "loss": loss}.items():
             value = value.detach().float()
-            sums[name] = sums[name] + value if name in sums else value
-        count += 1
+            p.sums[name] = p.sums[name] + value if name in p.sums else value
+        p.count += 1
+        p.step = step
         bar.update()
         if step % LOG_EVERY == 0:
-            mean_loss = float(sums["loss"]) / count
-            check_finite(mean_loss, sums, step)
+            mean_loss = float(p.sums["loss"]) / p.count
+            check_finite(mean_loss, p.sums, step)
             bar.set_postfix(loss=f"{mean_loss:.3f}")
-        stop = False
+        stopping = validated = False
         if validate is not None and (step % config.val_every == 0 or step == steps):
-            check_finite(float(sums["loss"]) / count, sums, step)  # never select among diverged weights
-            stop = validate(model, step)
+            check_finite(float(p.sums["loss"]) / p.count, p.sums, step)  # never select among diverged weights
+            stopping, validated = validate(model, step), True
             model.train()
-        if step % streams.steps_per_epoch == 0 or step == steps or stop:
-            check_finite(float(sums["loss"]), sums, step)
-            epoch += 1
-            row = {"epoch": epoch, "step": step, **{k: float(v) / count for k, v in sums.items()}}
-            history.append(row)
-            on_epoch_end(epoch, row)
-            sums, count = {}, 0
-        if stop:
+        if step % streams.steps_per_epoch == 0 or step == steps or stopping:
+            check_finite(float(p.sums["loss"]), p.sums, step)
+            p.epoch += 1
+            row = {"epoch": p.epoch, "step": step, **{k: float(v) / p.count for k, v in p.sums.items()}}
+            p.history.append(row)
+            on_epoch_end(p.epoch, row)
+            p.sums, p.count = {}, 0
+        if stopping:
             break
+        asked_to_stop = step < steps and _stop_requested(stop, accelerator, step)
+        if save_state is not None and ((validated and step < steps) or asked_to_stop):
+            save_state(p, schedule, generator)
+        if asked_to_stop:
+            bar.close()
+            raise Preempted(
+                f"stopped by {stop.name} after step {step} of {steps}; the state is saved: continue with "
+                "`fbn-bench run --resume RUN_DIR`"
+            )
     bar.close()
-    return history
+    return p.history
+
+
+def _stop_requested(stop: StopRequests | None, accelerator, step: int) -> bool:
+    """Whether to save and stop now. With several processes every one must decide alike (saving gathers from
+    all of them): the main process's flag is shared every LOG_EVERY steps, not every step (each share syncs)."""
+    if stop is None:
+        return False
+    if accelerator.num_processes == 1:
+        return stop.signal is not None
+    if step % LOG_EVERY:
+        return False
+    from accelerate.utils import broadcast_object_list
+
+    return bool(broadcast_object_list([stop.signal is not None], from_process=0)[0])
 
 
 def check_finite(loss: float, sums: dict, step: int) -> None:

@@ -211,9 +211,16 @@ _PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (
 )
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
 @click.option("--force", is_flag=True, help="With --out DIR holding another run: delete that run and run here.")
+@click.option(
+    "--resume",
+    default=None,
+    type=click.Path(file_okay=False, exists=True),
+    help="Continue the unfinished run in this folder from its saved state (saved at every validation and on "
+    "SIGTERM/SIGUSR1), with its own settings.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
 @_PER_AU
-def run(config_file, preset, num_processes, cpu, force, no_progress, per_au, datasets, **options) -> None:
+def run(config_file, preset, num_processes, cpu, force, resume, no_progress, per_au, datasets, **options) -> None:
     """Train FaceBehaviorNet and score every chosen database on its test split."""
     from ..config import resolve_config
     from ..experiment import run_experiment
@@ -223,13 +230,38 @@ def run(config_file, preset, num_processes, cpu, force, no_progress, per_au, dat
     overrides = {k: v for k, v in options.items() if k in _CONFIG_OPTIONS}
     overrides["datasets"] = _split_list(datasets)
     registry = get_registry()
-    config = resolve_config(preset, config_file, registry, **overrides)
+    if resume:
+        config = _resumed_config(resume, config_file, preset, overrides)
+    else:
+        config = resolve_config(preset, config_file, registry, **overrides)
     if num_processes > 1 and "LOCAL_RANK" not in os.environ:
         from ..devices import runnable_precision
 
         runnable_precision(config.mixed_precision, cpu)  # refused here once, not by every process started
         _relaunch(num_processes)
-    _report(run_experiment(config, registry=registry, progress=not no_progress, cpu=cpu, replace=force), per_au)
+    outcome = run_experiment(
+        config, registry=registry, progress=not no_progress, cpu=cpu, replace=force, resume=bool(resume)
+    )
+    _report(outcome, per_au)
+
+
+def _resumed_config(folder: str, config_file, preset, overrides: dict) -> RunConfig:
+    """The configuration an unfinished run was started with (its config.json): a resumed run changes nothing."""
+    import json
+    from pathlib import Path
+
+    from ..results import CONFIG_FILE
+
+    given = sorted(k for k, v in overrides.items() if v is not None)
+    if given or config_file or preset:
+        named = ", ".join(f"--{k.replace('_', '-')}" for k in given) or ("--config" if config_file else "--preset")
+        raise FbnError(f"--resume continues a run with its own settings; drop {named}")
+    path = Path(folder) / CONFIG_FILE
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise FbnError(f"{path} is unreadable ({type(exc).__name__}): {folder} cannot be resumed") from None
+    return RunConfig(**{**settings, "out": str(folder)})
 
 
 def _check_processes(num_processes: int) -> None:

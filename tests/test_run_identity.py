@@ -14,7 +14,7 @@ from engine_toy_plugin import write_toy
 from fbn_bench import FbnError
 from fbn_bench.checkpoint import load_checkpoint
 from fbn_bench.cli import cli
-from fbn_bench.config import resolve_config
+from fbn_bench.config import RunConfig, resolve_config
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.experiment import run_experiment
 from fbn_bench.identity import run_hash
@@ -187,3 +187,24 @@ def test_a_new_version_of_the_training_code_is_another_configuration(module, mon
     monkeypatch.setattr(importlib.import_module(f"fbn_bench.{module}"), "VERSION", 99)
     assert run_hash(config, None) != before
     assert 99 in training_code().values() and training_code() != code_before
+
+
+def test_auto_precision_is_resolved_and_recorded_as_what_ran(toy_root, registry, tmp_path):
+    run = run_experiment(tiny(toy_root, out=str(tmp_path / "auto")), registry, progress=False, cpu=True)
+    assert RunConfig().mixed_precision == "auto"
+    assert json.loads((run.run_dir / "config.json").read_text())["mixed_precision"] == "no"  # a CPU: fp32
+    assert {r["precision"] for r in run.records} == {"fp32"}
+    explicit = run_experiment(
+        tiny(toy_root, out=str(tmp_path / "no"), mixed_precision="no"), registry, progress=False, cpu=True
+    )
+    assert explicit.config_hash == run.config_hash  # auto that ran fp32 is the same configuration as fp32
+
+
+def test_auto_precision_takes_bf16_only_on_a_gpu_that_computes_it(monkeypatch):
+    from fbn_bench import devices
+
+    monkeypatch.setattr(devices, "native_bf16", lambda device: device == "cuda")
+    assert devices.runnable_precision("auto", cpu=False) == "bf16"
+    assert devices.runnable_precision("auto", cpu=True) == "no"  # --cpu on a GPU machine
+    monkeypatch.setattr(devices, "native_bf16", lambda device: device == "cpu")  # an AMX CPU, no GPU
+    assert devices.runnable_precision("auto", cpu=False) == "no"

@@ -149,21 +149,20 @@ def _draw_and_save(job, folder: Path, paths: list[str], quality: int) -> int:
     return len(faces)
 
 
-def _write_split(folder: Path, paths: list[str], jobs, quality: int, progress, workers: int) -> None:
-    """Draw and write every batch, over `workers` processes (forked where the platform allows: nothing to
-    import again, so even a small split gains)."""
-    chunks = [paths[job.start : job.start + len(job.intensity)] for job in jobs]
-    if workers <= 1 or len(jobs) <= 1:
-        for job, chunk in zip(jobs, chunks):
-            progress.update(_draw_and_save(job, folder, chunk, quality))
+def _draw_all(folder: Path, work: list[tuple], quality: int, progress, workers: int) -> None:
+    """Draw and write every (job, paths) batch, over `workers` processes: one pool for the whole database
+    (forked where the platform allows: nothing to import again, and no start-up cost per split)."""
+    if workers <= 1 or len(work) <= 1:
+        for job, paths in work:
+            progress.update(_draw_and_save(job, folder, paths, quality))
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-        for done in pool.map(_draw_and_save, jobs, [folder] * len(jobs), chunks, [quality] * len(jobs)):
+    jobs, paths = zip(*work)
+    with ProcessPoolExecutor(min(workers, len(work)), mp_context=multiprocessing.get_context(method)) as pool:
+        for done in pool.map(_draw_and_save, jobs, [folder] * len(jobs), paths, [quality] * len(jobs)):
             progress.update(done)
 
 
@@ -184,14 +183,17 @@ def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str, workers: i
     )
     world = split_world(db, opts)
     tables = {}
+    work = []  # (job, the image paths of its rows) over every split: the labels are cheap, the faces are not
+    for split in SPLITS:
+        table = split_labels(db, split, opts)
+        images = list(table["image"])
+        for job in split_jobs(db, split, table, opts["seed"], opts["size"], world):
+            work.append((job, images[job.start : job.start + len(job.intensity)]))
+        public_table(db, table).to_csv(tmp / f"{split}.csv", index=False)
+        truth_table(db, table).to_csv(tmp / f"truth-{split}.csv", index=False)
+        tables[f"{split}.csv"] = tables[f"truth-{split}.csv"] = len(table)
     with tqdm(total=sum(sizes.values()), desc=db.name, unit="face", disable=None, leave=False) as progress:
-        for split in SPLITS:
-            table = split_labels(db, split, opts)
-            jobs = split_jobs(db, split, table, opts["seed"], opts["size"], world)
-            _write_split(tmp, list(table["image"]), jobs, db.style.jpeg_quality, progress, workers)
-            public_table(db, table).to_csv(tmp / f"{split}.csv", index=False)
-            truth_table(db, table).to_csv(tmp / f"truth-{split}.csv", index=False)
-            tables[f"{split}.csv"] = tables[f"truth-{split}.csv"] = len(table)
+        _draw_all(tmp, work, db.style.jpeg_quality, progress, workers)
     ladder = ladder_table()
     for face, name in zip(render_ladder(db, opts["seed"], opts["size"]), ladder["image"]):
         (tmp / name).parent.mkdir(parents=True, exist_ok=True)

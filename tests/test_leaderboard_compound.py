@@ -86,3 +86,30 @@ def test_the_interval_resamples_seeds_then_episodes():
     assert mean == pytest.approx(0.375) and 0.2 <= low < mean < high <= 0.6
     settings = Settings()
     assert mean_and_interval({0: [0.1, 0.9]}, settings.resamples, settings.confidence, 1)[1][0] < 0.5
+
+
+def test_a_table_never_mixes_records_scored_on_different_data(tmp_path):
+    """Old-world and new-world runs of synth-rafdb share the name, not the test set."""
+    from fbn_bench import FbnError
+    from fbn_bench.leaderboard.records import load_entries
+
+    runs = tmp_path / "runs"
+    frame = predictions(tasks=("expr",))
+    old = write_run(runs, "old", {"synth-rafdb": frame}, tasks=("expr",))
+    new = write_run(runs, "new", {"synth-rafdb": frame}, tasks=("expr",), lr=0.01)
+    lines = [json.loads(line) for line in (new / "results.jsonl").read_text().splitlines()]
+    for r in lines:
+        r["plugins"] = {
+            "datasets": [
+                {
+                    "name": "synth-rafdb",
+                    "text": "synth-rafdb",
+                    "loader_version": "generator-2",
+                    "options": {"world": "realistic"},
+                }
+            ]
+        }
+    (new / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    with pytest.raises(FbnError, match=r"records of synth-rafdb were scored on different data \('loader generator-2"):
+        load_entries([runs])
+    assert len(load_entries([old])) == 1  # one description (here: unrecorded) is fine

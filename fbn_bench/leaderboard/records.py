@@ -164,6 +164,35 @@ def record_thresholds(record: dict[str, Any]) -> dict[int, float] | None:
     return None
 
 
+def data_description(record: dict[str, Any]) -> str:
+    """What data a record was scored on, as far as it says: its database's loader version and options (from
+    the resolved plugins; `root` is never among them), or "unrecorded" for records from before they were kept."""
+    plugins = record.get("plugins") if isinstance(record.get("plugins"), dict) else {}
+    resolved = [p for p in plugins.get("datasets") or () if isinstance(p, dict)]
+    for key in ("text", "name"):  # the canonical text names it exactly; the bare name as a fallback
+        for plugin in resolved:
+            if plugin.get(key) == record.get("dataset"):
+                options = ",".join(f"{k}={v}" for k, v in sorted((plugin.get("options") or {}).items()))
+                return f"loader {plugin.get('loader_version')}; {options}"
+    return "unrecorded"
+
+
+def check_one_data(rows) -> None:
+    """A table compares rows scored on the same test data: records of one database that describe different
+    data (another generator version of a synthetic database, another loader) are refused in one line."""
+    seen: dict[str, dict[str, str]] = {}
+    for record, where, _ in rows:
+        seen.setdefault(record["dataset"], {}).setdefault(data_description(record), where)
+    for database, found in seen.items():
+        if len(found) > 1:
+            (a, where_a), (b, where_b) = list(found.items())[:2]
+            raise FbnError(
+                f"records of {database} were scored on different data ({a!r} at {where_a}, {b!r} at {where_b}); "
+                "a table compares only rows scored on one test set: remove the older runs from the store (or "
+                "re-run them on the current data)"
+            )
+
+
 def load_entries(sources: Iterable[Path]) -> list[Entry]:
     """Every (database, configuration) found in the result records under `sources`.
 
@@ -176,6 +205,7 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
         for file in _record_files(Path(source)):
             rows.extend((_checked(record, where), where, file.parent) for where, record in numbered_records(file))
 
+    check_one_data(rows)
     splits: dict[str, set[str]] = {}
     for record, _, _ in rows:
         splits.setdefault(record["dataset"], set()).add(record.get("split") or PREFERRED_SPLIT)

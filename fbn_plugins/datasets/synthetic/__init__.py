@@ -17,7 +17,7 @@ from fbn_bench import DatasetSpec, hookimpl
 from .._compound import COMPOUND_CLASSES
 from .databases import DATABASES, SyntheticDatabase
 from .generate import SPLITS
-from .store import OPTIONS, load, prepare
+from .store import GENERATOR_VERSION, OPTIONS, load, prepare
 
 CITATION = (
     "Kollias, Sharmanska, Zafeiriou. Face Behavior a la carte: Expressions, Affect and Action Units "
@@ -41,6 +41,9 @@ def spec_for(db: SyntheticDatabase) -> DatasetSpec:
         group_column="subject",
         splits=SPLITS,
         compound_classes=COMPOUND_CLASSES if db.compound else (),
+        # The generator's version is the data's: records carry it, so tables never compare scores on two
+        # different generations of the "same" database (leaderboard/records.py refuses the mix).
+        loader_version=f"generator-{GENERATOR_VERSION}",
     )
 
 

@@ -110,7 +110,7 @@ def run_experiment(
             def keep_state(p, schedule, generator) -> None:
                 save_state(folder, accelerator, model, optimizer, schedule, generator, p, selector)
 
-            with StopRequests() as stop:
+            with StopRequests(folder.path) as stop:
                 history = fit(
                     model,
                     optimizer,

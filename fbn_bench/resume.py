@@ -39,7 +39,8 @@ class StopRequests:
     """Turns SIGTERM / SIGUSR1 into a flag the loop checks at the end of each step (a handler must not save
     mid-step); restores the previous handlers on exit. Only the main thread can install handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_dir: Path | None = None) -> None:
+        self.run_dir = run_dir  # named in the stop message, so the user can paste the resume command
         self.signal: int | None = None
         self._previous: dict[int, Any] = {}
 

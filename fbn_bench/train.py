@@ -134,7 +134,7 @@ def fit(
             bar.close()
             raise Preempted(
                 f"stopped by {stop.name} after step {step} of {steps}; the state is saved: continue with "
-                "`fbn-bench run --resume RUN_DIR`"
+                f"`fbn-bench run --resume {stop.run_dir or 'RUN_DIR'}`"
             )
     bar.close()
     return p.history

@@ -87,7 +87,7 @@ def test_a_preempted_run_saves_stops_cleanly_and_resumes(toy_root, tmp_path, uni
     stopped = _run(toy_root, out, stop_epoch=2, stop_signal=stop_signal)
     assert stopped.returncode == 2, stopped.stderr[-2000:]
     assert f"Error: stopped by SIG{stop_signal} after step 24 of 40" in stopped.stderr
-    assert "fbn-bench run --resume" in stopped.stderr
+    assert f"fbn-bench run --resume {out}`" in stopped.stderr
     resumed = _run(toy_root, out, "--resume", str(out))
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     _same_run(out, uninterrupted)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -235,8 +235,6 @@ def compound_evaluation(
     checkpoint = load_checkpoint(path)
     config = checkpoint.config
     if data_root:
-        from dataclasses import replace
-
         config = replace(config, data_root=data_root)
     chosen = [registry.resolve("datasets", text, {IMAGE_SIZE: config.image_size}) for text in datasets]
     for plugin in chosen:
@@ -252,7 +250,7 @@ def compound_evaluation(
     networks = {"trained": model.to(accelerator.device)}
     if untrained:  # the same architecture, initialised by the run's seed and never trained
         torch.manual_seed(config.seed)
-        networks["untrained"] = build_model(replace_weights(config), registry).to(accelerator.device)
+        networks["untrained"] = build_model(replace(config, weights=None), registry).to(accelerator.device)
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry)).numpy()
     annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
     supports = {s.name: s for s in prepare_all(chosen, "train", config, accelerator, progress, annotations)}
@@ -320,10 +318,3 @@ def _confusion_picture(run_dir: Path, dataset: str, classes, records, confusions
             panels.append((title, confusions[protocol, top["method"], top["k"]]))
     path = run_dir / "compound" / f"{file_stem(dataset)}-confusion.png"
     return plot_confusions(panels, [c.name for c in classes], path)
-
-
-def replace_weights(config):
-    """`config` without its pretrained-weights file: the untrained baseline starts from the seed alone."""
-    from dataclasses import replace
-
-    return replace(config, weights=None)

@@ -56,12 +56,12 @@ def nearest_class_mean(x: np.ndarray, y: np.ndarray, n_classes: int) -> Callable
     def unit(a):
         return a / np.clip(np.linalg.norm(a, axis=1, keepdims=True), 1e-12, None)
 
-    means = np.full((n_classes, x.shape[1]), np.nan)
+    centres = np.zeros((n_classes, x.shape[1]))
+    present = np.zeros(n_classes, dtype=bool)
     for c in np.unique(y):
-        means[c] = unit(x[y == c]).mean(0)
-    scores = lambda q: unit(q) @ np.nan_to_num(unit(np.nan_to_num(means)).T)  # noqa: E731
-    missing = np.isnan(means[:, 0])
-    return lambda q: np.where(missing, -np.inf, scores(q))
+        centres[c], present[c] = unit(x[y == c]).mean(0), True
+    centres = unit(centres)  # rows of absent classes stay 0
+    return lambda q: np.where(present, unit(q) @ centres.T, -np.inf)
 
 
 # learner name -> (which inputs it reads, how it fits)

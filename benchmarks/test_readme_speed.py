@@ -33,7 +33,7 @@ def _run(tmp_path, name, **overrides):
 
 def test_readme_command_against_the_old_path(benchmark, tmp_path):
     _run(tmp_path, "warm-up", steps=1, val_every=1)  # generates and caches the data: later runs are warm
-    old_s, old_score = _run(tmp_path, "old")
+    old_s, old_score = _run(tmp_path, "old", **OLD_PATH)
     new_s, new_score = benchmark.pedantic(lambda: _run(tmp_path, "new"), rounds=1, iterations=1)
     benchmark.extra_info.update(
         ratio=round(new_s / old_s, 3),

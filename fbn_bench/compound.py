@@ -63,11 +63,11 @@ def class_metrics(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> 
     }
 
 
-def chance(labels: np.ndarray) -> dict[str, float]:
-    """What guessing scores: UAR 1/C (C classes present); accuracy and macro-F1 of the most frequent class."""
+def chance(labels: np.ndarray, n_classes: int) -> dict[str, float]:
+    """What guessing scores: UAR 1/C (C classes present); accuracy and macro-F1 (over the `n_classes` declared
+    classes, as class_metrics) of always predicting the most frequent class."""
     present = np.unique(labels)
     majority = np.full_like(labels, np.bincount(labels).argmax())
-    n_classes = int(labels.max()) + 1 if len(labels) else 0
     return {
         "uar": 1.0 / len(present) if len(present) else float("nan"),
         "macro_f1": macro_f1(labels, majority, labels=range(n_classes)),
@@ -274,7 +274,7 @@ def compound_evaluation(
                 "features": features,
                 "n": int(len(query.labels)),
                 "n_classes": len(classes),
-                "chance": chance(query.labels),
+                "chance": chance(query.labels, len(classes)),
                 "seed": seed,
             }
             confusions = {} if features == "trained" else None

@@ -30,13 +30,10 @@ def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tor
     w = mask.to(torch.float32)[:, None]
     n = w.sum()
     p, t = pred.float(), target.float()
-    mp, mt = (w * p).sum(0) / n.clamp(min=1), (w * t).sum(0) / n.clamp(min=1)
+    mean = lambda x: x.sum(0) / n.clamp(min=1)  # noqa: E731 - over the labelled rows (w zeroes the others)
+    mp, mt = mean(w * p), mean(w * t)
     dp, dt = w * (p - mp), w * (t - mt)
-    vp, vt, cov = (
-        (dp * dp).sum(0) / n.clamp(min=1),
-        (dt * dt).sum(0) / n.clamp(min=1),
-        (dp * dt).sum(0) / n.clamp(min=1),
-    )
+    vp, vt, cov = mean(dp * dp), mean(dt * dt), mean(dp * dt)
     # The epsilon keeps a constant batch differentiable; population moments, as scoring uses.
     ccc = concordance(mp, mt, vp, vt, cov, eps=1e-8)
     return torch.where(n >= 2, 1.0 - ccc.mean(), p.sum() * 0.0)

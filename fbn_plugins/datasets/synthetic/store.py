@@ -142,10 +142,10 @@ def generation_workers() -> int:
 def _draw_and_save(job, folder: Path, paths: list[str], quality: int) -> int:
     """Render one batch and write its JPEGs (in a worker process); returns how many faces."""
     faces = render_job(job)
+    for parent in {(folder / name).parent for name in paths}:  # once per folder, not once per face
+        parent.mkdir(parents=True, exist_ok=True)
     for face, name in zip(faces, paths):
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(face).save(path, quality=quality)
+        Image.fromarray(face).save(folder / name, quality=quality)
     return len(faces)
 
 
@@ -170,10 +170,10 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str, workers: int | None = None) -> None:
+def _generate(db: SyntheticDatabase, tmp: Path, opts: dict, key: str) -> None:
     from tqdm.auto import tqdm
 
-    workers = generation_workers() if workers is None else workers
+    workers = generation_workers()
     tmp.mkdir(parents=True)
     sizes = {s: split_sizes(db, s, opts["scale"])[0] for s in SPLITS}
     print(

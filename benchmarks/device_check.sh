@@ -47,6 +47,10 @@ grep -E "faster" "$OUT/data-speed.log" >>"$SUMMARY"
 step trainer-overhead 90 $PY -m pytest -q -s -p no:cacheprovider benchmarks/test_trainer_overhead.py --benchmark-enable
 grep "trainer / bare loop" "$OUT/trainer-overhead.log" >>"$SUMMARY"
 
+# 3b. Background prefetch (issue 19): step time with / without the gather on a thread and pinned copies.
+step prefetch-speed 30 $PY -m pytest -q -s -p no:cacheprovider benchmarks/test_prefetch_speed.py --benchmark-enable
+grep "prefetch on" "$OUT/prefetch-speed.log" >>"$SUMMARY"
+
 # 4. The README's main command in bf16 on the GPU; then `evaluate` re-scores its checkpoint, which must
 #    give the same numbers (a check of loading and of the gathered evaluation on this device).
 step run-bf16 150 $PY -m fbn_bench run --tasks all --coupling soft+dm --mixed-precision bf16 --no-progress --out "$WORK/run-bf16"

@@ -3,7 +3,16 @@
 from .errors import FbnError
 from .hookspecs import hookimpl
 from .options import IMAGE_SIZE, Option, ResolvedPlugin
-from .specs import BackboneSpec, CompoundClass, CouplingSpec, DatasetSpec, MetricSpec, RunInfo, ZeroShotSpec
+from .specs import (
+    BackboneSpec,
+    CompoundClass,
+    CouplingSpec,
+    DatasetSpec,
+    DetectorSpec,
+    MetricSpec,
+    RunInfo,
+    ZeroShotSpec,
+)
 from .tasks import AU_COLUMNS, AUS, EXPRESSIONS, TASKS
 
 __version__ = "0.1.0"
@@ -21,6 +30,7 @@ __all__ = [
     "ZeroShotSpec",
     "CouplingSpec",
     "DatasetSpec",
+    "DetectorSpec",
     "MetricSpec",
     "RunInfo",
     "FbnError",

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import FbnError
 from .metrics.functional import accuracy, macro_f1, mean_class_accuracy
+from .metrics.functional import confusion_matrix as confusion  # (C, C): rows true, columns predicted
 from .results import file_stem
 
 COMPOUND_FILE = "compound.jsonl"
@@ -114,11 +115,6 @@ class CompoundOutcome:
     path: Path | None
     notes: list[str] = field(default_factory=list)
     pictures: list[Path] = field(default_factory=list)
-
-
-def confusion(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """(C, C) counts: rows the true class, columns the predicted one."""
-    return np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def zero_shot_records(
@@ -223,7 +219,7 @@ def compound_evaluation(
     from .fewshot import LEARNERS
     from .model import build_model
     from .options import IMAGE_SIZE
-    from .run_datasets import prepare_all, read_annotations
+    from .run_datasets import face_front_end, prepare_all, read_annotations
     from .run_folder import stored_run_id
 
     unknown = [name for name in learners if name not in LEARNERS]
@@ -253,8 +249,9 @@ def compound_evaluation(
         networks["untrained"] = build_model(replace(config, weights=None), registry).to(accelerator.device)
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry)).numpy()
     annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
-    supports = {s.name: s for s in prepare_all(chosen, "train", config, accelerator, progress, annotations)}
-    queries = {s.name: s for s in prepare_all(chosen, "test", config, accelerator, progress, annotations)}
+    front = face_front_end(config, registry)
+    supports = {s.name: s for s in prepare_all(chosen, "train", config, accelerator, progress, annotations, front)}
+    queries = {s.name: s for s in prepare_all(chosen, "test", config, accelerator, progress, annotations, front)}
     run_id = stored_run_id(checkpoint.run_dir)
     records, notes, pictures = [], [], []
     for plugin in chosen:

@@ -1,4 +1,5 @@
-"""Confusion matrices of compound recognition, side by side (PNG, matplotlib's Agg backend)."""
+"""Confusion matrices side by side (PNG, matplotlib's Agg backend): compound recognition (`fbn-bench compound`),
+basic expressions in a run folder and in the leaderboards (`fbn_bench.confusion`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import numpy as np
 from .atomic import atomic_path
 
 
-def plot_confusions(panels: list[tuple[str, np.ndarray]], class_names: list[str], path: Path) -> Path:
-    """One row-normalised heat map per (title, counts (C, C)) panel: rows true class, columns predicted."""
+def plot_confusions(
+    panels: list[tuple[str, np.ndarray]], class_names: list[str], path: Path, description: str | None = None
+) -> Path:
+    """One row-normalised heat map per (title, counts (C, C)) panel: rows true class, columns predicted.
+    `description`: stored in the PNG's Description text chunk (the leaderboard check reads it back)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,6 +28,7 @@ def plot_confusions(panels: list[tuple[str, np.ndarray]], class_names: list[str]
     )
     try:
         for ax, (title, counts) in zip(axes[0], panels):
+            counts = np.asarray(counts, dtype=float)
             rows = counts.sum(1, keepdims=True)
             share = np.divide(counts, rows, out=np.zeros(counts.shape, float), where=rows > 0)
             ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -46,7 +51,8 @@ def plot_confusions(panels: list[tuple[str, np.ndarray]], class_names: list[str]
                         )
         fig.tight_layout()
         with atomic_path(path, "confusion matrix") as tmp:
-            fig.savefig(tmp, format="png")
+            # No Software/date chunk: the same counts give the same bytes with one matplotlib.
+            fig.savefig(tmp, format="png", metadata={"Software": None, "Description": description})
     finally:
         plt.close(fig)
     return path

@@ -54,6 +54,10 @@ class RunConfig:
     # the maths, but both change floating-point rounding, and a record says exactly what ran.
     channels_last: bool = True
     compile: bool = False
+    # The face front end (docs/faces.md) for databases that ship full frames or videos: a detector plugin text
+    # (`haar`, `yunet:model=PATH`, or `none`: pictures used whole) and the crop, `box` or `align` (eye centres).
+    face_detector: str = "haar"
+    face_crop: str = "box"
     preset: str = "quick"
     data_root: str | None = None
     out: str | None = None
@@ -73,6 +77,7 @@ class RunConfig:
             _check_number("steps", self.steps, integer=True, low=1)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         _check_choice("budget", self.budget, ("samples", "steps"))
+        _check_choice("face_crop", self.face_crop, ("box", "align"))
         _check_number("warmup", self.warmup, low=0, below=1)
         _check_number("val_every", self.val_every, integer=True, low=1)
         if self.patience is not None:
@@ -100,7 +105,7 @@ class RunConfig:
         return d
 
 
-_TEXT_SETTINGS = ("coupling", "relatedness", "backbone", "preset")
+_TEXT_SETTINGS = ("coupling", "relatedness", "backbone", "preset", "face_detector", "face_crop")
 _OPTIONAL_TEXT_SETTINGS = ("weights", "data_root", "out")
 
 
@@ -211,10 +216,26 @@ def resolve_config(
         _merge_layer(merged, given)
         explicit |= set(given)
     merged["preset"] = preset
+    if "datasets" in explicit and "tasks" not in explicit and "tasks" not in PRESETS[preset]:
+        # `--datasets disfa` alone: train what the named databases label, not every task.
+        merged["tasks"] = _served_tasks(registry, merged["datasets"], merged.get("tasks", RunConfig.tasks))
     if "backbone" in explicit and "image_size" not in explicit:
         # `--backbone vggface` alone: the input size that backbone was built for, not the preset's.
         merged["image_size"] = _default_image_size(registry, merged["backbone"], merged.get("image_size", 64))
     return RunConfig(**merged)
+
+
+def _served_tasks(registry, datasets, tasks) -> tuple[str, ...]:
+    """The tasks among `tasks` that at least one of `datasets` labels; all of `tasks` when that cannot be told
+    (no registry, an unknown name: the run then says what is wrong)."""
+    if registry is None:
+        return tuple(tasks)
+    texts = (datasets,) if isinstance(datasets, str) else tuple(datasets)
+    try:
+        labelled = set().union(*(registry.resolve("datasets", text).spec.tasks for text in texts))
+    except FbnError:
+        return tuple(tasks)
+    return tuple(t for t in parse_tasks(tasks) if t in labelled) or tuple(tasks)
 
 
 def _default_image_size(registry, backbone: str, fallback: int) -> int:

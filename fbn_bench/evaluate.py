@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .atomic import clean_stale_temporaries
+from .confusion import write_run_picture
 from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
@@ -132,6 +133,8 @@ def score_test_splits(
         if accelerator.is_main_process:
             frame = predictions_frame(split, outputs)
             write_predictions(run_dir, split.name, frame)
+            if "expr" in tasks and "expr" in split.spec.tasks:
+                write_run_picture(run_dir, split.name, frame)
             scored = score_split(split, frame, tasks, metric_plugins, (thresholds or {}).get(split.name))
             records += scored
             if not scored:
@@ -173,7 +176,7 @@ def evaluate_checkpoint(
     from .identity import run_hash
     from .model import build_model
     from .plugin_options import resolved_plugins
-    from .run_datasets import prepare_all, read_annotations, resolve_datasets
+    from .run_datasets import face_front_end, prepare_all, read_annotations, resolve_datasets
     from .run_folder import lock_folder, stored_run_id
 
     if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
@@ -200,7 +203,8 @@ def evaluate_checkpoint(
     model.load_state_dict(checkpoint.state)
     model = accelerator.prepare(model)
     annotations = read_annotations(chosen, ("test",), config, accelerator)
-    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations)
+    front = face_front_end(config, registry)
+    test_splits = prepare_all(chosen, "test", config, accelerator, progress, annotations, front)
     lock = lock_folder(out_dir) if accelerator.is_main_process else None  # one writer of its records at a time
     try:
         if accelerator.is_main_process:

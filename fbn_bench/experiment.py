@@ -19,7 +19,7 @@ from .identity import run_hash, run_plugins
 from .registry import Registry
 from .results import RunOutcome, assemble_records, write_records
 from .resume import STATE_FILE, StopRequests, load_state, save_state
-from .run_datasets import check_tasks_served, prepare_all, read_annotations, resolve_datasets
+from .run_datasets import check_tasks_served, face_front_end, prepare_all, read_annotations, resolve_datasets
 from .run_folder import RunFolder, claim, reopen, write_config
 from .specs import RunInfo
 
@@ -76,8 +76,9 @@ def run_experiment(
         with hook.watching(info, active=accelerator.is_main_process):
             # Protocol (docs/protocol.md): train and select on train/val; test is read only after training.
             annotations = read_annotations(chosen, ("train", "val"), config, accelerator)
-            train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations)
-            val_splits = prepare_all(chosen, "val", config, accelerator, progress, annotations)
+            front = face_front_end(config, registry)
+            train_splits = prepare_all(chosen, "train", config, accelerator, progress, annotations, front)
+            val_splits = prepare_all(chosen, "val", config, accelerator, progress, annotations, front)
             streams = TaskStreams(
                 train_splits,
                 config.tasks,
@@ -130,7 +131,7 @@ def run_experiment(
                 state = accelerator.unwrap_model(model).state_dict()
                 save_checkpoint(folder.path, state, config, plugins, config_hash, accelerator.num_processes)
                 selector.write_val_predictions(folder.path)  # per-AU thresholds are chosen on them
-            test_splits = prepare_all(chosen, "test", config, accelerator, progress)
+            test_splits = prepare_all(chosen, "test", config, accelerator, progress, front=front)
             records, unscored = score_test_splits(
                 model,
                 test_splits,

@@ -44,6 +44,11 @@ def register_zero_shot(register):
 
 
 @hookspec
+def register_detectors(register):
+    """Call `register(DetectorSpec(...))` for each face detector this plugin provides (docs/faces.md)."""
+
+
+@hookspec
 def on_run_start(run):
     """A run begins. `run` is a `fbn_bench.RunInfo` (run id, output folder, resolved config)."""
 

@@ -20,7 +20,8 @@ from typing import Any
 from .errors import FbnError
 
 # The keys of a configuration that do not change what is learned, left out of its hash.
-_UNHASHED = {"seed", "out", "data_root", "run_id", "num_processes", "progress"}
+# The face front end is hashed as resolved (plugin_options.resolved_plugins), and only for runs it can touch.
+_UNHASHED = {"seed", "out", "data_root", "run_id", "num_processes", "progress", "face_detector", "face_crop"}
 
 
 def run_plugins(config, registry, chosen, relatedness_table, coupled: bool) -> dict[str, Any]:

@@ -259,7 +259,13 @@ class ResolvedPlugin:
 
 
 def noun_of(kind: str) -> str:
-    return {"datasets": "dataset", "backbones": "backbone", "couplings": "coupling"}.get(kind, kind)
+    return {
+        "datasets": "dataset",
+        "backbones": "backbone",
+        "couplings": "coupling",
+        "detectors": "face detector",
+        "zero_shot": "zero-shot scorer",
+    }.get(kind, kind)
 
 
 def resolve_plugin(

@@ -43,11 +43,19 @@ def resolved_plugins(config, registry, datasets: Iterable[ResolvedPlugin]) -> di
         describe(registry, resolve_plugin("couplings", registry.coupling(name), options))
         for name, options in parse_coupling(config.coupling)
     ]
-    return {
+    datasets = list(datasets)
+    found = {
         "backbone": describe(registry, registry.resolve("backbones", config.backbone)),
         "coupling": couplings,
         "datasets": [describe(registry, plugin) for plugin in datasets],
     }
+    # The detector and crop decide the pixels of a real database (full frames, videos, eye centres); a run on
+    # synthetic data alone never reaches them, so its hash does not depend on them.
+    if any(not plugin.spec.synthetic for plugin in datasets):
+        from .run_datasets import face_front_end
+
+        found["faces"] = face_front_end(config, registry).describe()
+    return found
 
 
 def content_provenance(config, relatedness_table, coupled: bool) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from . import hookspecs
 from .errors import FbnError, one_line, unknown_name_error
 from .observers import ObserverHooks
 from .options import ResolvedPlugin, resolve_plugin, split_named
-from .specs import BackboneSpec, CouplingSpec, DatasetSpec, MetricSpec, ZeroShotSpec
+from .specs import BackboneSpec, CouplingSpec, DatasetSpec, DetectorSpec, MetricSpec, ZeroShotSpec
 
 ENTRY_POINT_GROUP = "fbn_bench"
 PLUGINS_ENV = "FBN_BENCH_PLUGINS"
@@ -37,6 +37,7 @@ KINDS: dict[str, tuple[str, type, str]] = {
     "couplings": ("register_couplings", CouplingSpec, "coupling"),
     "metrics": ("register_metrics", MetricSpec, "metric"),
     "zero_shot": ("register_zero_shot", ZeroShotSpec, "zero-shot scorer"),
+    "detectors": ("register_detectors", DetectorSpec, "face detector"),
 }
 
 

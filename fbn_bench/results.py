@@ -215,9 +215,11 @@ def predictions_path(run_dir: Path, dataset: str) -> Path:
 
 def write_predictions(run_dir: Path, dataset: str, frame: pd.DataFrame) -> Path:
     path = predictions_path(run_dir, dataset)
-    # mtime 0: the same predictions give the same bytes, so re-adding a run to leaderboards/ is no diff.
+    # mtime 0: the same predictions give the same bytes, so re-adding a run to leaderboards/ is no diff. Nine
+    # significant digits give back every float32 output exactly: with six, the near-equal probabilities of a
+    # barely trained model tie, and its AP, ROC-AUC and Pearson records no longer re-score from the file.
     with atomic_path(path, "predictions") as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g", compression={"method": "gzip", "mtime": 0})
+        frame.to_csv(tmp, index=False, float_format="%.9g", compression={"method": "gzip", "mtime": 0})
     return path
 
 

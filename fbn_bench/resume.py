@@ -1,6 +1,6 @@
 """Resumable runs: the whole training state in `<run>/state.pt`, saved after every validation and when the
-process is asked to stop (SIGTERM, SIGUSR1: a scheduler's preemption), atomically; `fbn-bench run --resume
-RUN_DIR` continues from it. A run killed at any step and resumed ends with the same records and predictions as
+process is asked to stop (SIGTERM, SIGUSR1, SIGUSR2: a scheduler's preemption), atomically; `fbn-bench run
+--resume RUN_DIR` continues from it. A run killed at any step and resumed ends with the same records and predictions as
 one never interrupted (on a CPU; tests/test_resume.py), because the state holds everything the remaining
 steps read: weights, optimizer, learning-rate schedule, the random states (torch's, and the augmentation's
 generator), the loop's running sums and history, and the checkpoint selection so far. The task streams need
@@ -17,7 +17,8 @@ from typing import Any
 from .errors import FbnError
 
 STATE_FILE = "state.pt"
-STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s is not None)
+# SIGUSR2 is submitit's preemption / time-limit signal (a sweep's jobs): saved here first, then handed on to it.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGUSR1", "SIGUSR2") if hasattr(signal, n))
 
 
 @dataclass

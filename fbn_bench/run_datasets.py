@@ -73,6 +73,13 @@ def read_annotations(chosen, splits: tuple[str, ...], config: RunConfig, acceler
         }
 
 
+def face_front_end(config: RunConfig, registry: Registry):
+    """The run's face front end (detector resolved, crop checked): docs/faces.md."""
+    from .faces.frontend import FaceFrontEnd
+
+    return FaceFrontEnd.from_settings(registry, config.face_detector, config.face_crop)
+
+
 def prepare_all(
     chosen,
     split: str,
@@ -80,8 +87,10 @@ def prepare_all(
     accelerator,
     progress: bool,
     annotations: dict[tuple[str, str], tuple] | None = None,
+    front=None,
 ) -> list[PreparedSplit]:
-    """Decode (or reuse) every database's split; the main process first, so others reuse its cache."""
+    """Decode (or reuse) every database's split; the main process first, so others reuse its cache. `front`:
+    the face front end (face_front_end) for databases that ship full frames."""
     prepared = []
     with accelerator.main_process_first():
         for plugin in chosen:
@@ -94,6 +103,7 @@ def prepare_all(
                 progress=progress and accelerator.is_main_process,
                 report=accelerator.is_main_process,
                 loaded=(annotations or {}).get((plugin.name, split)),
+                front=front,
             )
             p.name = plugin.name
             prepared.append(p)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import BUILTIN, FIXED_THRESHOLD, Family, Scope, labelled
+from .metrics.families import CLASS_PREFIXES
 from .specs import DEFAULT_HEADLINE
 from .tasks import AUS, EXPRESSIONS, TASKS
 
@@ -34,6 +35,17 @@ def au_of(metric: str) -> int | None:
     """The AU a per-AU metric name (`f1_AU12`, `ap_AU12`, `f1_AU12@0.5`) is about, else None."""
     found = _PER_AU.match(metric)
     return int(found.group(1)) if found else None
+
+
+def class_of(metric: str) -> str | None:
+    """The expression class a per-class metric name (`f1_happiness`, `recall_fear`) is about, else None."""
+    prefix, _, name = str(metric).partition("_")
+    return name if prefix in CLASS_PREFIXES.values() and name in EXPRESSIONS else None
+
+
+def per_item(metric: str) -> bool:
+    """Whether a metric is about one AU or one expression class (the detail views), not a summary."""
+    return au_of(metric) is not None or class_of(metric) is not None
 
 
 def families_of(specs: Sequence[Any] | None) -> list[Family]:
@@ -64,14 +76,14 @@ def specs_scoring(metrics: Iterable[str], specs: Sequence[Any] | None = None) ->
 
 def metric_names(tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any] | None = None) -> list[tuple[str, str]]:
     """(task, metric) pairs scored for a database, in display order: per task its summary metrics,
-    then its per-AU ones."""
+    then its per-AU (or per-class) ones."""
     tasks, aus = set(tasks), tuple(aus)
     names: list[tuple[str, str]] = []
     for task in TASKS:
         if task in tasks:
             mine = [n for f in families_of(specs) if f.task == task for n in f.names(aus)]
             mine += [s.name for s in fn_metrics(specs) if s.task == task]
-            names += [(task, n) for n in sorted(mine, key=lambda n: au_of(n) is not None)]
+            names += [(task, n) for n in sorted(mine, key=per_item)]
     return names
 
 
@@ -137,13 +149,16 @@ def score_predictions(
 
 def _undefined_note(names: list[str]) -> str:
     aus = sorted({au_of(n) for n in names} - {None})
-    other = [n for n in names if au_of(n) is None and not n.endswith("_mean") and not n.endswith("_mean@0.5")]
+    classes = [c for c in EXPRESSIONS if c in {class_of(n) for n in names}]
+    other = [n for n in names if not per_item(n) and not n.endswith("_mean") and not n.endswith("_mean@0.5")]
     parts = []
     if aus:
         parts.append(
             f"AU{', AU'.join(map(str, aus))}: no positive label in this split, so F1/AP/ROC-AUC are undefined; "
             f"left out of every mean"
         )
+    if classes:
+        parts.append(f"{', '.join(classes)}: no labelled sample in this split, so per-class F1/recall are undefined")
     if other:
         parts.append(f"{', '.join(other)} undefined on this split (e.g. a constant prediction); left out")
     return "; ".join(parts)
@@ -203,7 +218,7 @@ def plugin_metrics(registry) -> list[Any]:
 def record_fields(metric: str, scope: Scope) -> dict[str, Any]:
     """What a record of `metric` says about the decision thresholds behind it (F1 metrics only)."""
     au = au_of(metric)
-    if metric == "f1_mean":
+    if metric in ("f1_mean", "abaw_au", "abaw_mtl7"):  # the ABAW measures take F1 at the same thresholds
         return {
             "thresholds": {str(a): scope.threshold(a) for a in scope.aus},
             "threshold_source": scope.threshold_source,

@@ -79,6 +79,9 @@ class DatasetSpec:
     headline: Mapping[str, str] = field(default_factory=dict)
     # The compound classes of its `compound` column, in its own order (fbn-bench compound; docs/compound.md).
     compound_classes: tuple[CompoundClass, ...] = ()
+    # Its pictures are whole scenes or video frames, not face crops: a row without a shipped box (bbox_*) is
+    # cropped around the face the run's detector finds (docs/faces.md).
+    full_frames: bool = False
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
@@ -184,6 +187,23 @@ class ZeroShotSpec:
         _check_name("zero-shot scorer", self.name)
         object.__setattr__(self, "options", schema(f"zero-shot scorer {self.name!r}", self.options, self.score))
         object.__setattr__(self, "needs", frozenset(self.needs))
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """A face detector: `build(**options)` returns `detect(image) -> list[fbn_bench.faces.Face]`, where `image`
+    is an RGB uint8 array (H, W, 3) and each Face has a box (x, y, w, h) in its pixels, a score and, when the
+    detector finds them, five landmarks (fbn_bench.faces.detection.LANDMARK_NAMES). `build` runs once per
+    thread that detects, so `detect` need not be thread-safe. docs/faces.md."""
+
+    name: str
+    build: Callable[..., Any]
+    description: str = ""
+    options: tuple[Option, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_name("detector", self.name)
+        object.__setattr__(self, "options", schema(f"detector {self.name!r}", self.options, self.build))
 
 
 @dataclass

@@ -39,6 +39,8 @@ class Grid:
     entries: list[GridEntry]
     seeds: tuple[int, ...] = tuple(range(DEFAULT_SEEDS))
     base: dict[str, Any] = field(default_factory=dict)  # settings shared by all entries (already merged in)
+    executor: str | None = None  # a grid file's `executor` (inline, local, slurm); --executor wins
+    resources: Any = None  # a grid file's [resources] (sweep_jobs.Resources); the command line's options win
 
     def with_overrides(self, **overrides: Any) -> Grid:
         """Settings that win over every entry (the command line's --steps, --datasets, --data-root)."""
@@ -153,9 +155,12 @@ def load_grid(path: str | Path, registry=None) -> Grid:
     table of lists expanded as a Cartesian product (crossed with every `[[run]]` when both are given)."""
     path = Path(path)
     data = read_toml(path, "grid file")
-    extra = sorted(set(data) - {"seeds", "base", "run", "grid"})
+    extra = sorted(set(data) - {"seeds", "base", "run", "grid", "executor", "resources"})
     if extra:
-        raise FbnError(f"{path}: unknown key {extra[0]!r}; a grid file has seeds, [base], [[run]] and [grid]")
+        raise FbnError(
+            f"{path}: unknown key {extra[0]!r}; a grid file has seeds, [base], [[run]], [grid], executor "
+            "and [resources]"
+        )
 
     base = _settings(data.get("base", {}), f"{path} [base]")
     runs = data.get("run", [])
@@ -175,13 +180,24 @@ def load_grid(path: str | Path, registry=None) -> Grid:
     if twice:
         raise FbnError(f"{path}: two runs are named {twice[0]!r}; give each [[run]] its own name")
     seeds = seeds_from(data["seeds"], f"{path}") if "seeds" in data else tuple(range(DEFAULT_SEEDS))
-    grid = Grid(path.stem, entries, seeds, base)
+    grid = Grid(path.stem, entries, seeds, base, *_executor(data, path))
     for entry in grid.entries:  # a setting RunConfig rejects is the file's error, found before any run
         try:
             resolve_entry(entry.overrides, registry)
         except FbnError as exc:
             raise FbnError(f"{path}: run {entry.name!r}: {exc}") from None
     return grid
+
+
+def _executor(data: dict[str, Any], path: Path) -> tuple[str | None, Any]:
+    """The grid file's `executor` and [resources] (how its runs are run, not what they are: not in any hash)."""
+    from .sweep_jobs import EXECUTORS, resources_from
+
+    executor = data.get("executor")
+    if executor is not None and executor not in EXECUTORS:
+        raise FbnError(f"{path}: executor = {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    resources = resources_from(data["resources"], f"{path} [resources]") if "resources" in data else None
+    return executor, resources
 
 
 def _run_entry(run: Any, where: str) -> tuple[str, dict[str, Any]]:

@@ -6,7 +6,9 @@ its `config.json` matches the configuration about to run, and its `results.jsonl
 marker describes (as many, of the marker's run id and configuration hash): a marker never vouches for
 records that were lost or damaged since. Each run folder is locked while a sweep runs it
 (`<out>/<configuration>/.seed-<s>.lock`, an flock the kernel drops when the process dies), so two sweeps
-on one `--out` never run the same configuration: the second skips it and says so.
+on one `--out` never run the same configuration: the second skips it and says so. An unfinished run that saved
+its state (resume.py) is continued, not started over. `run_one` is that whole step for one run; `execute` runs
+it for every run in this process, and fbn_bench.sweep_jobs in submitit jobs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .config import RunConfig
 from .errors import FbnError
 from .identity import config_hash
 from .results import CONFIG_FILE, RESULTS_FILE, read_records
+from .resume import STATE_FILE, Preempted
 from .sweep import Grid, check_plugins, resolve_entry
 
 DONE_FILE = "DONE"
@@ -62,7 +65,18 @@ class SweepOutcome:
     skipped: list[PlannedRun] = field(default_factory=list)
     busy: list[PlannedRun] = field(default_factory=list)  # locked by another sweep on the same --out
     failed: list[tuple[PlannedRun, str]] = field(default_factory=list)
+    preempted: list[tuple[PlannedRun, str]] = field(default_factory=list)  # stopped with their state saved
     stopped_early: bool = False
+
+    def add(self, run: PlannedRun, kind: str, message: Any = None) -> None:
+        if kind == RAN:
+            self.ran.append(run)
+        elif kind == SKIPPED:
+            self.skipped.append(run)
+        elif kind == BUSY_RUN:
+            self.busy.append(run)
+        else:
+            (self.preempted if kind == PREEMPTED else self.failed).append((run, message))
 
 
 def default_out(grid: Grid) -> Path:
@@ -189,6 +203,10 @@ def run_id_for(grid_name: str, run: PlannedRun) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", f"{stamp}-{grid_name}-{run.name}-s{run.seed}")
 
 
+# What became of one planned run (run_one), under every executor.
+RAN, SKIPPED, BUSY_RUN, FAILED, PREEMPTED = "ran", "skipped", "busy", "failed", "preempted"
+
+
 def execute(
     plan: list[PlannedRun],
     grid_name: str,
@@ -197,53 +215,63 @@ def execute(
     fail_fast: bool = False,
     **runner_options: Any,
 ) -> SweepOutcome:
-    """Run every unfinished run with `runner(config, run_id=..., **runner_options)` (run_experiment).
-
-    A run that raises is reported and recorded in its folder's error.log; the others go on (unless
-    `fail_fast`). KeyboardInterrupt stops the sweep: rerunning resumes it.
-    """
+    """Run every unfinished run, one after another in this process, with `runner(config, run_id=...,
+    **runner_options)` (run_experiment); see run_one. A preempted run (SIGTERM, SIGUSR1) stops the sweep, its
+    state saved: rerunning continues it. KeyboardInterrupt stops the sweep too: rerunning resumes it."""
     outcome, total = SweepOutcome(), len(plan)
     for run in plan:
-        if run.status == DONE:
-            echo(f"{run.label(total)}: finished, skipped")
-            outcome.skipped.append(run)
-            continue
-        with run_lock(run.run_dir) as holder:
-            if holder is not None:
-                echo(f"{run.label(total)}: {BUSY} ({holder}), skipped; rerun this sweep once that one ends")
-                outcome.busy.append(run)
-                continue
-            if _status(run.config, run.run_dir)[0] == DONE:  # another sweep finished it since we planned
-                echo(f"{run.label(total)}: finished by another sweep, skipped")
-                outcome.skipped.append(run)
-                continue
-            if run.note:
-                echo(f"{run.label(total)}: marked finished, but {run.note}: running it again")
-            if not _attempt(run, total, grid_name, runner, echo, outcome, runner_options) and fail_fast:
-                outcome.stopped_early = True
-                break
+        kind, message = run_one(run, total, grid_name, runner, echo, runner_options)
+        outcome.add(run, kind, message)
+        if kind == PREEMPTED or (kind == FAILED and fail_fast):
+            outcome.stopped_early = True
+            break
     return outcome
 
 
-def _attempt(run: PlannedRun, total: int, grid_name: str, runner, echo, outcome: SweepOutcome, options) -> bool:
-    """Run one planned run (its folder locked by the caller); False when it failed."""
-    _clear(run)
-    echo(f"{run.label(total)} ...")
+def run_one(run: PlannedRun, total: int, grid_name: str, runner, echo, options: dict[str, Any]) -> tuple[str, Any]:
+    """(what became of it, a message or None) for one planned run, the same in this process or in a job's
+    (fbn_bench.sweep_jobs): skip it when finished; else lock its folder (busy when another sweep holds it),
+    look again (another sweep may have finished it since the plan), run it (continuing its saved state when its
+    folder holds one of this configuration), and write DONE. A run that raises is recorded in its error.log."""
+    if run.status == DONE:
+        echo(f"{run.label(total)}: finished, skipped")
+        return SKIPPED, None
+    with run_lock(run.run_dir) as holder:
+        if holder is not None:
+            echo(f"{run.label(total)}: {BUSY} ({holder}), skipped; rerun this sweep once that one ends")
+            return BUSY_RUN, holder
+        status, difference, _ = _status(run.config, run.run_dir)
+        if status == DONE:
+            echo(f"{run.label(total)}: finished by another sweep, skipped")
+            return SKIPPED, None
+        if run.note:
+            echo(f"{run.label(total)}: marked finished, but {run.note}: running it again")
+        resume = status == TODO and difference is None and (run.run_dir / STATE_FILE).is_file()
+        return _attempt(run, total, grid_name, runner, echo, options, resume)
+
+
+def _attempt(run: PlannedRun, total: int, grid_name: str, runner, echo, options, resume: bool) -> tuple[str, Any]:
+    """Run one planned run (its folder locked by the caller)."""
+    _clear(run, keep_state=resume)
+    echo(f"{run.label(total)} ..." if not resume else f"{run.label(total)}: continuing from its saved state ...")
     started = time.perf_counter()
     try:
-        # replace: the plan made this folder this run's (an unfinished attempt of it is started over)
-        runner(run.config, run_id=run_id_for(grid_name, run), replace=True, **options)
+        if resume:  # `fbn-bench run --resume`: the same records as a run never interrupted
+            runner(run.config, run_id=run_id_for(grid_name, run), resume=True, **options)
+        else:  # replace: the plan made this folder this run's (an unfinished attempt of it is started over)
+            runner(run.config, run_id=run_id_for(grid_name, run), replace=True, **options)
+    except Preempted as exc:  # asked to stop (a scheduler): the state is saved, the next attempt continues it
+        echo(f"{run.label(total)} stopped: {exc}")
+        return PREEMPTED, str(exc)
     except Exception as exc:  # one broken configuration must not cost the rest of the sweep
         message = str(exc) if isinstance(exc, FbnError) else f"{type(exc).__name__}: {exc}"
         run.run_dir.mkdir(parents=True, exist_ok=True)
         (run.run_dir / ERROR_FILE).write_text(traceback.format_exc())
         echo(f"{run.label(total)} failed: {message}")
-        outcome.failed.append((run, message))
-        return False
+        return FAILED, message
     _mark_done(run)
     echo(f"{run.label(total)} done in {time.perf_counter() - started:.1f} s")
-    outcome.ran.append(run)
-    return True
+    return RAN, None
 
 
 def lock_path(run_dir: Path) -> Path:
@@ -285,10 +313,10 @@ def run_lock(run_dir: Path):
         os.close(fd)
 
 
-def _clear(run: PlannedRun) -> None:
+def _clear(run: PlannedRun, keep_state: bool = False) -> None:
     """Remove what a previous attempt left: all of it when replacing another configuration, else the
-    markers that would make a half-finished run look finished."""
-    if run.status == REPLACE and run.run_dir.exists():
+    markers that would make a half-finished run look finished (its saved state stays when it is continued)."""
+    if run.status == REPLACE and not keep_state and run.run_dir.exists():
         shutil.rmtree(run.run_dir)
         return
     for name in (DONE_FILE, RESULTS_FILE, ERROR_FILE):

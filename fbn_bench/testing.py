@@ -145,9 +145,9 @@ def _raw_label_problems(raw, spec: DatasetSpec, split: str) -> list[str]:
     return [f"{split}: column {column} {why}" for column, why in ignored_label_columns(raw, spec).items()]
 
 
-def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[str], int]:
-    """(unreadable rows, examples, bad bboxes or None without bbox columns, examples, rows with no box at all)
-    over the rows whose image exists (missing ones are counted by table_stats). Every row is decoded exactly
+def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[str], int, dict]:
+    """(unreadable rows, examples, bad bboxes or None without bbox columns, examples, rows with no box at all,
+    each video's decoded and labelled frame counts) over the rows whose image exists (missing ones are counted by table_stats). Every row is decoded exactly
     as the run decodes it (`decode_rows`, at the default input size): a truncated JPEG that Pillow's
     `verify()` accepts is unreadable here too, so the counts are the rows the run will skip. A row whose four
     bbox values are all missing (no face found in that frame, which real video databases have) is counted
@@ -155,19 +155,23 @@ def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[st
     from .config import RunConfig
     from .data.decode import decode_rows
     from .data.images import BAD_BBOX, UNREADABLE, BadImageError, decode_face
-    from .data.roots import resolve_image
-    from .data.table import bbox_array, has_bbox
+    from .data.sources import RowSources
 
     size, chunk = RunConfig.image_size, 2048
-    paths = [str(resolve_image(root, p)) for p in df["image"]]
-    boxes = bbox_array(df) if has_bbox(df) else None
+    sources = RowSources.from_table(df, root)
+    paths, boxes = sources.paths, sources.bboxes
     no_box = np.isnan(boxes).all(axis=1) if boxes is not None else np.zeros(len(paths), bool)
     buffer = np.empty((min(chunk, max(len(paths), 1)), size, size, 3), np.uint8)
     unreadable: list[int] = []
     bad_boxes: list[int] = []
+    videos: dict[str, dict] = {}
     for start in range(0, len(paths), chunk):
         part = slice(start, start + chunk)
-        for row, reason in decode_rows(paths[part], None if boxes is None else boxes[part], size, buffer):
+        decoded = decode_rows(sources.take(part), size, buffer)
+        for path, seen in decoded.videos.items():  # a video across chunks: its labels reach the furthest
+            labelled = max(seen["labelled"], videos.get(path, seen)["labelled"])
+            videos[path] = {**seen, "labelled": labelled}
+        for row, reason in decoded.skipped:
             row += start
             if reason == UNREADABLE:
                 unreadable.append(row)
@@ -183,8 +187,9 @@ def _image_problems(df, root: Path) -> tuple[int, list[str], int | None, list[st
 
     shown = [paths[row] for row in unreadable[:_SHOWN]]  # the path a user can open, as for missing images
     if boxes is None:
-        return len(unreadable), shown, None, [], 0
-    return len(unreadable), shown, len(bad_boxes), [detail(row) for row in bad_boxes[:_SHOWN]], int(no_box.sum())
+        return len(unreadable), shown, None, [], 0, videos
+    bad = [detail(row) for row in bad_boxes[:_SHOWN]]
+    return len(unreadable), shown, len(bad_boxes), bad, int(no_box.sum()), videos
 
 
 def _extra_counts(df) -> dict[str, dict[str, int]]:
@@ -310,12 +315,13 @@ def check_dataset_plugin(
                 f"{split}: {stats['missing_images']} of {len(df)} images are missing, e.g. {', '.join(shown)}"
             )
         if check_images and len(df):
-            report.unreadable_images, shown, report.bad_bboxes, boxes, no_box = _image_problems(df, root)
+            report.unreadable_images, shown, report.bad_bboxes, boxes, no_box, videos = _image_problems(df, root)
             if no_box:
-                notes.append(
-                    f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); "
-                    "the run skips them as 'bad bbox'"
-                )
+                fate = "the run's face detector crops them" if spec.full_frames else "the run skips them as 'bad bbox'"
+                notes.append(f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); {fate}")
+            from .data.cache import video_notes
+
+            notes += [f"{split}: {note}" for note in video_notes({"videos": videos})]
             if shown:
                 problems.append(
                     f"{split}: {report.unreadable_images} images cannot be decoded (the run skips those rows), "

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from .data.augment import augment, normalize
 from .data.batches import to_device
+from .data.prefetch import Prefetcher
 from .data.streams import TaskStreams
 from .errors import FbnError
 from .losses import task_losses
@@ -25,6 +26,8 @@ VERSION = 1
 
 # Steps between progress-bar loss updates (each one reads the loss back from the device).
 LOG_EVERY = 10
+# Batches gathered ahead of the step on a background thread (data/prefetch.py); 0 gathers each in the loop.
+PREFETCH = 2
 
 
 def total_steps(config, streams: TaskStreams) -> int:
@@ -59,13 +62,15 @@ def fit(
     save_state: Callable[[Progress, object, torch.Generator], None] | None = None,
     resume: dict | None = None,
     stop: StopRequests | None = None,
+    prefetch: int | None = None,
 ) -> list[dict[str, float]]:
     """Train for the configured number of steps. Returns one log row per epoch (mean of each term).
 
     `validate(model, step) -> stop` runs every `config.val_every` steps and at the last one (selection.py);
     when it says stop, training ends there (early stopping). `save_state(progress, schedule, generator)` runs
     after each of those validations (resume.py); `resume` (resume.load_state) continues a saved run from its
-    step; `stop` (resume.StopRequests) is checked after every step: the state is saved and Preempted raised."""
+    step; `stop` (resume.StopRequests) is checked after every step: the state is saved and Preempted raised.
+    `prefetch`: batches gathered ahead on a thread (default PREFETCH; 0: none); it changes no batch."""
     steps = total_steps(config, streams)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, steps, config.lr_schedule, config.warmup)
@@ -91,51 +96,58 @@ def fit(
         dynamic_ncols=True,
     )
     batches = streams.batches(steps - p.step, start_step=p.step)
-    for step, batch in enumerate(batches, start=p.step + 1):
-        batch = to_device(batch, accelerator.device)
-        images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])
-        with accelerator.autocast():
-            outputs = model(images)
-        terms = {**task_losses(outputs, batch, config.task_weights), **coupling(outputs, batch)}
-        loss = sum(terms.values())
-        optimizer.zero_grad(set_to_none=True)
-        accelerator.backward(loss)
-        optimizer.step()
-        schedule.step()
+    depth = PREFETCH if prefetch is None else prefetch
+    # Gathered ahead on a thread (the same batches, in the same order); pinned for an asynchronous copy on a GPU.
+    feed = Prefetcher(batches, depth, pin=accelerator.device.type == "cuda") if depth else None
+    try:
+        for step, batch in enumerate(feed if feed is not None else batches, start=p.step + 1):
+            batch = to_device(batch, accelerator.device)
+            images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])
+            with accelerator.autocast():
+                outputs = model(images)
+            terms = {**task_losses(outputs, batch, config.task_weights), **coupling(outputs, batch)}
+            loss = sum(terms.values())
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            optimizer.step()
+            schedule.step()
 
-        for name, value in {**terms, "loss": loss}.items():
-            value = value.detach().float()
-            p.sums[name] = p.sums[name] + value if name in p.sums else value
-        p.count += 1
-        p.step = step
-        bar.update()
-        if step % LOG_EVERY == 0:
-            mean_loss = float(p.sums["loss"]) / p.count
-            check_finite(mean_loss, p.sums, step)
-            bar.set_postfix(loss=f"{mean_loss:.3f}")
-        stopping = validated = False
-        if validate is not None and (step % config.val_every == 0 or step == steps):
-            check_finite(float(p.sums["loss"]) / p.count, p.sums, step)  # never select among diverged weights
-            stopping, validated = validate(model, step), True
-            model.train()
-        if step % streams.steps_per_epoch == 0 or step == steps or stopping:
-            check_finite(float(p.sums["loss"]), p.sums, step)
-            p.epoch += 1
-            row = {"epoch": p.epoch, "step": step, **{k: float(v) / p.count for k, v in p.sums.items()}}
-            p.history.append(row)
-            on_epoch_end(p.epoch, row)
-            p.sums, p.count = {}, 0
-        if stopping:
-            break
-        asked_to_stop = step < steps and _stop_requested(stop, accelerator, step)
-        if save_state is not None and ((validated and step < steps) or asked_to_stop):
-            save_state(p, schedule, generator)
-        if asked_to_stop:
-            bar.close()
-            raise Preempted(
-                f"stopped by {stop.name} after step {step} of {steps}; the state is saved: continue with "
-                f"`fbn-bench run --resume {stop.run_dir or 'RUN_DIR'}`"
-            )
+            for name, value in {**terms, "loss": loss}.items():
+                value = value.detach().float()
+                p.sums[name] = p.sums[name] + value if name in p.sums else value
+            p.count += 1
+            p.step = step
+            bar.update()
+            if step % LOG_EVERY == 0:
+                mean_loss = float(p.sums["loss"]) / p.count
+                check_finite(mean_loss, p.sums, step)
+                bar.set_postfix(loss=f"{mean_loss:.3f}")
+            stopping = validated = False
+            if validate is not None and (step % config.val_every == 0 or step == steps):
+                check_finite(float(p.sums["loss"]) / p.count, p.sums, step)  # never select among diverged weights
+                stopping, validated = validate(model, step), True
+                model.train()
+            if step % streams.steps_per_epoch == 0 or step == steps or stopping:
+                check_finite(float(p.sums["loss"]), p.sums, step)
+                p.epoch += 1
+                row = {"epoch": p.epoch, "step": step, **{k: float(v) / p.count for k, v in p.sums.items()}}
+                p.history.append(row)
+                on_epoch_end(p.epoch, row)
+                p.sums, p.count = {}, 0
+            if stopping:
+                break
+            asked_to_stop = step < steps and _stop_requested(stop, accelerator, step)
+            if save_state is not None and ((validated and step < steps) or asked_to_stop):
+                save_state(p, schedule, generator)
+            if asked_to_stop:
+                bar.close()
+                raise Preempted(
+                    f"stopped by {stop.name} after step {step} of {steps}; the state is saved: continue with "
+                    f"`fbn-bench run --resume {stop.run_dir or 'RUN_DIR'}`"
+                )
+    finally:
+        if feed is not None:
+            feed.close()  # an early stop, a stop request or an error leaves batches unread
     bar.close()
     return p.history
 

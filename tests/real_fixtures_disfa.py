@@ -64,3 +64,17 @@ def write_disfa(root: Path, gap: bool = True, images: bool = True, seed: int = 0
                 }
             expected.setdefault(f"fold{fold}", {})[f"threshold{threshold}"] = per_split
     return expected
+
+
+def write_disfa_videos(root: Path, short: dict[str, int] | None = None, seed: int = 0) -> dict:
+    """The tree as DISFA ships it: label files and one left-camera video per subject, no extracted frames. Each
+    video shows the astronaut's face (a real photograph, so the Haar detector finds it) drifting across a plain
+    background; `short` drops that many frames from the end of a subject's video. Returns write_disfa's counts."""
+    from face_scenes import astronaut_scene, write_video
+
+    expected = write_disfa(root, gap=True, images=False, seed=seed)
+    for subject in (*SUBJECTS, EXTRA_SUBJECT):
+        n = N_FRAMES - (short or {}).get(subject, 0)
+        frames = [astronaut_scene(320, 240, (60 + 4 * k, 40 + 2 * k))[0] for k in range(n)]
+        write_video(root / "Videos_LeftCamera" / f"LeftVideo{subject}_comp.avi", frames)
+    return expected

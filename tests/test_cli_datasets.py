@@ -118,17 +118,23 @@ def test_stats_count_the_compound_classes_and_run_refuses_a_database_without_a_b
 
 def test_gallery_faces_are_cropped_like_the_run_and_skipped_ones_say_why(tmp_path):
     import numpy as np
+    import pandas as pd
 
-    from fbn_bench.cli.datasets_gallery import _face
+    from fbn_bench.cli.datasets_gallery import _faces
     from fbn_bench.data.images import decode_face
+    from fbn_bench.specs import DatasetSpec
+
+    spec = DatasetSpec("pics", {"au"}, lambda root, split: None, aus=(1,))
 
     picture = np.zeros((40, 60, 3), dtype=np.uint8)
     picture[10:30, 20:40] = 255  # the face box is the white square
     Image.fromarray(picture).save(tmp_path / "a.png")
     box = {"bbox_x": 20, "bbox_y": 10, "bbox_w": 20, "bbox_h": 20}
-    face, problem = _face(tmp_path, {"image": "a.png", **box}, 16)
+    rows = pd.DataFrame(
+        [{"image": "a.png", **box}, {"image": "gone.png", **box}, {"image": "a.png", **box, "bbox_x": 500}]
+    )
+    (face, problem), *bad = _faces(spec, rows, tmp_path, 16)
     assert problem is None and np.array_equal(np.asarray(face), decode_face(tmp_path / "a.png", 16, (20, 10, 20, 20)))
     assert np.asarray(face).min() == 255  # only the box, not the black frame around it
-    for row, reason in (({"image": "gone.png"}, "missing"), ({"image": "a.png", **box, "bbox_x": 500}, "bad bbox")):
-        face, problem = _face(tmp_path, row, 16)
+    for (face, problem), reason in zip(bad, ("missing", "bad bbox")):
         assert problem == reason and np.asarray(face)[0, 0].tolist() == [200, 60, 60]

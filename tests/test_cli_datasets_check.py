@@ -42,6 +42,7 @@ def test_json_counts_and_options(tmp_path):
         "fold": 2,
         "threshold": 1,
         "naming": "frames/{subject}/{frame:05d}.png",
+        "source": "auto",
     }
     want, got = expected["fold2"]["threshold1"], report["splits"]
     assert (

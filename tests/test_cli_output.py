@@ -64,13 +64,25 @@ def test_headline_first_three_decimals_and_a_trivial_baseline_beside_each_score(
     assert all(len(r[4].split(".")[1]) == 3 for r in rows)
 
 
-def test_per_au_scores_only_on_request_and_partial_labels_explained(scored_run):
+def test_per_class_scores_only_on_request_and_partial_labels_explained(scored_run):
     records, run_dir = scored_run
+    records = records + [
+        _record("au", "ap_AU1", 0.7, 5),
+        _record("au", "auc_AU1", 0.6, 5),
+        _record("au", "f1_AU1@0.5", 0.5, 5),
+        _record("expr", "f1_anger", 0.8, 6),
+        _record("expr", "recall_anger", 1.0, 6),
+        _record("au", "ap_mean", 0.7, 5),  # a summary after per-AU ones: printed before them
+    ]
     short = results_table(records, run_dir)
-    assert "f1_AU1" not in short and "--per-au" in short
+    assert "f1_AU1" not in short and "f1_anger" not in short and "--per-class" in short
     assert "partial labels" in short and "db label only some" in short  # n is 6 for expr, 5 for au
-    full = results_table(records, run_dir, per_au=True)
-    assert ("au", "f1_AU1") in {(r[1], r[2]) for r in _rows(full)}
+    printed = [(r[1], r[2]) for r in _rows(results_table(records, run_dir, per_class=True))]
+    assert [m for t, m in printed if t == "au"] == ["f1_mean", "ap_mean", "f1_AU1", "ap_AU1"]
+    assert [m for t, m in printed if t == "expr"] == ["macro_f1", "accuracy", "f1_anger", "recall_anger"]
+    full = set(printed)
+    assert {("au", "f1_AU1"), ("au", "ap_AU1"), ("expr", "f1_anger"), ("expr", "recall_anger")} <= full
+    assert not {("au", "auc_AU1"), ("au", "f1_AU1@0.5")} & full  # in results.jsonl, not printed
     same_n = [r for r in records if r["task"] == "expr"]
     assert "partial labels" not in results_table(same_n, run_dir)
 

@@ -121,3 +121,17 @@ def test_one_database_may_be_written_as_text(tmp_path):
     file = tmp_path / "run.toml"
     file.write_text('datasets = "disfa:fold=2,threshold=1"\n')
     assert resolve_config(None, file).datasets == ("disfa:fold=2,threshold=1",)  # one database, not 23 letters
+
+
+def test_databases_named_alone_bring_the_tasks_they_label(tmp_path):
+    registry = get_registry()
+    # `fbn-bench run --datasets disfa`: DISFA labels AUs only, so the run trains AUs, not every task
+    assert resolve_config(None, None, registry, datasets=("disfa",)).tasks == ("au",)
+    assert resolve_config(None, None, registry, datasets=("disfa", "synth-affectnet")).tasks == ("va", "expr", "au")
+    # tasks given win, and so do a config file's
+    assert resolve_config(None, None, registry, datasets=("disfa",), tasks="va,au").tasks == ("va", "au")
+    path = tmp_path / "c.toml"
+    path.write_text('tasks = ["au"]\n')
+    assert resolve_config(None, path, registry, datasets=("synth-affectnet",)).tasks == ("au",)
+    # an unknown database is left for the run to name
+    assert resolve_config(None, None, registry, datasets=("nope",)).tasks == ("va", "expr", "au")

@@ -37,6 +37,9 @@ def test_csv_boxes_and_image_paths(tmp_path):
     assert first["image"].startswith("Manually_Annotated_Images/100/") and first["image"].endswith(".jpg")
     assert (first["bbox_x"], first["bbox_y"], first["bbox_w"], first["bbox_h"]) == (4, 6, 30, 32)
     assert any(p.endswith(".png") for p in df["image"])
+    # the fixture's 136 values are 10, 10.5, 11, ...: point i (0-based) is (10 + i, 10.5 + i), so the eye centres
+    # (means of points 36-41 and 42-47) are (48.5, 49) and (54.5, 55)
+    assert (first["eye_l_x"], first["eye_l_y"], first["eye_r_x"], first["eye_r_y"]) == (48.5, 49.0, 54.5, 55.0)
 
 
 def test_conformance_both_releases(tmp_path):

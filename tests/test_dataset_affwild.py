@@ -69,7 +69,7 @@ def test_malformed_inputs(tmp_path):
         loaded("affwild", fx.root, "test")
     shutil.rmtree(fx.root / "frames")
     with pytest.raises(FbnError, match=r"frame folder .*frames not found; extract each video's frames with `ffmpeg"):
-        loaded("affwild", fx.root, "train")
+        loaded("affwild", fx.root, "train", source="frames")
     shutil.rmtree(ann)
     with pytest.raises(FbnError, match=r"annotation folder .*affwild/annotations not found"):
         loaded("affwild", fx.root, "train")

@@ -12,7 +12,7 @@ from fbn_bench.config import resolve_config
 from fbn_bench.evaluate import evaluate_checkpoint
 from fbn_bench.experiment import run_experiment
 from fbn_bench.model import FaceBehaviorNet
-from fbn_bench.results import RECORD_FIELDS, read_predictions
+from fbn_bench.results import RECORD_FIELDS, file_stem, read_predictions
 
 
 def toy_config(toy_root, out, **overrides):
@@ -60,6 +60,8 @@ def test_run_writes_records_predictions_checkpoint_and_log(multitask_run):
     log = pd.read_csv(run_dir / "train_log.csv")
     assert {"epoch", "step", "loss", "va", "expr", "au"} <= set(log.columns)
     assert log["step"].iloc[-1] == 12
+    (picture,) = (run_dir / "confusion").glob("*.png")  # the test split's expression confusion matrix
+    assert picture.name == f"{file_stem(records[0]['dataset'])}.png" and picture.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_scores_recomputed_from_stored_predictions(multitask_run):

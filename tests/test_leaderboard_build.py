@@ -15,7 +15,7 @@ from fbn_bench.leaderboard.build import render_all, stale_files
 from fbn_bench.leaderboard.store import compact_predictions
 from fbn_bench.registry import get_registry
 from fbn_bench.results import read_predictions, read_records
-from fbn_bench.scoring import score_predictions
+from fbn_bench.scoring import per_item, score_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,9 @@ def test_show_formats(runs, tmp_path):
     assert md.exit_code == 0 and md.output.startswith("<!--") and "| # | backbone" in md.output
     csv = _invoke("leaderboard", "show", "lb_expr", "--results", runs, "--resamples", 30, "--format", "csv")
     frame = pd.read_csv(pd.io.common.StringIO(csv.output))
-    assert set(frame["metric"]) == {"macro_f1", "accuracy", "mean_class_accuracy"} and set(frame["seeds"]) == {2}
+    summaries = {m for m in frame["metric"] if not per_item(m)}
+    assert summaries == {"macro_f1", "accuracy", "mean_class_accuracy"} and set(frame["seeds"]) == {2}
+    assert "recall_fear" in set(frame["metric"])  # per-class rows are in the CSV too
     assert (frame["boot_ci_low"] <= frame["boot_ci_high"]).all()
     js = json.loads(
         _invoke("leaderboard", "show", "lb_au", "--results", runs, "--resamples", 30, "--format", "json").output

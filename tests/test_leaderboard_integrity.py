@@ -194,3 +194,18 @@ def test_check_scores_au_f1_at_the_thresholds_the_records_name(tmp_path):
     stored.write_text(stored.read_text().replace('"threshold_source": "val"', '"threshold_source": "fixed-0.5"'))
     at_half = _invoke("leaderboard", "build", "--out", out, "--check", "--resamples", 20)
     assert at_half.exit_code == 2 and "run r0 records f1_" in at_half.output
+
+
+def test_stored_predictions_give_back_every_float32_output_exactly(tmp_path):
+    # A barely trained model's probabilities differ in the sixth digit; stored with fewer digits they tie, and
+    # the ranking metrics of its records no longer re-score from the file (the check then fails on a true record).
+    import numpy as np
+    import pandas as pd
+
+    from fbn_bench.results import read_predictions, write_predictions
+
+    rng = np.random.default_rng(0)
+    probs = (0.5 + rng.normal(0, 1e-5, 500)).astype(np.float32)
+    write_predictions(tmp_path, "db", pd.DataFrame({"image": [f"{i}.png" for i in range(500)], "prob_AU1": probs}))
+    back = read_predictions(tmp_path, "db")["prob_AU1"].to_numpy()
+    assert np.array_equal(back.astype(np.float32), probs) and len(np.unique(back)) == len(np.unique(probs))

@@ -17,6 +17,7 @@ from fbn_bench.leaderboard.references import Reference, read_references
 from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.tables import Settings
 from fbn_bench.registry import get_registry
+from fbn_bench.scoring import per_item
 
 DB = "lbtest_expr"  # not registered by any plugin: metrics come from the records, unit from the columns
 
@@ -54,7 +55,9 @@ def test_cells_are_the_hand_computed_seed_aggregates_and_bootstrap(runs):
     root, frames = runs
     settings = Settings(resamples=60, seed=3)
     (table,) = build_tables([root], settings, [], registry=get_registry())
-    assert table.headline == "macro_f1" and table.metrics == ["macro_f1", "accuracy", "mean_class_accuracy"]
+    main = [m for m in table.metrics if not per_item(m)]
+    assert table.headline == "macro_f1" and main == ["macro_f1", "accuracy", "mean_class_accuracy"]
+    assert {"f1_anger", "recall_anger"} <= set(table.metrics)  # per-class views, below the main table
     assert table.unit == "subject" and table.n_clusters == 10
 
     mt = [frames[("mt", s)] for s in range(3)]
@@ -91,7 +94,8 @@ def test_rows_are_ranked_by_headline_and_best_marked_per_column(runs):
     for metric in ("macro_f1", "accuracy", "mean_class_accuracy"):
         best = [r for r in table.rows if r.cells[metric].best]
         assert [r.cells[metric].mean for r in best] == [max(r.cells[metric].mean for r in table.rows)]
-    table_lines = [line for line in to_markdown(table).splitlines() if line.startswith("| ")]
+    main_table = to_markdown(table).split("\n## ")[0]  # the per-class sections below mark their own best
+    table_lines = [line for line in main_table.splitlines() if line.startswith("| ")]
     assert sum(line.count("**") for line in table_lines) == 3 * 2  # one bold mean per metric column
 
 

@@ -47,11 +47,12 @@ def _add_commands() -> None:
     from .datasets import datasets
     from .leaderboard import leaderboard
     from .plugins import plugins
+    from .predict import predict
     from .relatedness import relatedness
     from .run import evaluate, run
     from .sweep import sweep
 
-    for command in (run, evaluate, compound, sweep, datasets, relatedness, leaderboard, cache, plugins):
+    for command in (run, evaluate, predict, compound, sweep, datasets, relatedness, leaderboard, cache, plugins):
         cli.add_command(command)
 
 

@@ -148,14 +148,23 @@ def stats(name: str, root: str | None, split: str, data_root: str | None, as_jso
 )
 @click.option("--root", type=click.Path(file_okay=False), help="This database's folder (overrides --data-root).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Where databases live (default $FBN_BENCH_DATA).")
-def gallery(name: str, out_path: str, split: str, samples: int, root: str | None, data_root: str | None) -> None:
-    """A PNG grid of samples with their labels (and, for synthetic data, each AU at intensity 0-5)."""
+@click.option("--face-detector", default=None, help="For full frames and videos, as `run --face-detector` (haar).")
+@click.option("--face-crop", type=click.Choice(["box", "align"]), default=None, help="As `run --face-crop` (box).")
+def gallery(name, out_path, split, samples, root, data_root, face_detector, face_crop) -> None:
+    """A PNG grid of samples with their labels (and, for synthetic data, each AU at intensity 0-5), each face
+    cropped as a run crops it."""
+    from ..config import RunConfig
+    from ..faces.frontend import FaceFrontEnd
+    from ..registry import get_registry
     from .datasets_gallery import make_gallery
 
     if Path(out_path).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise FbnError(f"--out {out_path}: write a .png (or .jpg / .jpeg) file")
     spec, options = _resolve(name, root)
-    click.echo(f"Wrote {make_gallery(spec, options, split, samples, out_path, data_root)}")
+    front = FaceFrontEnd.from_settings(
+        get_registry(), face_detector or RunConfig.face_detector, face_crop or RunConfig.face_crop
+    )
+    click.echo(f"Wrote {make_gallery(spec, options, split, samples, out_path, data_root, front)}")
 
 
 from .datasets_check import check  # noqa: E402

@@ -28,20 +28,27 @@ COLUMNS = 8
 INK, PAPER = (20, 20, 20), (250, 250, 247)
 
 
-def _face(root: Path, row: dict, size: int) -> tuple:
-    """(picture, problem): the face cropped as a run crops it (bbox columns included), or a red
-    square and why ("missing", "unreadable", "bad bbox") when the run would skip this row."""
+def _faces(spec, rows, root: Path, size: int, front=None) -> list[tuple]:
+    """(picture, problem) per row of the table `rows`: the face cropped exactly as a run crops it (the same
+    decoder: shipped boxes, video frames, the face front end `front` for full frames), or a red square and why
+    ("missing", "unreadable", "bad bbox", "no face", ...) when the run would skip that row."""
+    import numpy as np
     from PIL import Image
 
-    from ..data.images import BadImageError, decode_face
-    from ..data.roots import resolve_image
-    from ..data.table import BBOX_COLUMNS
+    from ..data.decode import decode_rows
+    from ..data.sources import RowSources
 
-    bbox = [row[c] for c in BBOX_COLUMNS] if all(c in row for c in BBOX_COLUMNS) else None
-    try:
-        return Image.fromarray(decode_face(resolve_image(root, row["image"]), size, bbox)), None
-    except BadImageError as exc:
-        return Image.new("RGB", (size, size), (200, 60, 60)), exc.reason
+    rows = rows.reset_index(drop=True)
+    out = np.zeros((max(len(rows), 1), size, size, 3), dtype=np.uint8)
+    skipped = dict(decode_rows(RowSources.from_table(rows, root, spec), size, out, front=front, progress=False).skipped)
+    faces, k = [], 0
+    for i in range(len(rows)):
+        if i in skipped:
+            faces.append((Image.new("RGB", (size, size), (200, 60, 60)), skipped[i]))
+        else:
+            faces.append((Image.fromarray(out[k]), None))
+            k += 1
+    return faces
 
 
 def _caption(row, aus=()) -> list[str]:
@@ -80,7 +87,8 @@ def _title(name: str, split: str, n_rows: int, n_shown: int) -> str:
     return f"{name} / {split}: {n_rows} image{'' if n_rows == 1 else 's'}, {shown}"
 
 
-def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, data_root=None) -> Path:
+def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, data_root=None, front=None) -> Path:
+    """`front`: the face front end for a database of full frames or videos (run_datasets.face_front_end)."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -100,10 +108,11 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
     sheet = Image.new("RGB", (width, 26 + rows * (CELL + text_h) + ladder_h), PAPER)
     draw = ImageDraw.Draw(sheet)
     draw.text((6, 6), _title(spec.name, split, len(df), len(picks)), fill=INK)
+    faces = _faces(spec, df.iloc[list(picks)], root, CELL - 4, front)
     for k, i in enumerate(picks):
         x, y = (k % COLUMNS) * CELL, 26 + (k // COLUMNS) * (CELL + text_h)
         row = df.iloc[int(i)].to_dict()
-        face, problem = _face(root, row, CELL - 4)
+        face, problem = faces[k]
         sheet.paste(face, (x + 2, y))
         caption = ([f"({problem}: skipped)"] if problem else []) + _caption(row, spec.aus)
         for j, line in enumerate(caption[:3]):
@@ -115,8 +124,9 @@ def make_gallery(spec, options: dict, split: str, samples: int, out_path: str, d
         small = 88
         for au, group in ladder.groupby("ladder_au", sort=False):
             draw.text((6, y + small // 2 - 6), f"AU{au} {AU_NAMES.get(int(au), '')}", fill=INK)
-            for _, r in group.sort_values("ladder_intensity").iterrows():
-                sheet.paste(_face(root, r.to_dict(), small)[0], (180 + int(r["ladder_intensity"]) * (small + 4), y))
+            group = group.sort_values("ladder_intensity")
+            for (face, _), intensity in zip(_faces(spec, group, root, small, front), group["ladder_intensity"]):
+                sheet.paste(face, (180 + int(intensity) * (small + 4), y))
             y += small + 4
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

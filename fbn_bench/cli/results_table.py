@@ -50,10 +50,21 @@ def trivial_scores(predictions: Path) -> dict[tuple[str, str], float]:
         return {key: value for key, (value, _) in score_predictions(trivial, TASKS, aus).items()}
 
 
-def _per_au(metric: str) -> bool:
-    from ..scoring import au_of
+def _per_item(metric: str) -> bool:
+    from ..scoring import per_item
 
-    return au_of(str(metric)) is not None
+    return per_item(str(metric))
+
+
+# Shown with --per-class: per-AU F1 (at the run's thresholds) and AP, per-class F1 and recall; the rest of
+# the per-AU metrics (F1@0.5, ROC-AUC) stay in results.jsonl.
+_DETAIL_PREFIXES = ("f1_", "ap_", "recall_")
+
+
+def _shown(metric: str, per_class: bool) -> bool:
+    if not _per_item(metric):
+        return True
+    return per_class and str(metric).startswith(_DETAIL_PREFIXES) and "@" not in str(metric)
 
 
 def _headlines(dataset: str) -> dict[str, str]:
@@ -64,9 +75,9 @@ def _headlines(dataset: str) -> dict[str, str]:
     return headlines(get_registry().find("datasets", dataset))
 
 
-def _ordered(records: list[dict], per_au: bool) -> list[dict]:
+def _ordered(records: list[dict], per_class: bool) -> list[dict]:
     """Records grouped by database and task (in the order they came), each task's headline metric first."""
-    shown = [r for r in records if per_au or not _per_au(r["metric"])]
+    shown = [r for r in records if _shown(r["metric"], per_class)]
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in shown:
         groups.setdefault((r["dataset"], r["task"]), []).append(r)
@@ -74,11 +85,12 @@ def _ordered(records: list[dict], per_au: bool) -> list[dict]:
     return [
         r
         for (dataset, task), group in groups.items()
-        for r in sorted(group, key=lambda r: r["metric"] != heads[dataset].get(task))  # stable: the rest keep order
+        # stable: headline, the other summaries, then the per-AU / per-class ones, each in the order they came
+        for r in sorted(group, key=lambda r: (r["metric"] != heads[dataset].get(task), _per_item(r["metric"])))
     ]
 
 
-def results_table(records: list[dict], run_dir: Path, per_au: bool = False) -> str:
+def results_table(records: list[dict], run_dir: Path, per_class: bool = False) -> str:
     """The table and the notes under it, as text."""
     from tabulate import tabulate
 
@@ -86,7 +98,7 @@ def results_table(records: list[dict], run_dir: Path, per_au: bool = False) -> s
 
     trivial: dict[str, dict] = {}
     rows = []
-    for r in _ordered(records, per_au):
+    for r in _ordered(records, per_class):
         if r["dataset"] not in trivial:
             trivial[r["dataset"]] = trivial_scores(predictions_path(run_dir, r["dataset"]))
         baseline = trivial[r["dataset"]].get((r["task"], r["metric"]))
@@ -98,10 +110,10 @@ def results_table(records: list[dict], run_dir: Path, per_au: bool = False) -> s
         disable_numparse=True,
         colalign=("left", "left", "left", "right", "right", "right"),
     )
-    return "\n".join([table, *_notes(records, {r[1] for r in rows}, per_au)])
+    return "\n".join([table, *_notes(records, {r[1] for r in rows}, per_class)])
 
 
-def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
+def _notes(records: list[dict], tasks: set[str], per_class: bool) -> list[str]:
     notes = [
         "trivial: the same metric for a predictor that learns nothing: "
         + "; ".join(f"{task} {TRIVIAL[task]}" for task in TRIVIAL if task in tasks)
@@ -109,7 +121,7 @@ def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
     ]
     n_by_dataset: dict[str, set[int]] = {}
     for r in records:
-        if not _per_au(r["metric"]):
+        if not _per_item(r["metric"]):
             n_by_dataset.setdefault(r["dataset"], set()).add(r["n_samples"])
     partial = [name for name, ns in n_by_dataset.items() if len(ns) > 1]
     if partial:
@@ -117,13 +129,16 @@ def _notes(records: list[dict], tasks: set[str], per_au: bool) -> list[str]:
             f"n: the test samples labelled for that task. {', '.join(partial)} label only some of their "
             "samples for some tasks (partial labels), so n differs between their tasks."
         )
-    if not per_au and any(_per_au(r["metric"]) for r in records):
-        notes.append("Per-AU F1 scores: add --per-au (all of them are in results.jsonl).")
+    if not per_class and any(_per_item(r["metric"]) for r in records):
+        notes.append(
+            "Per-AU F1/AP and per-expression F1/recall: add --per-class (all of them are in results.jsonl; "
+            "confusion matrices in confusion/)."
+        )
     return notes
 
 
-def print_results(records: list[dict], skipped: dict[str, dict[str, int]], run_dir: Path, per_au: bool) -> None:
-    click.echo(results_table(records, run_dir, per_au))
+def print_results(records: list[dict], skipped: dict[str, dict[str, int]], run_dir: Path, per_class: bool) -> None:
+    click.echo(results_table(records, run_dir, per_class))
     for name, reasons in skipped.items():
         detail = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
         click.echo(f"skipped images in {name}: {detail}", err=True)

@@ -34,6 +34,8 @@ _CONFIG_OPTIONS = (
     "budget",
     "channels_last",
     "compile",
+    "face_detector",
+    "face_crop",
 )
 
 
@@ -80,14 +82,14 @@ def _relaunch(num_processes: int) -> None:
     sys.exit(subprocess.call(cmd))
 
 
-def _report(outcome, per_au: bool = False) -> None:
+def _report(outcome, per_class: bool = False) -> None:
     """The results table, skipped images and where the records are (main process only: others have none).
     A database that could not be scored fails the command after the table, so no script mistakes a
     missing database for a finished one."""
     from .results_table import print_results
 
     if outcome.records:
-        print_results(outcome.records, outcome.skipped, outcome.run_dir, per_au)
+        print_results(outcome.records, outcome.skipped, outcome.run_dir, per_class)
         click.echo(f"results: {outcome.run_dir / 'results.jsonl'}")
     if outcome.unscored and os.environ.get("LOCAL_RANK", "0") == "0":
         reasons = "; ".join(f"{name}: {why}" for name, why in outcome.unscored.items())
@@ -112,11 +114,21 @@ _PRESET_HELP = (
     f"{PRESETS['paper']['hidden']} hidden units: meant for a GPU and real databases."
 )
 
-_PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (always in results.jsonl).")
+_PER_CLASS = click.option(
+    "--per-class",
+    "--per-au",
+    "per_class",
+    is_flag=True,
+    help="Also print each AU's F1 and AP and each expression's F1 and recall (always in results.jsonl).",
+)
 
 
 @click.command()
-@click.option("--tasks", default=None, help="'all' (default) or a comma-separated subset of va, expr, au.")
+@click.option(
+    "--tasks",
+    default=None,
+    help="'all' or a comma-separated subset of va, expr, au (default: all; with --datasets, the tasks they label).",
+)
 @click.option("--coupling", default=None, help="none (default), co, soft, dm, or a '+' composition such as soft+dm.")
 @click.option(
     "--relatedness", default=None, help="P(AU|expression) source: du2014 (default), empirical:<dataset>, or a CSV file."
@@ -207,6 +219,18 @@ _PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (
     f"({_default('compile')}).",
 )
 @click.option(
+    "--face-detector",
+    default=None,
+    help="Face detector for databases that ship full frames or videos: haar, yunet:model=PATH, another plugin's, "
+    f"or none to use pictures whole ({_default('face_detector')}; docs/faces.md).",
+)
+@click.option(
+    "--face-crop",
+    type=click.Choice(["box", "align"]),
+    default=None,
+    help=f"Crop a found face to its widened box, or align it on its eye centres ({_default('face_crop')}).",
+)
+@click.option(
     "--num-processes", type=int, default=1, show_default=True, help="Processes (CPU or GPU) for a distributed run."
 )
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
@@ -219,8 +243,8 @@ _PER_AU = click.option("--per-au", is_flag=True, help="Also print each AU's F1 (
     "SIGTERM/SIGUSR1), with its own settings.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
-@_PER_AU
-def run(config_file, preset, num_processes, cpu, force, resume, no_progress, per_au, datasets, **options) -> None:
+@_PER_CLASS
+def run(config_file, preset, num_processes, cpu, force, resume, no_progress, per_class, datasets, **options) -> None:
     """Train FaceBehaviorNet and score every chosen database on its test split."""
     from ..config import resolve_config
     from ..experiment import run_experiment
@@ -242,7 +266,7 @@ def run(config_file, preset, num_processes, cpu, force, resume, no_progress, per
     outcome = run_experiment(
         config, registry=registry, progress=not no_progress, cpu=cpu, replace=force, resume=bool(resume)
     )
-    _report(outcome, per_au)
+    _report(outcome, per_class)
 
 
 def _resumed_config(folder: str, config_file, preset, overrides: dict) -> RunConfig:
@@ -287,8 +311,8 @@ def _check_processes(num_processes: int) -> None:
 @click.option("--num-processes", type=int, default=1, show_default=True)
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
-@_PER_AU
-def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress, per_au) -> None:
+@_PER_CLASS
+def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu, no_progress, per_class) -> None:
     """Re-score a trained model (a run folder or its checkpoint.pt)."""
     from ..evaluate import evaluate_checkpoint
     from ..registry import get_registry
@@ -307,4 +331,4 @@ def evaluate(run_dir_or_checkpoint, datasets, data_root, out, num_processes, cpu
     )
     if not outcome.records and os.environ.get("LOCAL_RANK", "0") == "0":
         raise FbnError("nothing was scored: the test splits hold no labelled samples")
-    _report(outcome, per_au)
+    _report(outcome, per_class)

@@ -46,9 +46,32 @@ from .run import _split_list
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed run.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--cpu", is_flag=True, help="Stay on the CPU even when a GPU is present.")
+@click.option(
+    "--executor",
+    type=click.Choice(["inline", "local", "slurm"]),
+    default=None,
+    help="inline: one run after another in this process (default). local: each run in its own process, --jobs "
+    "at a time. slurm: a SLURM job array (needs --time). local and slurm need submitit (fbn-bench[cluster]).",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="Runs at once: local processes (default 2, or one per GPU), or the array's limit.",
+)
+@click.option("--partition", default=None, help="SLURM partition.")
+@click.option("--time", "time_min", type=int, default=None, help="Minutes per job (SLURM's time limit).")
+@click.option("--gpus", type=int, default=None, help="GPUs per job (local: each process gets its own).")
+@click.option("--cpus", type=int, default=None, help="CPUs per job (SLURM).")
+@click.option("--mem-gb", type=int, default=None, help="Memory per job in GB (SLURM).")
+@click.option("--account", default=None, help="SLURM account.")
+@click.option("--qos", default=None, help="SLURM quality of service.")
+@click.option("--constraint", default=None, help="SLURM node constraint (e.g. a100).")
+@click.option("--sbatch", multiple=True, metavar="KEY=VALUE", help="Any other sbatch option, e.g. exclude=node12.")
 def sweep(
-    preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu
-) -> None:
+    preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu,
+    executor, sbatch, **resources
+) -> None:  # fmt: skip
     """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
     from ..registry import get_registry
     from ..sweep import PRESET_GRIDS, load_grid
@@ -63,6 +86,7 @@ def sweep(
     else:
         grid = load_grid(grid_file, registry).with_overrides(**overrides).with_seeds(seeds)
     out = out or default_out(grid)
+    executor, chosen = _executor(grid, executor, sbatch, resources)  # a missing submitit or --time: before the plan
     plan = plan_sweep(grid, out, registry, force=force)
     _describe(grid, plan, out)
     if dry_run:
@@ -70,7 +94,33 @@ def sweep(
             why = f" (marked finished, but {run.note})" if run.note else ""
             click.echo(f"{run.label(len(plan))}: {run.status}{why}  {run.run_dir}")
         return
-    _execute(grid, plan, out, registry, fail_fast, progress=not no_progress and sys.stderr.isatty(), cpu=cpu)
+    progress = not no_progress and sys.stderr.isatty() and executor == "inline"
+    _execute(grid, plan, out, registry, fail_fast, progress=progress, cpu=cpu, executor=executor, resources=chosen)
+
+
+def _executor(grid, executor: str | None, sbatch: tuple[str, ...], options: dict):
+    """(executor, sweep_jobs.Resources): the command line's, else the grid file's, else inline."""
+    from ..sweep_jobs import Resources, require_submitit, slurm_parameters
+
+    extra = {}
+    for item in sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise FbnError(f"--sbatch {item!r}: give KEY=VALUE, e.g. --sbatch exclude=node12")
+        extra[key] = value
+    given = Resources(**{"time" if k == "time_min" else k: v for k, v in options.items()}, sbatch=extra)
+    for name in ("jobs", "time", "cpus", "mem_gb"):
+        if getattr(given, name) is not None and getattr(given, name) < 1:
+            raise FbnError(f"--{name.replace('_', '-')} must be 1 or more, got {getattr(given, name)}")
+    if given.gpus is not None and given.gpus < 0:
+        raise FbnError(f"--gpus must be 0 or more, got {given.gpus}")
+    executor = executor or grid.executor or "inline"
+    chosen = given.over(grid.resources or Resources())
+    if executor != "inline":
+        require_submitit(executor)
+    if executor == "slurm":
+        slurm_parameters(chosen, grid.name)  # checks the time limit
+    return executor, chosen
 
 
 def _describe(grid, plan, out: Path) -> None:
@@ -97,22 +147,30 @@ def _budget(config) -> str:
     )
 
 
-def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, cpu: bool) -> None:
+def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, cpu: bool, executor, resources) -> None:
     from tabulate import tabulate
 
     from ..experiment import run_experiment
+    from ..sweep_jobs import execute_jobs
     from ..sweep_run import execute, summary_rows
 
-    outcome = execute(
-        plan,
-        grid.name,
-        run_experiment,
-        echo=click.echo,
-        fail_fast=fail_fast,
-        registry=registry,
-        progress=progress,
-        cpu=cpu,
-    )
+    if executor == "inline":
+        outcome = execute(
+            plan,
+            grid.name,
+            run_experiment,
+            echo=click.echo,
+            fail_fast=fail_fast,
+            registry=registry,
+            progress=progress,
+            cpu=cpu,
+        )
+    else:
+        if fail_fast:
+            raise FbnError(f"--fail-fast stops a sweep run inline; --executor {executor} runs its jobs at once")
+        outcome = execute_jobs(
+            plan, grid.name, out, executor, resources, registry, echo=click.echo, progress=False, cpu=cpu
+        )
     headers, rows = summary_rows(plan)
     if rows:
         click.echo("\nHeadline metric per database, mean ± sd over finished seeds:")
@@ -120,14 +178,20 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
     click.echo(
         f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
         + (f"{len(outcome.busy)} left to another sweep running them, " if outcome.busy else "")
-        + f"{len(outcome.failed)} failed{' (stopped at the first failure)' if outcome.stopped_early else ''}"
+        + (f"{len(outcome.preempted)} stopped with their state saved, " if outcome.preempted else "")
+        + f"{len(outcome.failed)} failed"
+        + (" (stopped at the first failure)" if outcome.stopped_early and not outcome.preempted else "")
     )
     click.echo(
         f"records: {out}/*/seed-*/results.jsonl; tables: fbn-bench leaderboard build --results {out} --out <folder>"
     )
     if grid.name == "coupling-tuning":
         _report_choices(plan, out)
-    if outcome.failed:
+    for run, _ in outcome.preempted:
+        click.echo(
+            f"stopped: {run.name} seed {run.seed}, its state saved in {run.run_dir}: rerun this sweep to continue"
+        )
+    if outcome.failed or outcome.preempted:
         for run, message in outcome.failed:
             click.echo(
                 f"failed: {run.name} seed {run.seed}: {message} (traceback in {run.run_dir}/error.log)", err=True

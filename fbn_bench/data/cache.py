@@ -31,11 +31,13 @@ import pandas as pd
 
 from ..atomic import clean_stale_temporaries, write_error
 from ..errors import FbnError
+from ..faces.frontend import FaceFrontEnd
 from ..specs import DatasetSpec
 from .decode import decode_rows
-from .images import REASONS, BadImageError, decode_face
-from .roots import default_cache_dir, read_split, resolve_image
-from .table import BBOX_COLUMNS, LoadedTable, bbox_array, has_bbox, label_arrays
+from .images import MISSING, REASONS, UNREADABLE, BadImageError, decode_face, open_picture
+from .roots import default_cache_dir, read_split
+from .sources import RowSources
+from .table import BBOX_COLUMNS, LoadedTable, label_arrays
 
 # Bump when decode_face or the file layout changes: old caches then stop matching.
 DECODER_VERSION = "1"
@@ -73,8 +75,17 @@ class PreparedSplit:
         return int(len(self.rows))
 
 
-def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: int) -> str:
-    """Hex digest of everything that decides the decoded pixels (see the module docstring)."""
+def cache_key(
+    table: pd.DataFrame,
+    spec: DatasetSpec,
+    root: Path,
+    image_size: int,
+    sources: RowSources | None = None,
+    front: FaceFrontEnd | None = None,
+) -> str:
+    """Hex digest of everything that decides the decoded pixels (see the module docstring). Video frames, eye
+    centres, full-frame pictures and, where they matter, the face front end's settings are part of it."""
+    sources = sources or RowSources.from_table(table, root, spec)
     h = hashlib.sha256()
     header = {
         "decoder": DECODER_VERSION,
@@ -86,7 +97,10 @@ def cache_key(table: pd.DataFrame, spec: DatasetSpec, root: Path, image_size: in
     }
     h.update(json.dumps(header, sort_keys=True).encode())
     h.update("\0".join(table["image"].astype(str)).encode())
-    h.update(bbox_array(table).tobytes() if has_bbox(table) else b"no-bbox")
+    h.update(sources.bboxes.tobytes() if sources.bboxes is not None else b"no-bbox")
+    h.update(sources.extra_key_bytes())
+    if sources.uses_front_end():
+        h.update(json.dumps(sources.front_end_key((front or FaceFrontEnd()).describe()), sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -102,10 +116,13 @@ def prepare_split(
     workers: int | None = None,
     report: bool = True,
     loaded: tuple[LoadedTable, Path] | None = None,
+    front: FaceFrontEnd | None = None,
 ) -> PreparedSplit:
     """Load a split's table and return it with its decoded faces, building the cache on first use.
     `loaded`: the (table, root) `read_split` already returned, to read every database's annotations
     before decoding any image (so a wrong path fails in seconds, not after decoding another database).
+    `front`: the face front end (detector and crop) for full-frame databases, videos and eye centres; None is
+    `--face-detector none` with box crops.
 
     Bad images (missing, unreadable, bad bbox) are left out, counted by reason, and announced in one
     line on stderr per split; they never stop the run. The loader's notes (LoadedTable.notes)
@@ -127,17 +144,20 @@ def prepare_split(
     if folder not in _cleaned:  # what a build killed mid-way left behind
         _cleaned.add(folder)
         clean_stale_temporaries(folder)
-    key = cache_key(table, spec, root, image_size)
+    sources = RowSources.from_table(table, root, spec)
+    key = cache_key(table, spec, root, image_size, sources, front)
     stem = f"{_safe(spec.name)}-{_safe(split)}-{image_size}px-{key[:24]}"
     npy, meta_path = folder / f"{stem}.npy", folder / f"{stem}.json"
 
     loaded = _load(npy, meta_path, key, len(table), image_size)
-    if loaded is not None and _any_recovered(table, root, image_size, loaded[1]["skipped"]):
+    if loaded is not None and _any_recovered(sources, image_size, loaded[1]["skipped"]):
         loaded = None  # a bad file was fixed or put in place since: decode again
     if loaded is None:
         _check_room(folder, len(table), image_size)
+        if front is not None and front.detector is not None and sources.uses_detector():
+            _check_detector(front, spec)
         try:
-            _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers)
+            _build(sources, root, image_size, npy, meta_path, key, spec, split, progress, workers, front)
         except OSError as exc:  # decoding reports unreadable images itself: this is the cache folder
             raise write_error(folder, "the image cache in", exc) from None
         loaded = _load(npy, meta_path, key, len(table), image_size)
@@ -151,7 +171,7 @@ def prepare_split(
     skipped: dict[str, int] = dict(from_loader.skipped)
     for _, reason in meta["skipped"]:
         skipped[reason] = skipped.get(reason, 0) + 1
-    examples = [(str(resolve_image(root, table["image"].iat[r])), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
+    examples = [(sources.describe(r), reason) for r, reason in meta["skipped"][:N_EXAMPLES]]
     prepared = PreparedSplit(
         name=spec.name,
         spec=spec,
@@ -163,7 +183,7 @@ def prepare_split(
         labels=label_arrays(table.iloc[rows]),
         skipped=skipped,
         skipped_examples=examples,
-        notes=list(from_loader.notes),
+        notes=list(from_loader.notes) + video_notes(meta) + crop_notes(meta, front),
         cache_path=npy,
     )
     if report:
@@ -237,38 +257,87 @@ def _intact(npy: Path, expected: str) -> bool:
     return True
 
 
-def _any_recovered(table: pd.DataFrame, root: Path, image_size: int, skipped: list) -> bool:
-    """Whether any previously skipped image decodes now. Cheap: bad files are few, and a missing
-    file costs one stat."""
-    bboxes = bbox_array(table) if has_bbox(table) else None
-    for row, _ in skipped:
-        try:
-            decode_face(
-                resolve_image(root, table["image"].iat[row]), image_size, None if bboxes is None else bboxes[row]
+def _check_detector(front: FaceFrontEnd, spec: DatasetSpec) -> None:
+    """Build the detector once before decoding, so a missing extra or model file is one line now, naming the
+    database that needs it, not a failure inside a worker thread."""
+    try:
+        front.detect(np.zeros((64, 64, 3), dtype=np.uint8))
+    except FbnError as err:
+        raise FbnError(f"{spec.name} ships full frames, so its faces are found by a detector: {err}") from None
+
+
+def video_notes(meta: dict) -> list[str]:
+    """One line on the videos whose decoded length differs from their labels (docs/faces.md, the video policy)."""
+    videos = meta.get("videos") or {}
+    short = {p: v for p, v in videos.items() if v["frames"] is not None and v["frames"] < v["labelled"]}
+    longer = {p: v for p, v in videos.items() if v["frames"] is not None and v["frames"] > v["labelled"]}
+    notes = []
+    for group, what in (
+        (short, "fewer frames than their labels (the labels past the end are skipped)"),
+        (longer, "more frames than their labels (the frames past the last label are not used)"),
+    ):
+        if group:
+            path, v = next(iter(sorted(group.items())))
+            notes.append(
+                f"{len(group)} of {len(videos)} videos have {what}, e.g. {Path(path).name}: "
+                f"{v['frames']} frames decoded, labels up to frame {v['labelled']}"
             )
+    return notes
+
+
+def crop_notes(meta: dict, front: FaceFrontEnd | None) -> list[str]:
+    crops = meta.get("crops") or {}
+    if front is not None and front.crop == "align" and crops.get("box"):
+        total = crops.get("box", 0) + crops.get("align", 0)
+        return [f"{crops['box']} of {total} faces were box-cropped: no eye centres for them (--face-crop align)"]
+    return []
+
+
+def _any_recovered(sources: RowSources, image_size: int, skipped: list) -> bool:
+    """Whether any image skipped as missing or unreadable decodes now (a face the detector did not find, or a
+    label past a video's end, is no file problem). Cheap: bad files are few, and a missing file costs one stat;
+    a video is only re-checked for being there."""
+    for row, reason in skipped:
+        path = sources.paths[row]
+        if reason not in (MISSING, UNREADABLE):
+            continue
+        if sources.frame_index[row] >= 0:
+            if reason == MISSING and Path(path).is_file():
+                return True
+            continue
+        try:
+            if sources.needs_detector(row) or sources.eye_pair(row) is not None:
+                open_picture(path)
+            else:
+                decode_face(path, image_size, None if sources.bboxes is None else sources.bboxes[row])
             return True
         except BadImageError:
             continue
     return False
 
 
-def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, workers) -> None:
+def _build(sources, root, image_size, npy, meta_path, key, spec, split, progress, workers, front) -> None:
     """Decode every row into a temporary file, then move the files into place (data first, meta last),
     so that a reader never sees a half-written cache; concurrent builders just overwrite each other
     with identical files."""
     npy.parent.mkdir(parents=True, exist_ok=True)
-    paths = [str(resolve_image(root, p)) for p in table["image"]]
-    bboxes = bbox_array(table) if has_bbox(table) else None
     tmp_files: list[Path] = []
     try:
         tmp_full = _tmp(npy.parent, tmp_files)
-        n = len(paths)
+        n = len(sources)
         full = np.lib.format.open_memmap(
             tmp_full, mode="w+", dtype=np.uint8, shape=(max(n, 1), image_size, image_size, 3)
         )
-        skipped = decode_rows(
-            paths, bboxes, image_size, full, workers=workers, progress=progress, desc=f"decoding {spec.name}/{split}"
+        decoded = decode_rows(
+            sources,
+            image_size,
+            full,
+            front=front,
+            workers=workers,
+            progress=progress,
+            desc=f"decoding {spec.name}/{split}",
         )
+        skipped = decoded.skipped
         n_ok = n - len(skipped)
         full.flush()
         if n_ok == len(full):
@@ -296,6 +365,9 @@ def _build(table, root, image_size, npy, meta_path, key, spec, split, progress, 
             "n_rows": n,
             "n_images": n_ok,
             "skipped": [[int(r), reason] for r, reason in skipped],
+            "videos": decoded.videos,
+            "crops": decoded.crops,
+            "front_end": (front or FaceFrontEnd()).describe() if sources.uses_front_end() else None,
             "sha256": file_sha256(final) if n_ok else None,
         }
         if n_ok:

@@ -1,16 +1,41 @@
-"""Decoding many rows in parallel into one array, keeping the good ones in order and noting the bad."""
+"""Decoding many rows in parallel into one array, keeping the good ones in order and noting the bad.
+
+Work comes in units: a chunk of picture files, or one whole video (decoded once, in order, for all its rows;
+twice when its faces must be found, because a face track needs every frame's detections before any crop).
+Each unit writes its rows at their own index; the good rows are then moved up in order.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm.auto import tqdm
 
-from .images import BadImageError, decode_face
+from ..faces.align import align_crop
+from ..faces.detection import largest
+from ..faces.frontend import FaceFrontEnd
+from ..faces.tracks import follow_faces
+from ..faces.video import VideoReport, read_frames
+from .images import (
+    BAD_BBOX,
+    MISSING,
+    NO_FACE,
+    PAST_END,
+    UNREADABLE,
+    BadImageError,
+    check_bbox,
+    decode_face,
+    open_picture,
+)
+from .sources import RowSources
 
 CHUNK = 32
 
@@ -22,49 +47,169 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _decode_chunk(paths: Sequence[str], bboxes, image_size: int) -> list:
-    out = []
-    for i, path in enumerate(paths):
+@dataclass
+class Decoded:
+    """What a decode found besides the pixels: skipped (row, reason), ascending; each video's decoded frame count
+    and the frames its rows asked for; how many faces were aligned on their eyes and how many box-cropped."""
+
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    videos: dict[str, dict] = field(default_factory=dict)
+    crops: dict[str, int] = field(default_factory=dict)
+
+
+class _Unit:
+    """One unit's results: rows written, rows skipped, crops by kind, and (for a video) its report."""
+
+    def __init__(self) -> None:
+        self.skipped: list[tuple[int, str]] = []
+        self.crops: dict[str, int] = defaultdict(int)
+        self.video: tuple[str, dict] | None = None
+
+
+def crop_picture(
+    picture: Image.Image, sources: RowSources, row: int, face, front: FaceFrontEnd | None, size: int, unit: _Unit
+) -> np.ndarray | None:
+    """The crop of one row from its decoded picture: shipped eyes (when aligning), else the shipped box, else the
+    detected face (`face`; None: no face, the row is skipped), else the whole picture."""
+    eyes = sources.eye_pair(row)
+    if front is not None and front.crop == "align" and eyes is not None:
+        unit.crops["align"] += 1
+        return align_crop(picture, eyes, size)
+    if front is not None and front.detector is not None and sources.needs_detector(row):
+        if face is None:
+            return None
+        unit.crops["align" if front.crop == "align" and face.eyes is not None else "box"] += 1
+        return front.crop_face(picture, face, size)
+    if sources.bboxes is not None:  # a row whose box is all NaN is a "bad bbox", as for a picture file
         try:
-            out.append(decode_face(path, image_size, None if bboxes is None else bboxes[i]))
+            box = check_bbox(sources.bboxes[row], *picture.size)
+        except ValueError as err:
+            raise BadImageError(sources.paths[row], BAD_BBOX, str(err)) from None
+        unit.crops["box"] += 1
+        return np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+    return np.asarray(picture.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def _wants_picture(sources: RowSources, row: int, front: FaceFrontEnd | None) -> bool:
+    """Whether a picture file must be fully decoded and go through the front end (else decode_face's fast path)."""
+    if front is None:
+        return False
+    aligned = front.crop == "align" and sources.eye_pair(row) is not None
+    return aligned or (front.detector is not None and sources.needs_detector(row))
+
+
+def _picture_chunk(rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> _Unit:
+    unit = _Unit()
+    for row in rows:
+        path = sources.paths[row]
+        try:
+            if not _wants_picture(sources, row, front):
+                out[row] = decode_face(path, size, None if sources.bboxes is None else sources.bboxes[row])
+                continue
+            picture = open_picture(path)
+            face = None
+            if front.detector is not None and sources.needs_detector(row):
+                face = largest(front.detect(np.asarray(picture)))
+            crop = crop_picture(picture, sources, row, face, front, size, unit)
+            if crop is None:
+                unit.skipped.append((row, NO_FACE))
+            else:
+                out[row] = crop
         except BadImageError as err:
-            out.append(err)
-    return out
+            unit.skipped.append((row, err.reason))
+    tick(len(rows))
+    return unit
+
+
+def _video(path: str, rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> _Unit:
+    unit = _Unit()
+    by_frame: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_frame[int(sources.frame_index[row])].append(row)
+    if not Path(path).is_file():
+        unit.skipped = [(row, MISSING) for row in rows]
+        unit.video = (path, {"frames": None, "labelled": max(by_frame) + 1, "error": "missing"})
+        tick(len(rows))
+        return unit
+    detecting = front is not None and front.detector is not None
+    detect_frames = sorted({int(sources.frame_index[r]) for r in rows if detecting and sources.needs_detector(r)})
+    faces_at: dict[int, object] = {}
+    if detect_frames:
+        first = VideoReport()
+        found = {index: front.detect(np.asarray(picture)) for index, picture in read_frames(path, detect_frames, first)}
+        followed = follow_faces([found.get(i, []) for i in detect_frames])
+        faces_at = {i: (faces[0] if faces else None) for i, faces in zip(detect_frames, followed)}
+    report = VideoReport()
+    seen: set[int] = set()
+    for index, picture in read_frames(path, by_frame, report):
+        seen.add(index)
+        tick(len(by_frame[index]))  # a video is one long unit: its rows advance the bar as they are cropped
+        for row in by_frame[index]:
+            try:
+                crop = crop_picture(picture, sources, row, faces_at.get(index), front, size, unit)
+            except BadImageError as err:
+                unit.skipped.append((row, err.reason))
+                continue
+            if crop is None:
+                unit.skipped.append((row, NO_FACE))
+            else:
+                out[row] = crop
+    for index, frame_rows in by_frame.items():
+        if index not in seen:  # a read error stops the video; else the labels go past its end
+            unit.skipped += [(row, UNREADABLE if report.error else PAST_END) for row in frame_rows]
+    unit.video = (path, {"frames": report.frames, "labelled": max(by_frame) + 1, "error": report.error})
+    tick(sum(len(by_frame[i]) for i in by_frame if i not in seen))
+    return unit
 
 
 def decode_rows(
-    paths: Sequence[str],
-    bboxes: np.ndarray | None,
+    sources: RowSources,
     image_size: int,
     out: np.ndarray,
     *,
+    front: FaceFrontEnd | None = None,
     workers: int | None = None,
     progress: bool = True,
     desc: str = "decoding",
-) -> list[tuple[int, str]]:
-    """Decode `paths` (cropping `bboxes[i]` when given) into `out[0:n_ok]` in row order.
+) -> Decoded:
+    """Decode every row of `sources` into `out[0:n_ok]` in row order (out has at least len(sources) rows).
 
-    Returns the skipped rows as (row, reason), ascending. Threads, not processes: PIL releases the GIL
-    while decoding and resizing, and threads write straight into `out` without pickling the pixels
-    (measured on 2 cores, 2000 JPEGs: 640x480 -> 112 px took 0.43 s with 2 threads, 0.49 s with 2
-    processes, 0.75 s with 1 thread; 112 -> 112 px took 0.28, 0.21 and 0.23 s: on small files the
-    pool hardly matters, on large ones threads win).
-    """
+    Threads, not processes: PIL, PyAV and OpenCV release the GIL while decoding, resizing and detecting, and
+    threads write straight into `out` without pickling the pixels (measured on 2 cores, 2000 JPEGs: 640x480 ->
+    112 px took 0.43 s with 2 threads, 0.49 s with 2 processes, 0.75 s with 1 thread)."""
     workers = workers or default_workers()
-    starts = range(0, len(paths), CHUNK)
-    jobs = ((paths[s : s + CHUNK], None if bboxes is None else bboxes[s : s + CHUNK], image_size) for s in starts)
-    skipped: list[tuple[int, str]] = []
-    n_ok = 0
-    bar = tqdm(total=len(paths), desc=desc, unit="img", leave=False, disable=not progress or not sys.stderr.isatty())
+    n = len(sources)
+    pictures = [r for r in range(n) if sources.frame_index[r] < 0]
+    videos: dict[str, list[int]] = defaultdict(list)
+    for r in range(n):
+        if sources.frame_index[r] >= 0:
+            videos[sources.paths[r]].append(r)
+    jobs = [(_picture_chunk, (pictures[s : s + CHUNK],)) for s in range(0, len(pictures), CHUNK)]
+    jobs += [(_video, (path, rows)) for path, rows in videos.items()]
+    decoded = Decoded()
+    bar = tqdm(total=n, desc=desc, unit="img", leave=False, disable=not progress or not sys.stderr.isatty())
     with ThreadPoolExecutor(max_workers=workers) as pool, bar:
-        # map() keeps chunk order, so images land in row order; at most a few chunks wait in memory
-        # because decoding, not this copy loop, is the slow side.
-        for start, results in zip(starts, pool.map(lambda job: _decode_chunk(*job), jobs)):
-            for offset, result in enumerate(results):
-                if isinstance(result, BadImageError):
-                    skipped.append((start + offset, result.reason))
-                else:
-                    out[n_ok] = result
-                    n_ok += 1
-            bar.update(len(results))
-    return skipped
+        futures = [pool.submit(fn, *args, sources, front, image_size, out, bar.update) for fn, args in jobs]
+        for future in futures:
+            unit = future.result()
+            decoded.skipped += unit.skipped
+            for kind, count in unit.crops.items():
+                decoded.crops[kind] = decoded.crops.get(kind, 0) + count
+            if unit.video is not None:
+                decoded.videos[unit.video[0]] = unit.video[1]
+    decoded.skipped.sort()
+    _move_up(out, n, {r for r, _ in decoded.skipped})
+    return decoded
+
+
+def _move_up(out: np.ndarray, n: int, bad: set[int], block: int = 4096) -> None:
+    """Shift the good rows of out[:n] to the front, in order. Safe in place: a row only ever moves to a lower
+    index, and each block is read whole before it is written."""
+    if not bad:
+        return
+    good = np.array([r for r in range(n) if r not in bad], dtype=np.int64)
+    for start in range(0, len(good), block):
+        src = good[start : start + block]
+        dst = np.arange(start, start + len(src))
+        if not np.array_equal(src, dst):
+            out[dst] = out[src]

@@ -18,7 +18,9 @@ from ..errors import FbnError
 MISSING = "missing"
 UNREADABLE = "unreadable"
 BAD_BBOX = "bad bbox"
-REASONS = (MISSING, UNREADABLE, BAD_BBOX)
+NO_FACE = "no face"  # the face detector found none in the picture or frame (and no track bridged it)
+PAST_END = "past video end"  # a label line for a frame the video does not have (docs/faces.md)
+REASONS = (MISSING, UNREADABLE, BAD_BBOX, NO_FACE, PAST_END)
 
 
 class BadImageError(FbnError):
@@ -95,4 +97,17 @@ def decode_face(path: str | Path, image_size: int, bbox: Sequence[float] | None 
     except BadImageError:
         raise
     except Exception as err:  # PIL raises many types (OSError, SyntaxError, ValueError, ...) on bad bytes
+        raise BadImageError(path, UNREADABLE, f"{type(err).__name__}: {err}") from None
+
+
+def open_picture(path: str | Path) -> Image.Image:
+    """A whole picture file as RGB, fully decoded (for the face front end, which needs every pixel to find or align
+    a face). Raises BadImageError "missing" or "unreadable", as decode_face does."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadImageError(path, MISSING)
+    try:
+        with Image.open(path) as im:
+            return im.convert("RGB")
+    except Exception as err:  # PIL raises many types on bad bytes
         raise BadImageError(path, UNREADABLE, f"{type(err).__name__}: {err}") from None

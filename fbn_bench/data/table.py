@@ -18,6 +18,10 @@ from ..tasks import AU_COLUMNS, AUS, EXPRESSIONS, VA_COLUMNS
 
 ID_COLUMNS = ("image", "subject", "video", "frame")
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
+# Eye centres in pixels of the picture, `l` the eye on the image's left: what --face-crop align aligns on.
+EYE_COLUMNS = ("eye_l_x", "eye_l_y", "eye_r_x", "eye_r_y")
+# A row whose `image` is a video file names its frame here: 0-based, counted as the decoder returns them.
+FRAME_INDEX = "frame_index"
 LABEL_COLUMNS = (*VA_COLUMNS, "expression", *AU_COLUMNS)
 
 
@@ -101,7 +105,7 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
     if "expr" not in spec.tasks:
         df["expression"] = None
 
-    first = [c for c in (*ID_COLUMNS, *BBOX_COLUMNS) if c in df.columns]
+    first = [c for c in (*ID_COLUMNS, FRAME_INDEX, *BBOX_COLUMNS, *EYE_COLUMNS) if c in df.columns]
     extra = [c for c in df.columns if c not in first and c not in LABEL_COLUMNS and not str(c).startswith("AU")]
     return df[[*first, *LABEL_COLUMNS, *extra]]
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from ..atomic import atomic_write_text, write_error
 from ..errors import FbnError
 from ..results import file_stem
-from ..scoring import au_of, lower_is_better
+from ..scoring import au_of, class_of, lower_is_better, per_item
 from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
 from . import compound_tables
 from .bootstrap import single_threaded_blas
+from .pictures import CONFUSION_DIR, Picture, picture_name
 from .records import Entry, load_entries
 from .references import REFERENCES_FILE, Reference, read_references
 from .render import GENERATED, cell_text, to_markdown
@@ -98,9 +99,11 @@ def render_index(tables: list[Table], compound: dict | None = None) -> str:
             "|---|---|---|---|---|",
         ]
         for t in tables:
-            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and au_of(m) is None]
+            metrics = [t.headline] + [m for m in t.metrics if m != t.headline and not per_item(m)]
             if any(au_of(m) is not None for m in t.metrics):
                 metrics.append("F1 per AU")
+            if any(class_of(m) is not None for m in t.metrics):
+                metrics.append("F1/recall per expression")
             best = DASH = "–"
             if t.rows and t.headline in t.rows[0].cells:
                 top = t.rows[0]
@@ -126,7 +129,8 @@ def render_all(
     sources = sources or [out / RECORDS_DIR]
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
     tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
-    files = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
+    files: dict[str, str | Picture] = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
+    files.update({picture_name(t.database): t.picture for t in tables if t.picture is not None})
     compound = compound_tables.load_rows(sources)
     for database, rows in compound.items():
         files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED)
@@ -135,14 +139,16 @@ def render_all(
 
 
 def _generated_files(out: Path) -> set[str]:
-    """The Markdown files in `out` that an earlier build wrote (they start with the marker)."""
+    """The files in `out` that an earlier build wrote: Markdown starting with the marker, and every picture
+    in confusion/."""
     if not out.is_dir():
         return set()
-    return {p.name for p in out.glob("*.md") if p.read_text().startswith(GENERATED)}
+    tables = {p.name for p in out.glob("*.md") if p.read_text().startswith(GENERATED)}
+    return tables | {f"{CONFUSION_DIR}/{p.name}" for p in (out / CONFUSION_DIR).glob("*.png")}
 
 
-def write_all(out: Path, files: dict[str, str]) -> list[str]:
-    """Write the tables, remove generated tables no longer built; returns the names written."""
+def write_all(out: Path, files: dict[str, str | Picture]) -> list[str]:
+    """Write the tables and pictures, remove generated files no longer built; returns the names written."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -150,20 +156,26 @@ def write_all(out: Path, files: dict[str, str]) -> list[str]:
             (out / name).unlink()
     except OSError as exc:
         raise write_error(out, "the leaderboards folder", exc) from None
-    for name, text in files.items():
-        atomic_write_text(out / name, text, "leaderboard table")
+    for name, content in files.items():
+        if isinstance(content, Picture):
+            content.write(out / name)
+        else:
+            atomic_write_text(out / name, content, "leaderboard table")
     return sorted(files)
 
 
-def stale_files(out: Path, files: dict[str, str]) -> list[str]:
+def stale_files(out: Path, files: dict[str, str | Picture]) -> list[str]:
     """Problems of the committed tables against what the committed records build ([] when current)."""
     out = Path(out)
     problems = []
-    for name, text in sorted(files.items()):
+    for name, content in sorted(files.items()):
         path = out / name
         if not path.is_file():
             problems.append(f"{path} is missing")
-        elif path.read_text() != text:
+        elif isinstance(content, Picture):
+            if not content.is_current(path):
+                problems.append(f"{path} is stale")
+        elif path.read_text() != content:
             problems.append(f"{path} is stale")
     problems += [f"{out / name} is no longer built" for name in sorted(_generated_files(out) - set(files))]
     return problems

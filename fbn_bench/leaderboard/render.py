@@ -7,9 +7,10 @@ import io
 import json
 import math
 
-from ..scoring import au_of
+from ..scoring import au_of, class_of, per_item
 from ..tasks import TASK_NAMES
 from .bootstrap import FEW_CLUSTERS
+from .pictures import picture_name
 from .references import REFERENCES_FILE
 from .tables import DISPLAY_DIGITS, Cell, Row, Table
 
@@ -69,12 +70,39 @@ def _config_cells(rank: int, row: Row) -> list[str]:
 
 
 def _main_metrics(table: Table) -> list[str]:
-    return [m for m in table.metrics if au_of(m) is None]
+    return [m for m in table.metrics if not per_item(m)]
 
 
 def _au_metrics(table: Table) -> list[str]:
     """F1 per AU at the headline's thresholds; the other per-AU metrics stay in the CSV/JSON output."""
     return [m for m in table.metrics if au_of(m) is not None and m == f"f1_AU{au_of(m)}"]
+
+
+def _class_metrics(table: Table, prefix: str) -> list[str]:
+    """`f1_<class>` or `recall_<class>` of each declared expression class the records hold."""
+    return [m for m in table.metrics if class_of(m) is not None and m.startswith(f"{prefix}_")]
+
+
+def _detail_section(table: Table, title: str, metrics: list[str], columns: list[str]) -> list[str]:
+    """A per-AU or per-class table below the main one: seed means and t-intervals, one row per configuration."""
+    if not metrics:
+        return []
+    out = [
+        "",
+        f"## {title}",
+        "",
+        "Mean over seeds ± half-width of the t-interval over seeds; bootstrap intervals in "
+        f"`fbn-bench leaderboard show {table.database} --format csv`.",
+        "",
+    ]
+    return out + _markdown(
+        ["#", "config", *columns],
+        [
+            [str(i), r.key.config_hash, *[cell_text(r.cells.get(m), intervals=False) for m in metrics]]
+            for i, r in enumerate(table.rows, start=1)
+        ],
+        numeric=range(2, 2 + len(metrics)),
+    )
 
 
 def to_markdown(table: Table) -> str:
@@ -129,24 +157,21 @@ def to_markdown(table: Table) -> str:
             ]
         if table.resolvable:
             out += ["", _resolvable_note(table)]
-        aus = _au_metrics(table)
-        if aus:
+        if table.picture is not None:
             out += [
                 "",
-                "## F1 per action unit",
+                "## Expression confusion",
                 "",
-                "Mean over seeds ± half-width of the t-interval over seeds; bootstrap intervals in "
-                f"`fbn-bench leaderboard show {table.database} --format csv`.",
+                "Rows the true class, columns the predicted one, each row normalised; counts summed over the seeds' "
+                "test predictions, for the best configuration on the expression headline and the baseline.",
                 "",
+                f"![{table.database} expression confusion]({picture_name(table.database)})",
             ]
-            out += _markdown(
-                ["#", "config", *[m[3:] for m in aus]],
-                [
-                    [str(i), r.key.config_hash, *[cell_text(r.cells.get(m), intervals=False) for m in aus]]
-                    for i, r in enumerate(table.rows, start=1)
-                ],
-                numeric=range(2, 2 + len(aus)),
-            )
+        aus = _au_metrics(table)
+        out += _detail_section(table, "F1 per action unit", aus, [m[3:] for m in aus])
+        for prefix, what in (("f1", "F1"), ("recall", "Recall")):
+            per_class = _class_metrics(table, prefix)
+            out += _detail_section(table, f"{what} per expression", per_class, [class_of(m) for m in per_class])
     else:
         out += ["No measured results yet."]
     for note in table.notes + _few_clusters_note(table, unit):

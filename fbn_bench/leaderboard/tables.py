@@ -10,6 +10,7 @@ from ..errors import FbnError
 from ..scoring import au_of, headlines, metric_names, specs_scoring, task_of
 from ..tasks import TASKS
 from . import bootstrap
+from .pictures import Picture, confusion_picture
 from .records import ConfigKey, Entry, SeedRun
 from .references import Reference
 from .samples import Clusters, group_column, load_predictions, restrict, row_identity
@@ -84,6 +85,7 @@ class Table:
     lower_is_better: frozenset[str] = frozenset()  # metric plugins declared so (an error, a distance)
     resolvable: list[Resolvable] = field(default_factory=list)  # one per task headline
     family_size: int = 0  # comparisons in the Holm family (every row x compared metric of this table)
+    picture: Picture | None = None  # the expression confusion picture (pictures.py)
 
 
 def database_metrics(metrics_seen: set[str], spec) -> list[str]:
@@ -335,6 +337,10 @@ def build_table(
     for config_hash, problems in partial.items():
         table.notes.append(_partial_note(by_key[config_hash].key, problems, table.baseline))
     _rank(table)
+    if "expr" in tasks:
+        table.picture = confusion_picture(
+            table, {e.key.config_hash: list(frames[id(e)].values()) for e in entries}, spec
+        )
     return table
 
 

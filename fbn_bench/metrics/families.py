@@ -10,12 +10,12 @@ summed (no labelled sample; an AU without positive labels).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from ..tasks import EXPRESSIONS
+from ..tasks import EXPRESSIONS, TASKS
 from . import formulas, labelled, stats
 
 FIXED_THRESHOLD = 0.5
@@ -110,6 +110,19 @@ class VAFamily(Family):
         return Bound(self.names(), np.concatenate(blocks, axis=1), compute, counts)
 
 
+def _expr_counts(frame: pd.DataFrame, scope: Scope) -> np.ndarray | None:
+    """(rows, 3K) per-class [labelled, predicted, hit] one-hots over the declared classes; None without expr."""
+    if not labelled.has_task(frame, "expr"):
+        return None
+    t, p = labelled.expr_arrays(frame, scope.classes)
+    return stats.class_counts(t, p, np.arange(len(scope.classes), dtype=np.float64))
+
+
+def _split_counts(sums, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sums = np.asarray(sums, dtype=np.float64)
+    return sums[..., :k], sums[..., k : 2 * k], sums[..., 2 * k :]
+
+
 @dataclass(frozen=True)
 class ExprFamily(Family):
     """accuracy, macro_f1 (over the database's declared classes) or mean_class_accuracy (over the classes
@@ -119,15 +132,13 @@ class ExprFamily(Family):
         return [self.name]
 
     def bind(self, frame, scope):
-        if not labelled.has_task(frame, "expr"):
+        features = _expr_counts(frame, scope)
+        if features is None:
             return None
-        t, p = labelled.expr_arrays(frame, scope.classes)
         k = len(scope.classes)
-        features = stats.class_counts(t, p, np.arange(k, dtype=np.float64))
 
         def compute(sums):
-            sums = np.asarray(sums, dtype=np.float64)
-            true, pred, hit = sums[..., :k], sums[..., k : 2 * k], sums[..., 2 * k :]
+            true, pred, hit = _split_counts(sums, k)
             n = true.sum(axis=-1)
             if self.name == "accuracy":
                 value = formulas.ratio(hit.sum(axis=-1), n)
@@ -141,6 +152,39 @@ class ExprFamily(Family):
             return {self.name: np.asarray(sums)[..., :k].sum(axis=-1)}
 
         return Bound([self.name], features, compute, counts)
+
+
+# The per-class metric names: `<prefix>_<class>`, e.g. f1_happiness, recall_fear.
+CLASS_PREFIXES = {"class_f1": "f1", "class_recall": "recall"}
+
+
+@dataclass(frozen=True)
+class ExprClassFamily(Family):
+    """Per-class F1 (`class_f1`: f1_<class>) or recall (`class_recall`: recall_<class>) over the declared
+    classes, from the counts macro_f1 uses; NaN for a class without a labelled sample. n: the expression-labelled
+    samples, as for macro_f1."""
+
+    def names(self, aus=(), classes=EXPRESSIONS) -> list[str]:
+        return [f"{CLASS_PREFIXES[self.name]}_{c}" for c in classes]
+
+    def bind(self, frame, scope):
+        features = _expr_counts(frame, scope)
+        if features is None:
+            return None
+        k, names = len(scope.classes), self.names(classes=scope.classes)
+
+        def compute(sums):
+            true, pred, hit = _split_counts(sums, k)
+            if self.name == "class_f1":
+                values = formulas.f1_where_labelled(hit, true, pred)
+            else:
+                values = formulas.ratio(hit, true)
+            return {n: values[..., i] for i, n in enumerate(names)}
+
+        def counts(sums):
+            return dict.fromkeys(names, np.asarray(sums)[..., :k].sum(axis=-1))
+
+        return Bound(names, features, compute, counts)
 
 
 def _any_labelled(t: np.ndarray) -> np.ndarray:
@@ -225,6 +269,57 @@ class AURankFamily(Family):
         return Bound(names, np.concatenate(blocks, axis=1), compute, counts)
 
 
+# Aff-Wild2's AUs in the ABAW challenges from ABAW3 (2022) on: the set ABAW's AU measure averages over.
+ABAW_AUS: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
+
+
+@dataclass(frozen=True)
+class AbawFamily(Family):
+    """The ABAW challenge measures (Kollias et al., 6th/7th ABAW, 2024; docs/metrics.md) that the 7-class
+    expression head can give, composed of the built-in formulas:
+
+    - `abaw_au`: P_AU, the mean F1 over ABAW's 12 AUs (at the same thresholds as `f1_mean`);
+    - `abaw_mtl7`: ccc_mean + macro_f1 + abaw_au, ABAW's multi-task sum with the 7-class expression term in
+      place of its 8-class (7 + "Other") one: not the challenge's P_MTL, hence the name.
+
+    Bound only where the database annotates all 12 AUs (Aff-Wild2, real and synthetic); the sum only for a
+    run scored on all three tasks."""
+
+    def names(self, aus=()) -> list[str]:
+        return [self.name]
+
+    def bind(self, frame, scope):
+        if not set(ABAW_AUS) <= set(scope.aus):
+            return None
+        tasks = TASKS if self.name == "abaw_mtl7" else ("au",)
+        if not set(tasks) <= set(scope.tasks):
+            return None
+        parts = [AUF1Family("f1", "au").bind(frame, replace(scope, aus=ABAW_AUS))]
+        if self.name == "abaw_mtl7":
+            parts = [
+                VAFamily("ccc", "va").bind(frame, scope),
+                ExprFamily("macro_f1", "expr").bind(frame, scope),
+                *parts,
+            ]
+        if any(b is None for b in parts):
+            return None
+        # the rows a record counts: labelled for any of the parts' tasks
+        rows = np.stack([labelled.labelled(frame, t, ABAW_AUS) for t in tasks], axis=1)
+        features = np.concatenate([rows.any(axis=1).astype(np.float64)[:, None], *(b.features for b in parts)], axis=1)
+        edges = np.cumsum([1, *(b.width for b in parts)])
+        heads = ["ccc_mean", "macro_f1", "f1_mean"][-len(parts) :]
+
+        def compute(sums):
+            sums = np.asarray(sums, dtype=np.float64)
+            terms = [b.compute(sums[..., lo:hi])[h] for b, h, lo, hi in zip(parts, heads, edges[:-1], edges[1:])]
+            return {self.name: np.sum(terms, axis=0)}
+
+        def counts(sums):
+            return {self.name: np.asarray(sums)[..., 0]}
+
+        return Bound([self.name], features, compute, counts)
+
+
 # The built-ins, in display order (fbn_plugins.metrics.builtin registers each as a MetricSpec).
 BUILTIN: tuple[Family, ...] = (
     VAFamily("ccc", "va", description="concordance correlation coefficient per dimension and their mean"),
@@ -234,8 +329,16 @@ BUILTIN: tuple[Family, ...] = (
     ExprFamily("macro_f1", "expr", description="unweighted mean of per-class F1 over the declared classes"),
     ExprFamily("accuracy", "expr", description="share of exactly right labels"),
     ExprFamily("mean_class_accuracy", "expr", description="mean per-class recall (RAF-DB's average accuracy)"),
+    ExprClassFamily("class_f1", "expr", description="F1 of each declared expression class (f1_<class>)"),
+    ExprClassFamily("class_recall", "expr", description="recall of each declared expression class (recall_<class>)"),
     AUF1Family("f1", "au", description="per-AU F1 at validated thresholds (else 0.5) and their mean"),
     AUF1Family("f1@0.5", "au", fixed=FIXED_THRESHOLD, description="per-AU F1 at the fixed 0.5 and their mean"),
     AURankFamily("ap", "au", description="per-AU average precision and their mean"),
     AURankFamily("auc", "au", description="per-AU ROC-AUC and their mean"),
+    AbawFamily("abaw_au", "au", description="ABAW's AU measure: mean F1 over its 12 AUs (Aff-Wild2)"),
+    AbawFamily(
+        "abaw_mtl7",
+        "au",  # recorded under the last of the three tasks it sums
+        description="ccc_mean + macro_f1 + abaw_au: ABAW's multi-task sum with 7 expression classes (Aff-Wild2)",
+    ),
 )

@@ -71,6 +71,11 @@ def f1_from_counts(tp, true, pred):
     return np.where(den > 0, ratio(2.0 * np.asarray(tp, dtype=np.float64), den), 0.0)
 
 
+def f1_where_labelled(tp, true, pred):
+    """One class's (or AU's) F1, NaN where it has no labelled sample: undefined, not sklearn's 0."""
+    return np.where(np.asarray(true, dtype=np.float64) > 0, f1_from_counts(tp, true, pred), np.nan)
+
+
 # --- ranks: positives and negatives per distinct score, scores ascending along the last axis ----------------
 
 
@@ -99,8 +104,7 @@ def f1_where_defined(counts):
     """Per-AU F1 from (..., K, 4) counts [labelled, positive labels, positive predictions, true positives];
     NaN where an AU has no positive label (undefined, not 0: see docs/metrics.md)."""
     counts = np.asarray(counts, dtype=np.float64)
-    true, pred, tp = counts[..., 1], counts[..., 2], counts[..., 3]
-    return np.where(true > 0, f1_from_counts(tp, true, pred), np.nan)
+    return f1_where_labelled(counts[..., 3], counts[..., 1], counts[..., 2])
 
 
 def mean_where_defined(values):

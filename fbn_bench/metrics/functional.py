@@ -103,6 +103,31 @@ def mean_class_accuracy(y_true, y_pred) -> float:
     return float((hit[present] / true[present]).mean())
 
 
+def per_class_f1(y_true, y_pred, labels: Sequence[int] | None = None) -> list[float]:
+    """One-vs-rest F1 of each class of `labels` (default: those present), sklearn's `f1_score(average=None)`;
+    NaN for a class without a labelled sample (sklearn's 0 there is a convention, not a measurement)."""
+    _, true, pred, hit = _class_counts(y_true, y_pred, labels)
+    return formulas.f1_where_labelled(hit, true, pred).tolist()
+
+
+def per_class_recall(y_true, y_pred, labels: Sequence[int] | None = None) -> list[float]:
+    """Recall (the per-class accuracy) of each class of `labels` (default: those present), sklearn's
+    `recall_score(average=None)`; NaN for a class without a labelled sample."""
+    _, true, _, hit = _class_counts(y_true, y_pred, labels)
+    return formulas.ratio(hit, true).tolist()
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """(C, C) int counts of class indices 0..C-1: rows the true class, columns the predicted one (sklearn's
+    layout). A prediction outside 0..C-1 (a class the database does not declare) is a miss and is left out."""
+    t, p = _pair(y_true, y_pred)
+    t, p = t.ravel().astype(np.int64), p.ravel().astype(np.int64)
+    if ((t < 0) | (t >= n_classes)).any():
+        raise FbnError(f"y_true holds a class index outside 0..{n_classes - 1}: {t[(t < 0) | (t >= n_classes)][0]}")
+    keep = (p >= 0) & (p < n_classes)
+    return np.bincount(t[keep] * n_classes + p[keep], minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 def f1(y_true, y_pred) -> float:
     """Binary F1 of the positive class; 0 when there are no positive labels and no positive predictions."""
     t, p = _pair(y_true, y_pred)
@@ -149,3 +174,16 @@ def au_f1(y_true, y_pred, mask=None) -> tuple[list[float], float]:
     per_au = formulas.f1_where_defined(counts)
     defined = per_au[~np.isnan(per_au)]
     return per_au.tolist(), float(defined.mean()) if defined.size else float("nan")
+
+
+def abaw_au(y_true, y_pred) -> float:
+    """ABAW's AU measure (P_AU): the mean binary F1 over the AUs, (N, K) arrays as `au_f1` takes (ABAW: its 12)."""
+    return au_f1(y_true, y_pred)[1]
+
+
+def abaw_mtl(va_true, va_pred, expr_true, expr_pred, au_true, au_pred, labels: Sequence[int] = range(7)) -> float:
+    """ABAW's multi-task sum: (CCC_V + CCC_A) / 2 over (N, 2) [valence, arousal] arrays, plus macro-F1 over
+    `labels` (ABAW: 7 basic classes + Other; fbn-bench: the 7), plus `abaw_au`. Each term on its own samples."""
+    va_t, va_p = _pair(va_true, va_pred)
+    va = (ccc(va_t[:, 0], va_p[:, 0]) + ccc(va_t[:, 1], va_p[:, 1])) / 2
+    return va + macro_f1(expr_true, expr_pred, labels) + abaw_au(au_true, au_pred)

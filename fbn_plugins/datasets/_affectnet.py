@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fbn_bench.data.table import LoadedTable
+from fbn_bench.data.table import EYE_COLUMNS, LoadedTable
 from fbn_bench.errors import FbnError
+from fbn_bench.faces.detection import eyes_from_68
 
 from ._aff_common import attach_skipped, find_dirs, relative
 from ._common import listing
@@ -114,6 +115,8 @@ def read_csv_release(path: Path, root: Path, image_dir: Path) -> LoadedTable:
                 f"expected subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
             )
         at = {c: header.index(c) for c in REQUIRED}
+        # 68 points as one `x1;y1;x2;...` field, in the box's pixels: their eye centres serve --face-crop align.
+        marks = header.index("facial_landmarks") if "facial_landmarks" in header else None
         for fields in reader:
             line = reader.line_num
             if not fields or all(not f.strip() for f in fields):
@@ -143,8 +146,20 @@ def read_csv_release(path: Path, root: Path, image_dir: Path) -> LoadedTable:
                 skipped[skip_no_label(code)] += 1
                 continue
             image = fields[at["subDirectory_filePath"]].strip()
-            rows.append((f"{prefix}/{image}", image.rsplit(".", 1)[0], *box, valence, arousal, CODES[code]))
-    columns = ["image", "subject", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "valence", "arousal", "expression"]
+            eyes = eyes_from_68(fields[marks].split(";")) if marks is not None else (np.nan,) * 4
+            rows.append((f"{prefix}/{image}", image.rsplit(".", 1)[0], *box, *eyes, valence, arousal, CODES[code]))
+    columns = [
+        "image",
+        "subject",
+        "bbox_x",
+        "bbox_y",
+        "bbox_w",
+        "bbox_h",
+        *EYE_COLUMNS,
+        "valence",
+        "arousal",
+        "expression",
+    ]
     return attach_skipped(pd.DataFrame(rows, columns=columns), skipped)
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
 from fbn_bench.data.splits import val_carved
-from fbn_bench.data.table import LoadedTable
+from fbn_bench.data.table import EYE_COLUMNS, LoadedTable
+from fbn_bench.faces.detection import eyes_from_68
 
 from ._aff_common import attach_skipped, relative, require_root
 from ._common import listing
@@ -93,6 +94,8 @@ def read_clip(path: Path, root: Path, crop: bool, margin: float) -> pd.DataFrame
         }
         if crop:
             row.update(zip(("bbox_x", "bbox_y", "bbox_w", "bbox_h"), _landmark_box(frame.get("landmarks"), margin)))
+            # the eye centres too, for --face-crop align (docs/faces.md)
+            row.update(zip(EYE_COLUMNS, eyes_from_68(frame.get("landmarks"))))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -1,8 +1,10 @@
 """Dataset plugin: Aff-Wild (the first version, CVPR 2017 challenge): per-frame valence and arousal.
 
 Reads `annotations/<split>/{valence,arousal}/<video>.txt` (one value per line, line i = frame i) and the
-per-frame face boxes `bboxes/<split>/<video>/<frame>.pts`. The database ships videos; fbn-bench reads
-frames extracted with ffmpeg into `frames/<video>/00001.jpg`. See docs/datasets/affwild.md.
+per-frame face boxes `bboxes/<split>/<video>/<frame>.pts`. Pictures: the videos as shipped
+(`videos/<split>/<video>.mp4|.avi`, line i = the i-th decoded frame), or frames extracted beforehand into
+`frames/<video>/00001.jpg` (`source=auto` takes those when their folder exists). Frames without a box go to the
+run's face detector. See docs/datasets/affwild.md and docs/faces.md.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _box_folder(root: Path, split: str) -> Path | None:
 
 
 @val_carved("affwild", "video")
-def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> LoadedTable:
+def load_affwild(root: Path, split: str, *, images: str, bboxes: bool, source: str) -> LoadedTable:
     root = require_root(root, "affwild", "the unpacked Aff-Wild release and the extracted frames")
     annotations = find_release_folder(root, "annotations")
     if annotations is None:
@@ -92,11 +94,7 @@ def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> Loaded
             )
             raise FbnError(f"affwild: annotation folder {folder} not found{hint}")
     image_dir = option_path(images, root)
-    if not image_dir.is_dir():
-        raise FbnError(
-            f"affwild: frame folder {image_dir} not found; extract each video's frames with "
-            f"`ffmpeg -i videos/{split}/VIDEO.mp4 {relative(image_dir, root)}/VIDEO/%05d.jpg` or pass affwild:images=FOLDER"
-        )
+    video_dir = _video_folder(root, split, image_dir, source)
     box_dir = _box_folder(root, split) if bboxes else None
 
     parts = []
@@ -115,9 +113,13 @@ def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> Loaded
                 f"one is truncated: re-extract the annotations"
             )
         frames = np.arange(1, len(valence) + 1)
+        if video_dir is None:
+            pictures = [f"{relative(image_dir, root)}/{video}/{f:05d}.jpg" for f in frames]
+        else:
+            pictures = [relative(_video_file(video_dir, video), root)] * len(frames)
         part = pd.DataFrame(
             {
-                "image": [f"{relative(image_dir, root)}/{video}/{f:05d}.jpg" for f in frames],
+                "image": pictures,
                 "subject": video,
                 "video": video,
                 "frame": frames,
@@ -125,6 +127,8 @@ def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> Loaded
                 "arousal": arousal,
             }
         )
+        if video_dir is not None:  # line i (1-based) is the i-th frame the decoder returns
+            part["frame_index"] = frames - 1
         if box_dir is not None:
             part[["bbox_x", "bbox_y", "bbox_w", "bbox_h"]] = _video_boxes(box_dir / video, frames)
         parts.append(part)
@@ -138,8 +142,38 @@ def load_affwild(root: Path, split: str, *, images: str, bboxes: bool) -> Loaded
     return attach_skipped(pd.concat(parts, ignore_index=True), {})
 
 
+def _video_folder(root: Path, split: str, image_dir: Path, source: str) -> Path | None:
+    """videos/<split>/ when the rows come from the videos as shipped, None for extracted frames."""
+    if source == "frames" or (source == "auto" and image_dir.is_dir()):
+        if not image_dir.is_dir():
+            raise FbnError(
+                f"affwild: frame folder {image_dir} not found; extract each video's frames with `ffmpeg -i "
+                f"videos/{split}/VIDEO.mp4 {relative(image_dir, root)}/VIDEO/%05d.jpg`, pass affwild:images=FOLDER, "
+                "or read the videos as shipped (affwild:source=videos)"
+            )
+        return None
+    # videos/ beside annotations/: at the root or one level down (the tarball's top folder)
+    found = [root / "videos"] + [d / "videos" for d in sorted(root.iterdir()) if d.is_dir()]
+    videos = next((d for d in found if (d / split).is_dir()), None)
+    if videos is None:
+        raise FbnError(
+            f"affwild: neither extracted frames ({image_dir}) nor a video folder videos/{split}/ under {root}; "
+            "unpack the videos there (or extract frames and pass affwild:source=frames)"
+        )
+    return videos / split
+
+
+def _video_file(folder: Path, video: str) -> Path:
+    """The video of an annotation file: <video>.mp4 or .avi (both occur); the .mp4 name when neither exists, so
+    its rows are skipped and counted as missing."""
+    for suffix in (".mp4", ".avi"):
+        if (folder / f"{video}{suffix}").is_file():
+            return folder / f"{video}{suffix}"
+    return folder / f"{video}.mp4"
+
+
 def _video_boxes(folder: Path, frames: np.ndarray) -> np.ndarray:
-    """(n, 4) boxes by 1-based frame number; NaN where the frame has no .pts (no face found: the core skips it)."""
+    """(n, 4) boxes by 1-based frame number; NaN where the frame has no .pts (the run's face detector looks)."""
     boxes = np.full((len(frames), 4), np.nan)
     if not folder.is_dir():
         return boxes
@@ -160,7 +194,8 @@ SPEC = DatasetSpec(
     citation="Kollias et al., Deep Affect Prediction in-the-wild: Aff-Wild Database and Challenge, Deep Architectures, and Beyond, IJCV 2019",
     homepage="https://ibug.doc.ic.ac.uk/resources/first-affect-wild-challenge/",
     license="Academic research only, under the owners' end-user licence agreement",
-    loader_version="1",
+    loader_version="2",
+    full_frames=True,
     options=(
         Option(
             "images",
@@ -172,7 +207,16 @@ SPEC = DatasetSpec(
             "bboxes",
             bool,
             True,
-            help="crop each frame to the face box of bboxes/<split>/<video>/<frame>.pts (frames without one are skipped and counted)",
+            help="crop each frame to the face box of bboxes/<split>/<video>/<frame>.pts (frames without one go to "
+            "the face detector; --face-detector none skips and counts them)",
+        ),
+        Option(
+            "source",
+            str,
+            "auto",
+            choices=("auto", "videos", "frames"),
+            help="videos: videos/<split>/<video>.mp4|.avi as shipped; frames: the extracted ones (images); "
+            "auto: the frames when their folder exists, else the videos",
         ),
     ),
     group_column="subject",

@@ -170,6 +170,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="bp4d",
+            full_frames=True,  # whole frames / web photos: the run's face detector finds the face
             splits=("train", "val", "test"),
             tasks={"au"},
             aus=BP4D_AUS,
@@ -185,6 +186,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="bp4dplus",
+            full_frames=True,  # whole frames / web photos: the run's face detector finds the face
             splits=("train", "val", "test"),
             tasks={"au"},
             aus=BP4D_AUS,

@@ -3,8 +3,10 @@
 Labels: `ActionUnit_Labels/SNxxx/SNxxx_au<n>.txt`, one `frame,intensity` per line (frame 1-based,
 intensity 0-5, no header). An AU occurs when intensity >= `threshold` (default 2, the JAA-Net /
 ME-GraphAU protocol). Frames are joined across the 12 files by frame number, never by position.
-Images are not distributed as frames: the user extracts them from the left-camera videos, by default
-to `frames/SN001/00001.png` (frame number as in the label files); option `naming` changes the pattern.
+Pictures: the left-camera videos as shipped (`Videos_LeftCamera/LeftVideoSN001_comp.avi`), decoded by the core
+(label frame k is the k-th decoded frame), or frames extracted beforehand, by default `frames/SN001/00001.png`
+(frame number as in the label files; option `naming`). `source=auto` takes the frames when their folder exists.
+Either way these are full frames: the run's face detector finds the face (docs/faces.md).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ PARTS = (
 )
 LABEL_DIRS = ("ActionUnit_Labels", "ActionUnit_Labels/ActionUnit_Labels")
 DEFAULT_NAMING = "frames/{subject}/{frame:05d}.png"
+VIDEO_DIRS = ("Videos_LeftCamera", "Video_LeftCamera")
+VIDEO_NAME = "LeftVideo{subject}_comp.avi"
 SUBJECT_DIR = re.compile(r"^SN\d{3}$")
 
 
@@ -68,9 +72,10 @@ def read_au_file(path: Path) -> dict[int, int]:
 
 
 @val_carved("disfa", "subject")
-def load(root, split: str, *, fold: int, threshold: int, naming: str) -> LoadedTable:
+def load(root, split: str, *, fold: int, threshold: int, naming: str, source: str) -> LoadedTable:
     root = require_root(Path(root), "disfa")
     name_of = image_namer(naming, "disfa", {"subject": "SN001", "frame": 1, "frame0": 0})
+    videos = _video_folder(root, naming, source)
     labels = find_first(root, LABEL_DIRS, "DISFA label folder")
     on_disk = [p.name for p in listing(labels) if p.is_dir() and SUBJECT_DIR.match(p.name)]
     if not on_disk:
@@ -106,20 +111,42 @@ def load(root, split: str, *, fold: int, threshold: int, naming: str) -> LoadedT
         if len(complete) < len(frames):
             key = "frames missing from some of their subject's 12 AU files"
             skipped[key] = skipped.get(key, 0) + len(frames) - len(complete)
+        if videos is None:
+            images = [name_of(subject=subject, frame=f, frame0=f - 1) for f in complete]
+        else:
+            images = [f"{videos}/{VIDEO_NAME.format(subject=subject)}"] * len(complete)
         table = pd.DataFrame(
             {
-                "image": [name_of(subject=subject, frame=f, frame0=f - 1) for f in complete],
+                "image": images,
                 "subject": subject,
                 "video": subject,  # one (left-camera) video per subject
                 "frame": np.asarray(complete, dtype=np.int64),
             }
         )
+        if videos is not None:  # label line k (1-based) is the k-th frame the decoder returns
+            table["frame_index"] = table["frame"] - 1
         for au in DISFA_AUS:
             intensity = np.array([per_au[au][f] for f in complete], dtype=np.int64)
             table[f"AU{au}"] = (intensity >= threshold).astype(np.float64)
             table[f"intensity_au{au}"] = intensity  # kept for intensity work; AU<n> is occurrence
         tables.append(table)
     return stacked_table(tables, skipped, notes)
+
+
+def _video_folder(root: Path, naming: str, source: str) -> str | None:
+    """The left-camera video folder (relative to root) when the rows come from videos, None for extracted frames.
+    auto: the videos when their folder exists and the frames' does not (missing frames are then counted as
+    missing images, as ever)."""
+    found = next((d for d in VIDEO_DIRS if (root / d).is_dir()), None)
+    frames_dir = root / naming.split("{", 1)[0]
+    if source == "frames" or (source == "auto" and (found is None or frames_dir.is_dir())):
+        return None
+    if found is None:
+        tried = " or ".join(str(root / d) for d in VIDEO_DIRS)
+        raise FbnError(
+            f"disfa: no video folder ({tried}); unpack the left-camera videos there, or pass disfa:source=frames"
+        )
+    return found
 
 
 @hookimpl
@@ -135,6 +162,8 @@ def register_datasets(register):
             citation="Mavadati, S. M., Mahoor, M. H., Bartlett, K., Trinh, P., Cohn, J. F. DISFA: A spontaneous "
             "facial action intensity database. IEEE Trans. Affective Computing 4(2), 2013.",
             homepage="http://mohammadmahoor.com/disfa/",
+            full_frames=True,
+            loader_version="2",
             license="Research use under the DISFA agreement (request access from the owners)",
             options=(
                 Option(
@@ -157,6 +186,14 @@ def register_datasets(register):
                     DEFAULT_NAMING,
                     help="image path pattern relative to root, fields {subject}, {frame} (1-based, as in the "
                     "label files) and {frame0} (0-based)",
+                ),
+                Option(
+                    "source",
+                    str,
+                    "auto",
+                    choices=("auto", "videos", "frames"),
+                    help="videos: Videos_LeftCamera/LeftVideoSNxxx_comp.avi as shipped; frames: extracted ones "
+                    "(naming); auto: frames when their folder exists, else the videos",
                 ),
             ),
         )

@@ -125,6 +125,7 @@ def register_datasets(register):
     register(
         DatasetSpec(
             name="emotionet",
+            full_frames=True,  # whole frames / web photos: the run's face detector finds the face
             splits=("train", "val", "test"),
             tasks={"au"},
             aus=EMOTIONET_AUS,

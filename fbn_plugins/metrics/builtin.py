@@ -12,10 +12,14 @@ _FUNCTIONS = {
     "macro_f1": metrics.macro_f1,
     "accuracy": metrics.accuracy,
     "mean_class_accuracy": metrics.mean_class_accuracy,
+    "class_f1": metrics.per_class_f1,
+    "class_recall": metrics.per_class_recall,
     "f1": metrics.f1,
     "f1@0.5": metrics.f1,
     "ap": metrics.average_precision,
     "auc": metrics.roc_auc,
+    "abaw_au": metrics.abaw_au,
+    "abaw_mtl7": metrics.abaw_mtl,
 }
 
 

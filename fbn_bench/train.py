@@ -98,9 +98,9 @@ def fit(
     batches = streams.batches(steps - p.step, start_step=p.step)
     depth = PREFETCH if prefetch is None else prefetch
     # Gathered ahead on a thread (the same batches, in the same order); pinned for an asynchronous copy on a GPU.
-    feed = Prefetcher(batches, depth, pin=accelerator.device.type == "cuda") if depth else None
-    try:
-        for step, batch in enumerate(feed if feed is not None else batches, start=p.step + 1):
+    # Leaving the block stops the thread: an early stop, a stop request or an error leaves batches unread.
+    with Prefetcher(batches, depth, pin=accelerator.device.type == "cuda") as feed:
+        for step, batch in enumerate(feed, start=p.step + 1):
             batch = to_device(batch, accelerator.device)
             images = augment(batch["image"], generator=generator) if config.augment else normalize(batch["image"])
             with accelerator.autocast():
@@ -145,9 +145,6 @@ def fit(
                     f"stopped by {stop.name} after step {step} of {steps}; the state is saved: continue with "
                     f"`fbn-bench run --resume {stop.run_dir or 'RUN_DIR'}`"
                 )
-    finally:
-        if feed is not None:
-            feed.close()  # an early stop, a stop request or an error leaves batches unread
     bar.close()
     return p.history
 

@@ -38,13 +38,13 @@ def prepare(root, cache_dir, spec=None, size=SIZE, **kw):
 def decode_calls(monkeypatch):
     """Counts how many times the cache decodes a whole split."""
     calls = []
-    real = cache_mod.decode_rows
+    real = cache_mod.decode_units
 
-    def counting(paths, *args, **kwargs):
-        calls.append(len(paths))
-        return real(paths, *args, **kwargs)
+    def counting(sources, *args, **kwargs):
+        calls.append(len(sources))
+        return real(sources, *args, **kwargs)
 
-    monkeypatch.setattr(cache_mod, "decode_rows", counting)
+    monkeypatch.setattr(cache_mod, "decode_units", counting)
     return calls
 
 
@@ -271,18 +271,21 @@ def test_partial_bbox_columns_are_an_error(toy):
         prepare(root, cache_dir)
 
 
-def test_interrupted_build_leaves_nothing_behind(toy, monkeypatch):
+def test_interrupted_build_leaves_no_cache_only_its_partial_build(toy, monkeypatch):
+    # No .npy/.json pair a later run would trust; the partial build (tests/test_cache_resume.py) is continued
+    # and removed by the next build.
     root, _, cache_dir = toy
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cache_mod, "decode_rows", crash)
+    monkeypatch.setattr(cache_mod, "decode_units", crash)
     with pytest.raises(KeyboardInterrupt):
         prepare(root, cache_dir)
-    assert list(cache_dir.iterdir()) == []
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".lock", ".partial", ".partial"]
     monkeypatch.undo()
     assert len(prepare(root, cache_dir)) == 10
+    assert sorted(p.suffix for p in cache_dir.iterdir()) == [".json", ".npy"]
 
 
 def test_corrupt_cache_files_are_rebuilt(toy, decode_calls):

@@ -76,7 +76,7 @@ def list_(data_root: Path | None, cache_dir: Path | None) -> None:
 def prune(data_root: Path | None, cache_dir: Path | None, days: float | None, everything: bool, dry_run: bool) -> None:
     """Remove cached splits and generated data; the next run that needs them builds them again. Temporaries
     younger than an hour are kept (a run may be writing them)."""
-    from ..data.stored import LEFTOVER, human_size
+    from ..data.stored import LEFTOVER, PARTIAL, human_size
 
     if (days is None) == (not everything):
         raise FbnError("give --older-than DAYS or --all (add --dry-run to see what would go)")
@@ -87,7 +87,7 @@ def prune(data_root: Path | None, cache_dir: Path | None, days: float | None, ev
     chosen = [
         i
         for i in items
-        if (everything or i.age_days(now) >= days) and not (i.kind == LEFTOVER and now - i.used < IN_PROGRESS_S)
+        if (everything or i.age_days(now) >= days) and not (i.kind in (LEFTOVER, PARTIAL) and now - i.used < IN_PROGRESS_S)
     ]
     verb = "would remove" if dry_run else "removed"
     for item in chosen:

@@ -10,7 +10,8 @@ run), so fixing an annotation does not re-decode anything.
 The `.json` also holds the SHA-256 of the `.npy`, checked the first time a process uses the cache (and again
 whenever the file changes): a damaged cache (a disk error, a partial copy, an edit) is rebuilt with a one-line
 warning, never used. Hashing reads the file once, a small fraction of what decoding it took (see
-docs/data-path.md). Temporary files of a build killed mid-way (`.tmp-*`) are removed on a later run.
+docs/data-path.md). A build that stops part-way is continued by the next one (data/partial.py); temporary files
+of a write killed mid-way (`.tmp-*`) are removed on a later run.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from ..atomic import clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..faces.frontend import FaceFrontEnd
 from ..specs import DatasetSpec
-from .decode import decode_rows
+from .decode import decode_units
 from .images import MISSING, REASONS, UNREADABLE, BadImageError, decode_face, open_picture
+from .partial import PartialBuild
 from .roots import default_cache_dir, read_split
 from .sources import RowSources
 from .table import BBOX_COLUMNS, LoadedTable, label_arrays
@@ -317,69 +319,82 @@ def _any_recovered(sources: RowSources, image_size: int, skipped: list) -> bool:
 
 
 def _build(sources, root, image_size, npy, meta_path, key, spec, split, progress, workers, front) -> None:
-    """Decode every row into a temporary file, then move the files into place (data first, meta last),
-    so that a reader never sees a half-written cache; concurrent builders just overwrite each other
-    with identical files."""
+    """Decode every row into the split's partial build (data/partial.py: resumed if a killed build left one), then
+    write the decoded rows in order to a temporary file and move the files into place (data first, meta last), so
+    a reader never sees a half-written cache. One process builds a split at a time; another waits, then reuses."""
     npy.parent.mkdir(parents=True, exist_ok=True)
-    tmp_files: list[Path] = []
-    try:
-        tmp_full = _tmp(npy.parent, tmp_files)
-        n = len(sources)
-        full = np.lib.format.open_memmap(
-            tmp_full, mode="w+", dtype=np.uint8, shape=(max(n, 1), image_size, image_size, 3)
-        )
-        decoded = decode_rows(
+    n = len(sources)
+    before = _identity(meta_path)  # what made us build (no cache, a damaged or outdated one)
+    with PartialBuild(npy, key, n, image_size) as build:
+        if _identity(meta_path) != before and _load(npy, meta_path, key, n, image_size) is not None:
+            return  # built by the process we waited for
+        if build.resumed:
+            print(f"{spec.name}/{split}: continuing a cache build that stopped part-way", file=sys.stderr)
+        decode_units(
             sources,
             image_size,
-            full,
+            build.pixels,
             front=front,
             workers=workers,
             progress=progress,
             desc=f"decoding {spec.name}/{split}",
+            done=build.done,
+            on_unit=build.record,
         )
-        skipped = decoded.skipped
-        n_ok = n - len(skipped)
-        full.flush()
-        if n_ok == len(full):
-            final = tmp_full
-        else:  # skipped rows left a tail: copy the decoded prefix into a file of the exact size
-            final = _tmp(npy.parent, tmp_files)
-            if n_ok:
+        build.save()
+        decoded = build.decoded
+        good = np.setdiff1d(np.arange(n, dtype=np.int64), np.array([r for r, _ in decoded.skipped], dtype=np.int64))
+        tmp_files: list[Path] = []
+        try:
+            if len(good) == n:  # every row decoded: the partial file is the cache (no second copy on disk)
+                build.pixels.flush()
+                build.pixels = None
+                final = build.pixels_path
+            else:
+                final = _tmp(npy.parent, tmp_files)
+            if 0 < len(good) < n:  # the decoded rows, in row order, in a file of the exact size
                 exact = np.lib.format.open_memmap(
-                    final, mode="w+", dtype=np.uint8, shape=(n_ok, image_size, image_size, 3)
+                    final, mode="w+", dtype=np.uint8, shape=(len(good), image_size, image_size, 3)
                 )
-                for start in range(0, n_ok, 4096):
-                    stop = min(start + 4096, n_ok)
-                    exact[start:stop] = full[start:stop]
+                for start in range(0, len(good), 4096):
+                    exact[start : start + 4096] = build.pixels[good[start : start + 4096]]
                 exact.flush()
                 del exact
-        del full
-        meta = {
-            "key": key,
-            "decoder": DECODER_VERSION,
-            "dataset": spec.name,
-            "split": split,
-            "loader_version": str(spec.loader_version),
-            "root": str(root),
-            "image_size": image_size,
-            "n_rows": n,
-            "n_images": n_ok,
-            "skipped": [[int(r), reason] for r, reason in skipped],
-            "videos": decoded.videos,
-            "crops": decoded.crops,
-            "front_end": (front or FaceFrontEnd()).describe() if sources.uses_front_end() else None,
-            "sha256": file_sha256(final) if n_ok else None,
-        }
-        if n_ok:
-            os.replace(final, npy)
-            stat = npy.stat()  # just hashed: the load that follows need not read it again
-            _verified.add((str(npy.resolve()), stat.st_size, stat.st_mtime_ns, meta["sha256"]))
-        tmp_meta = _tmp(npy.parent, tmp_files, suffix=".json")
-        tmp_meta.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp_meta, meta_path)
-    finally:
-        for f in tmp_files:
-            f.unlink(missing_ok=True)
+            meta = {
+                "key": key,
+                "decoder": DECODER_VERSION,
+                "dataset": spec.name,
+                "split": split,
+                "loader_version": str(spec.loader_version),
+                "root": str(root),
+                "image_size": image_size,
+                "n_rows": n,
+                "n_images": len(good),
+                "skipped": [[int(r), reason] for r, reason in decoded.skipped],
+                "videos": decoded.videos,
+                "crops": decoded.crops,
+                "front_end": (front or FaceFrontEnd()).describe() if sources.uses_front_end() else None,
+                "sha256": file_sha256(final) if len(good) else None,
+            }
+            if len(good):
+                os.replace(final, npy)
+                stat = npy.stat()  # just hashed: the load that follows need not read it again
+                _verified.add((str(npy.resolve()), stat.st_size, stat.st_mtime_ns, meta["sha256"]))
+            tmp_meta = _tmp(npy.parent, tmp_files, suffix=".json")
+            tmp_meta.write_text(json.dumps(meta, indent=1))
+            os.replace(tmp_meta, meta_path)
+        finally:
+            for f in tmp_files:
+                f.unlink(missing_ok=True)
+        build.finish()
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _check_room(folder: Path, n_rows: int, image_size: int) -> None:

@@ -19,12 +19,17 @@ _END = object()
 
 
 class Prefetcher:
-    """Iterate `batches` `depth` batches ahead on a daemon thread. `close()` (or leaving a `with` block) stops
-    the thread when the loop ends early (early stopping, a stop request, an error)."""
+    """Iterate `batches` `depth` batches ahead on a daemon thread (depth 0: in the caller's thread, no thread at
+    all). `close()` (or leaving a `with` block) stops the thread when the loop ends early (early stopping, a stop
+    request, an error)."""
 
     def __init__(self, batches: Iterable[dict[str, torch.Tensor]], depth: int = 2, pin: bool = False) -> None:
-        if depth < 1:
-            raise ValueError(f"depth must be 1 or more, got {depth}")
+        if depth < 0:
+            raise ValueError(f"depth must be 0 or more, got {depth}")
+        self._batches = batches
+        self._thread = None
+        if depth == 0:
+            return
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._pin = pin
@@ -52,6 +57,9 @@ class Prefetcher:
         return False
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        if self._thread is None:
+            yield from self._batches
+            return
         while True:
             item = self._queue.get()
             if item is _END:
@@ -61,8 +69,9 @@ class Prefetcher:
             yield item
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
 
     def __enter__(self) -> Prefetcher:
         return self

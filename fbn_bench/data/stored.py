@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import TMP_PREFIX
+from .partial import PIXELS_SUFFIX, STATE_SUFFIX, describe_partial
 
-IMAGES, GENERATED, LEFTOVER = "images", "generated", "left over"
+IMAGES, GENERATED, PARTIAL, LEFTOVER = "images", "generated", "partial", "left over"
 
 
 @dataclass(frozen=True)
 class Stored:
-    kind: str  # IMAGES, GENERATED or LEFTOVER (a temporary of a killed build, a cache file missing its half)
+    # IMAGES, GENERATED, PARTIAL (a build that stopped part-way: the next one continues it) or LEFTOVER (a
+    # temporary of a killed write, a cache file missing its half)
+    kind: str
     name: str  # what it holds, e.g. "synth-rafdb/train 64px (1,500 images)"
     paths: tuple[Path, ...]
     size: int  # bytes
@@ -53,8 +56,18 @@ def image_caches(folder: Path) -> list[Stored]:
         paths = (npy, meta_path) if npy.exists() else (meta_path,)
         claimed.update(paths)
         found.append(Stored(IMAGES, name, paths, _size(paths), meta_path.stat().st_mtime))
+    for state in sorted(folder.glob(f"*{STATE_SUFFIX}")):
+        pixels = state.with_name(state.name[: -len(STATE_SUFFIX)] + PIXELS_SUFFIX)
+        described = describe_partial(state)
+        if described is None:
+            continue
+        paths = (pixels, state) if pixels.exists() else (state,)
+        claimed.update(paths)
+        name = state.name[: -len(STATE_SUFFIX)]
+        found.append(Stored(PARTIAL, f"{name}: {described}", paths, _size(paths), state.stat().st_mtime))
     for path in sorted(folder.iterdir()):
-        if path not in claimed and (path.suffix in (".npy", ".json") or path.name.startswith(TMP_PREFIX)):
+        leftover = path.suffix in (".npy", ".json", ".partial") or path.name.startswith(TMP_PREFIX)
+        if path not in claimed and leftover:
             found.append(Stored(LEFTOVER, path.name, (path,), _size([path]), path.lstat().st_mtime))
     return found
 

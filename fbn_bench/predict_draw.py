@@ -22,9 +22,9 @@ def label_of(row: dict) -> str:
         parts.append(f"{top} {probs[top]:.2f}")
     if np.isfinite(row.get("valence", np.nan)):
         parts.append(f"V {row['valence']:+.2f} A {row['arousal']:+.2f}")
-    aus = [k for k, v in row.items() if k.startswith("AU") and np.isfinite(v) and v >= 0.5]
-    if aus:
-        parts.append(" ".join(aus[:6]))
+    present = {k: v for k, v in row.items() if k.startswith("AU") and np.isfinite(v) and v >= 0.5}
+    if present:  # the surest first
+        parts.append(" ".join(sorted(present, key=present.get, reverse=True)[:5]))
     return " | ".join(parts)
 
 
@@ -41,7 +41,9 @@ class Annotator:
         for row in rows:
             x, y, w, h = (row[c] for c in ("FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight"))
             pen.rectangle((x, y, x + w, y + h), outline=COLOUR, width=width)
-            pen.text((x + 2, max(0, y - 12)), label_of(row), fill=COLOUR)
+            at = (x, max(0, y - 14))
+            pen.rectangle(pen.textbbox(at, label_of(row)), fill=(0, 0, 0))  # readable on any background
+            pen.text(at, label_of(row), fill=COLOUR)
         if not is_video(path):
             canvas.save(self.folder / f"{Path(path).stem}.png")
             return

@@ -65,3 +65,23 @@ def test_a_failed_run_closes_its_writer(toy_root, tmp_path, monkeypatch):
         toy_run(toy_root, tmp_path / "run")
     assert tensorboard_logger._open == {}  # closed, not left open for the rest of the process
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    # What resume does to the observers: a second on_run_start in the same folder, then the saved epochs
+    # replayed and the rest logged; TensorBoard must show every step once, with the resumed run's values.
+    from fbn_bench.specs import RunInfo
+    from fbn_plugins.loggers import tensorboard_logger as tb
+
+    run = RunInfo("r", tmp_path, {"seed": 0})
+    tb.on_run_start(run)
+    for epoch, step in ((1, 6), (2, 12), (3, 18)):  # the process that stopped after step 18 (saved at 12)
+        tb.on_epoch_end(run, epoch, {"epoch": epoch, "step": step, "loss": 9.0})
+    tb.on_run_failed(run, RuntimeError("stopped"))
+    tb.on_run_start(run)
+    for epoch, step in ((1, 6), (2, 12), (3, 18), (4, 24)):  # replayed 6, 12; then 18 again and 24
+        tb.on_epoch_end(run, epoch, {"epoch": epoch, "step": step, "loss": float(step)})
+    tb.on_run_end(run, [])
+    events = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert [(s.step, s.value) for s in events.Scalars("train/loss")] == [(6, 6.0), (12, 12.0), (18, 18.0), (24, 24.0)]

@@ -32,7 +32,12 @@ def on_run_start(run):
     writer_class = _summary_writer()
     if writer_class is None:
         return
-    writer = writer_class(log_dir=str(run.out_dir / LOG_DIR))
+    log_dir = run.out_dir / LOG_DIR
+    # A resumed run replays every epoch its saved state holds (resume.py), so the event files of the stopped
+    # process would show those steps twice, and the steps after its last save (done again now) with two values.
+    for stale in log_dir.glob("events.out.tfevents.*"):
+        stale.unlink()
+    writer = writer_class(log_dir=str(log_dir))
     # Indented four spaces: TensorBoard renders text as Markdown, and this keeps the JSON a code block.
     config = "\n".join("    " + line for line in json.dumps(run.config, indent=2, default=str).splitlines())
     writer.add_text("config", config, 0)

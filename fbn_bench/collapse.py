@@ -8,7 +8,8 @@ on a metric where that score is known exactly, whatever the constant:
 
 - valence-arousal: CCC 0 (a constant has no covariance with the labels);
 - expressions: mean per-class recall 1/K, K the classes labelled in the split;
-- action units: mean ROC-AUC 0.5 (a constant ties every pair).
+- action units: mean ROC-AUC 0.5 (a constant ties every pair);
+- AU intensity (opt-in `au_int`): mean ICC(3,1) 0 (a constant has no covariance with the labels).
 
 The run stops with one line naming the step when no pair beats that score by `MARGIN` (runs shorter than
 `MIN_STEPS` are not checked). Threshold-based
@@ -24,12 +25,12 @@ MARGIN = 0.02
 MIN_STEPS = 200
 
 # task -> (metric, how the image-blind value is found).
-BLIND_METRIC = {"va": "ccc_mean", "expr": "mean_class_accuracy", "au": "auc_mean"}
+BLIND_METRIC = {"va": "ccc_mean", "expr": "mean_class_accuracy", "au": "auc_mean", "au_int": "icc_mean"}
 
 
 def image_blind_value(task: str, frame) -> float | None:
     """What a constant predictor scores on `frame`'s labels in BLIND_METRIC[task] (None: nothing labelled)."""
-    if task == "va":
+    if task in ("va", "au_int"):
         return 0.0
     if task == "au":
         return 0.5
@@ -70,6 +71,6 @@ def collapse_problem(records: list[dict], frames: dict, step: int) -> str | None
         return None
     return (
         f"training collapsed: at step {step} no task on val beats a predictor that ignores the image "
-        f"({', '.join(sorted(judged))}; CCC 0, expression recall 1/K, AU ROC-AUC 0.5, margin {MARGIN}); "
+        f"({', '.join(sorted(judged))}; CCC 0, expression recall 1/K, AU ROC-AUC 0.5, ICC 0, margin {MARGIN}); "
         "the loss is finite but nothing is learned: lower --lr, or check the data and the task weights"
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
-from .tasks import TASKS, parse_tasks
+from .tasks import ALL_TASKS, parse_tasks
 from .tomlfile import read_toml
 
 
@@ -89,8 +89,8 @@ class RunConfig:
             if not isinstance(weights, dict):
                 raise FbnError(f"{field_name} must be a table of task = number, e.g. {{ au = 2.0 }}, got {weights!r}")
             for task, value in weights.items():
-                if task not in TASKS:
-                    raise FbnError(f"{field_name} names {task!r}, not a task; use va, expr or au")
+                if task not in ALL_TASKS:
+                    raise FbnError(f"{field_name} names {task!r}, not a task; use {', '.join(ALL_TASKS)}")
                 _check_number(f"{field_name}.{task}", value, low=0)
         if self.batch_size < len(self.tasks):
             raise FbnError(

@@ -36,7 +36,7 @@ from .results import (
     write_records,
 )
 from .scoring import make_scope, plugin_metrics, record_fields, score_predictions
-from .tasks import AUS, EXPRESSIONS
+from .tasks import AU_INT_COLUMNS, AUS, EXPRESSIONS, MAX_INTENSITY
 
 
 @torch.no_grad()
@@ -73,7 +73,9 @@ def predict(model, split: PreparedSplit, accelerator, batch_size: int, progress:
 def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> pd.DataFrame:
     """The split's identity and label columns for the scored rows, plus the model's outputs."""
     table = split.table.iloc[split.rows].reset_index(drop=True)
-    keep = [c for c in (*ID_COLUMNS, *LABEL_COLUMNS, "compound") if c in table.columns]
+    # Intensity targets only beside intensity outputs: other runs' prediction files keep their columns.
+    intensity = AU_INT_COLUMNS if "au_int" in outputs else ()
+    keep = [c for c in (*ID_COLUMNS, *LABEL_COLUMNS, *intensity, "compound") if c in table.columns]
     frame = table[keep].copy()
     if "va" in outputs:
         frame["pred_valence"], frame["pred_arousal"] = outputs["va"][:, 0], outputs["va"][:, 1]
@@ -84,6 +86,10 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     if "au" in outputs:
         for i, au in enumerate(AUS):
             frame[f"prob_AU{au}"] = outputs["au"][:, i]
+    if "au_int" in outputs:  # the head regresses intensity / 5; a prediction is an intensity on the 0-5 scale
+        values = np.clip(outputs["au_int"] * MAX_INTENSITY, 0.0, MAX_INTENSITY)
+        for i, au in enumerate(AUS):
+            frame[f"pred_int_AU{au}"] = values[:, i]
     return frame
 
 

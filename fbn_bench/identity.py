@@ -105,7 +105,9 @@ def new_run_id(config) -> str:
     """`<date-time>-<tasks>-<coupling>-s<seed>-<4 hex>`: readable, and unique even for runs started in the same
     second, here or on another machine (the run folder is also created exclusively: run_folder.claim)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    tasks = "all" if len(config.tasks) == 3 else "+".join(config.tasks)
+    from .tasks import TASKS
+
+    tasks = "all" if tuple(config.tasks) == TASKS else "+".join(config.tasks)  # au_int is not in "all"
     # Only characters that are safe in folder names and leaderboard record ids.
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{stamp}-{tasks}-{config.coupling}-s{config.seed}")
     return f"{base}-{secrets.token_hex(2)}"

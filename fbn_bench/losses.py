@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .metrics.formulas import concordance
+from .tasks import MAX_INTENSITY
 
 # Bump when a change here changes what a run learns from the same settings: it enters every run's hash
 # (identity.training_code), so seeds trained by different losses never pool as one configuration.
@@ -51,6 +52,13 @@ def au_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     return masked_mean(per_entry, mask)
 
 
+def au_int_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Squared error of intensity / 5 (0-1) averaged over the labelled (sample, AU) entries: the opt-in `au_int`
+    task. On the 0-1 scale so its size is near the other losses' whatever the intensities."""
+    per_entry = (pred.float() - target.float() / MAX_INTENSITY) ** 2
+    return masked_mean(per_entry, mask)
+
+
 def task_losses(
     outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], weights: dict[str, float] | None = None
 ) -> dict[str, torch.Tensor]:
@@ -63,4 +71,8 @@ def task_losses(
         terms["expr"] = weights.get("expr", 1.0) * expr_loss(outputs["expr"], batch["expr"])
     if "au" in outputs:
         terms["au"] = weights.get("au", 1.0) * au_loss(outputs["au"], batch["au"], batch["au_mask"])
+    if "au_int" in outputs:
+        terms["au_int"] = weights.get("au_int", 1.0) * au_int_loss(
+            outputs["au_int"], batch["au_int"], batch["au_int_mask"]
+        )
     return terms

@@ -10,7 +10,7 @@ from torch import nn
 from .errors import FbnError
 from .tasks import AUS, EXPRESSIONS
 
-HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS)}
+HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS), "au_int": len(AUS)}
 
 BACKBONE_CONTRACT = (
     "a BackboneSpec's build must return an nn.Module with a positive int `out_features` that maps "
@@ -19,8 +19,9 @@ BACKBONE_CONTRACT = (
 
 
 class FaceBehaviorNet(nn.Module):
-    """Outputs a dict with the chosen heads: `va` (B, 2) in [-1, 1] (tanh), `expr` logits (B, 7) and
-    `au` logits (B, 17). A single-task network is the same model with one head."""
+    """Outputs a dict with the chosen heads: `va` (B, 2) in [-1, 1] (tanh), `expr` logits (B, 7),
+    `au` logits (B, 17) and (opt-in) `au_int` (B, 17), intensity / 5 unbounded (a linear regression head:
+    scoring clips 5 x it to 0-5). A single-task network is the same model with one head."""
 
     def __init__(self, backbone: nn.Module, tasks: tuple[str, ...], hidden: int = 256, dropout: float = 0.2):
         super().__init__()

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .metrics import BUILTIN, FIXED_THRESHOLD, Family, Scope, labelled
-from .metrics.families import CLASS_PREFIXES
+from .metrics.families import CLASS_PREFIXES, INTENSITY_FORMULAS
 from .specs import DEFAULT_HEADLINE
-from .tasks import AUS, EXPRESSIONS, TASKS
+from .tasks import ALL_TASKS, AUS, EXPRESSIONS
 
 _PER_AU = re.compile(r"^[a-z0-9]+_AU(\d+)(@[\d.]+)?$")
 
@@ -79,7 +79,7 @@ def metric_names(tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any] 
     then its per-AU (or per-class) ones."""
     tasks, aus = set(tasks), tuple(aus)
     names: list[tuple[str, str]] = []
-    for task in TASKS:
+    for task in ALL_TASKS:
         if task in tasks:
             mine = [n for f in families_of(specs) if f.task == task for n in f.names(aus)]
             mine += [s.name for s in fn_metrics(specs) if s.task == task]
@@ -87,11 +87,19 @@ def metric_names(tasks: Iterable[str], aus: Iterable[int], specs: Sequence[Any] 
     return names
 
 
-_TASK_OF = dict((m, t) for t, m in metric_names(TASKS, ()))
+_TASK_OF = dict((m, t) for t, m in metric_names(ALL_TASKS, ()))
+
+
+def intensity_metric(metric: str) -> bool:
+    """Whether a metric name is an AU-intensity one (`icc_AU12`, `mae_mean`: the opt-in `au_int` task)."""
+    prefix = str(metric).partition("_")[0]
+    return prefix in INTENSITY_FORMULAS and (au_of(metric) is not None or metric == f"{prefix}_mean")
 
 
 def task_of(metric: str) -> str | None:
     """The task of a built-in metric name, None for names fbn-bench does not score."""
+    if intensity_metric(metric):
+        return "au_int"
     return "au" if au_of(metric) is not None else _TASK_OF.get(metric)
 
 
@@ -107,7 +115,7 @@ def lower_is_better(specs: Sequence[Any]) -> frozenset[str]:
 
 
 def make_scope(tasks, aus, thresholds: Mapping[int, float] | None = None, classes=EXPRESSIONS) -> Scope:
-    return Scope(tuple(t for t in TASKS if t in set(tasks)), tuple(aus), tuple(classes), thresholds or None)
+    return Scope(tuple(t for t in ALL_TASKS if t in set(tasks)), tuple(aus), tuple(classes), thresholds or None)
 
 
 def score_predictions(
@@ -148,6 +156,8 @@ def score_predictions(
 
 
 def _undefined_note(names: list[str]) -> str:
+    intensity = sorted({au_of(n) for n in names if intensity_metric(n)} - {None})
+    names = [n for n in names if not intensity_metric(n)]
     aus = sorted({au_of(n) for n in names} - {None})
     classes = [c for c in EXPRESSIONS if c in {class_of(n) for n in names}]
     other = [n for n in names if not per_item(n) and not n.endswith("_mean") and not n.endswith("_mean@0.5")]
@@ -159,6 +169,11 @@ def _undefined_note(names: list[str]) -> str:
         )
     if classes:
         parts.append(f"{', '.join(classes)}: no labelled sample in this split, so per-class F1/recall are undefined")
+    if intensity:
+        parts.append(
+            f"AU{', AU'.join(map(str, intensity))} intensity: unlabelled or constant in this split, so its "
+            "ICC/PCC/MAE (unlabelled) or PCC (constant) is undefined; left out of the means"
+        )
     if other:
         parts.append(f"{', '.join(other)} undefined on this split (e.g. a constant prediction); left out")
     return "; ".join(parts)
@@ -169,7 +184,8 @@ def fn_inputs(df: pd.DataFrame, task: str, scope: Scope) -> tuple[np.ndarray, np
 
     va: float (N, 2) [valence, arousal] both; expr: int (N,) indices into the database's classes both;
     au: (N, K) over the database's K AUs, y_true 0/1 with NaN where an AU is not labelled, y_pred 0/1 at
-    the AU's decision threshold (the validated one, else 0.5).
+    the AU's decision threshold (the validated one, else 0.5); au_int: (N, K) intensities 0-5, y_true NaN
+    where an AU's intensity is not labelled.
     """
     rows = labelled.labelled(df, task, scope.aus)
     if not rows.any():
@@ -180,6 +196,8 @@ def fn_inputs(df: pd.DataFrame, task: str, scope: Scope) -> tuple[np.ndarray, np
     if task == "expr":
         t, p = labelled.expr_arrays(frame, scope.classes)
         return t.astype(int), p.astype(int)
+    if task == "au_int":
+        return labelled.intensity_arrays(frame, scope.aus)
     aus = labelled.scorable_aus(frame, scope.aus)
     true, prob = labelled.au_arrays(frame, aus)
     return true, (prob >= np.array([scope.threshold(a) for a in aus])).astype(float)

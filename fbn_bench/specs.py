@@ -9,11 +9,11 @@ from typing import Any
 
 from .errors import FbnError
 from .options import Option, parse_named, schema  # noqa: F401  (parse_named: importable here as before)
-from .tasks import AUS, TASKS
+from .tasks import ALL_TASKS, AUS
 
 # The metric each task of a database is ranked by (in leaderboards, summaries and checkpoint selection)
 # unless its DatasetSpec says otherwise.
-DEFAULT_HEADLINE: Mapping[str, str] = {"va": "ccc_mean", "expr": "macro_f1", "au": "f1_mean"}
+DEFAULT_HEADLINE: Mapping[str, str] = {"va": "ccc_mean", "expr": "macro_f1", "au": "f1_mean", "au_int": "icc_mean"}
 
 
 def _check_name(kind: str, name: str) -> None:
@@ -90,12 +90,14 @@ class DatasetSpec:
         object.__setattr__(self, "tasks", frozenset(self.tasks))
         object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
         object.__setattr__(self, "splits", tuple(self.splits))
-        bad = sorted(set(self.tasks) - set(TASKS))
+        bad = sorted(set(self.tasks) - set(ALL_TASKS))
         if bad:  # empty is allowed: e.g. a compound-expression set used only for zero-shot evaluation
-            raise FbnError(f"dataset {self.name!r}: tasks must be a subset of {TASKS}, got {sorted(self.tasks)}")
+            raise FbnError(f"dataset {self.name!r}: tasks must be a subset of {ALL_TASKS}, got {sorted(self.tasks)}")
         outside = [a for a in self.aus if a not in AUS]
         if outside:
             raise FbnError(f"dataset {self.name!r}: AUs {outside} are outside the 17 fbn-bench models ({AUS})")
+        if "au_int" in self.tasks and "au" not in self.tasks:  # intensities are coded for spec.aus
+            raise FbnError(f"dataset {self.name!r}: 'au_int' needs 'au' among its tasks (intensities are of spec.aus)")
         if ("au" in self.tasks) != bool(self.aus):
             raise FbnError(f"dataset {self.name!r}: list the annotated AUs exactly when 'au' is among its tasks")
 
@@ -164,8 +166,10 @@ class MetricSpec:
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
-        if self.task is not None and self.task not in TASKS:
-            raise FbnError(f"metric {self.name!r}: task must be one of {', '.join(TASKS)} or None, got {self.task!r}")
+        if self.task is not None and self.task not in ALL_TASKS:
+            raise FbnError(
+                f"metric {self.name!r}: task must be one of {', '.join(ALL_TASKS)} or None, got {self.task!r}"
+            )
 
 
 @dataclass(frozen=True)

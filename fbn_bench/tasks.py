@@ -1,8 +1,13 @@
-"""The canonical vocabulary of the three tasks. The order here is the order of every tensor and table."""
+"""The canonical vocabulary of the tasks. The order here is the order of every tensor and table.
+
+`TASKS` are the three basic tasks of FaceBehaviorNet (what `all` means); `au_int`, AU intensity 0-5 on the
+databases that code it, is opt-in (`EXTRA_TASKS`), so a run of `all` is the same run it always was."""
 
 from __future__ import annotations
 
 TASKS: tuple[str, ...] = ("va", "expr", "au")
+EXTRA_TASKS: tuple[str, ...] = ("au_int",)
+ALL_TASKS: tuple[str, ...] = (*TASKS, *EXTRA_TASKS)
 
 EXPRESSIONS: tuple[str, ...] = (
     "neutral",
@@ -18,13 +23,17 @@ EXPRESSIONS: tuple[str, ...] = (
 AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24, 25, 26)
 
 AU_COLUMNS: tuple[str, ...] = tuple(f"AU{n}" for n in AUS)
+# AU intensity 0-5 (NaN unlabelled): kept by normalize_table only for a database whose spec.tasks has au_int.
+AU_INT_COLUMNS: tuple[str, ...] = tuple(f"AU{n}_int" for n in AUS)
 VA_COLUMNS: tuple[str, ...] = ("valence", "arousal")
+MAX_INTENSITY = 5  # FACS intensity A-E coded 1-5, 0 absent (DISFA, BP4D)
 
-TASK_NAMES = {"va": "valence-arousal", "expr": "basic expression", "au": "action units"}
+TASK_NAMES = {"va": "valence-arousal", "expr": "basic expression", "au": "action units", "au_int": "AU intensity"}
 
 
 def parse_tasks(text: str | list[str] | tuple[str, ...] | set[str]) -> tuple[str, ...]:
-    """`"all"`, `"va,au"` or an iterable of task keys -> task keys in canonical order."""
+    """`"all"` (the three basic tasks), `"va,au"`, `"au_int"` or an iterable of task keys -> task keys in
+    canonical order."""
     from .errors import FbnError
 
     if isinstance(text, str):
@@ -35,13 +44,13 @@ def parse_tasks(text: str | list[str] | tuple[str, ...] | set[str]) -> tuple[str
         raise FbnError(f"tasks must be 'all', a text such as 'va,au' or a list of task names, got {text!r}")
     if items == ["all"]:
         return TASKS
-    unknown = [t for t in items if t not in TASKS]
+    unknown = [t for t in items if t not in ALL_TASKS]
     if unknown or not items:
         raise FbnError(
             f"unknown task {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"use 'all' or a comma-separated subset of {', '.join(TASKS)}"
+            f"use 'all' or a comma-separated subset of {', '.join(TASKS)} and the opt-in {', '.join(EXTRA_TASKS)}"
         )
-    return tuple(t for t in TASKS if t in items)
+    return tuple(t for t in ALL_TASKS if t in items)
 
 
 def au_index(au: int) -> int:

@@ -23,7 +23,7 @@ from .data.table import as_loaded
 from .errors import FbnError
 from .options import resolve_plugin
 from .specs import DatasetSpec
-from .tasks import EXPRESSIONS, TASKS
+from .tasks import ALL_TASKS, EXPRESSIONS
 
 _SHOWN = 3  # examples per problem
 
@@ -355,9 +355,10 @@ def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> lis
         "va": both["valence"].notna().any(),
         "expr": both["expression"].notna().any(),
         "au": any(both[f"AU{a}"].notna().any() for a in spec.aus),
+        "au_int": any(f"AU{a}_int" in both and both[f"AU{a}_int"].notna().any() for a in spec.aus),
     }
     problems += [
-        f"spec.tasks has {t!r} but no loaded split labels it" for t in TASKS if t in spec.tasks and not labelled[t]
+        f"spec.tasks has {t!r} but no loaded split labels it" for t in ALL_TASKS if t in spec.tasks and not labelled[t]
     ]
     unlabelled = [a for a in spec.aus if not both[f"AU{a}"].notna().any()]
     if unlabelled and "au" in spec.tasks and labelled["au"]:

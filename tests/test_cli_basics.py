@@ -20,7 +20,7 @@ def test_user_error_is_one_line_on_stderr_with_status_2():
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "Error: unknown task 'vaa'; use 'all' or a comma-separated subset of va, expr, au"
+        "Error: unknown task 'vaa'; use 'all' or a comma-separated subset of va, expr, au and the opt-in au_int"
     ]
     assert "Traceback" not in proc.stderr
 

@@ -38,9 +38,7 @@ def test_rows_images_and_landmark_boxes(tmp_path):
     )
     # the eye centres for --face-crop align: means of the 68 points 37-42 and 43-48 (1-based), image-left first
     points = json.loads((fx.root / "02/052/052.json").read_text())["frames"]["00002"]["landmarks"]
-    eyes = sorted(
-        [tuple(sum(p[i] for p in points[a:b]) / 6 for i in (0, 1)) for a, b in ((36, 42), (42, 48))]
-    )
+    eyes = sorted([tuple(sum(p[i] for p in points[a:b]) / 6 for i in (0, 1)) for a, b in ((36, 42), (42, 48))])
     assert (r["eye_l_x"], r["eye_l_y"], r["eye_r_x"], r["eye_r_y"]) == pytest.approx((*eyes[0], *eyes[1]))
     bare, _ = loaded("afewva", fx.root, "test", crop="none")
     assert "bbox_x" not in bare.columns and "eye_l_x" not in bare.columns

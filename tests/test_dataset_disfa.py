@@ -69,7 +69,9 @@ def test_rows_join_by_frame_and_keep_intensity(tmp_path):
     df, _ = load_split(get_registry().dataset("disfa"), "test", {"root": str(tmp_path)})
     assert list(df["image"])[:2] == ["frames/SN003/00001.png", "frames/SN003/00002.png"]
     assert set(df["subject"]) == {"SN003"} and list(df["frame"]) == [1, 2, 3, 4, 5, 6]
-    assert ((df["intensity_au12"] >= 2).astype(float) == df["AU12"]).all()
+    assert ((df["AU12_int"] >= 2).astype(float) == df["AU12"]).all()
+    assert df["AU12_int"].between(0, 5).all() and df["AU12_int"].nunique() > 1  # the au_int label, 0-5
+    assert "AU10_int" in df and df["AU10_int"].isna().all()  # not coded by DISFA: unlabelled
 
 
 def test_naming_option(tmp_path):

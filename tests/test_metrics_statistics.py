@@ -42,13 +42,18 @@ def frame(n=120, seed=0, aus=AUS, positives=0.3):
         truth[rng.random(n) < 0.15] = np.nan
         out[f"AU{au}"] = truth
         out[f"prob_AU{au}"] = np.round(np.clip(0.3 * np.nan_to_num(truth) + rng.random(n) * 0.6, 0, 1), 2)
+    for au in aus:  # AU intensity (au_int), drawn after the rest so the other columns stay as they were
+        level = rng.integers(0, 6, n).astype(float)
+        level[rng.random(n) < 0.15] = np.nan
+        out[f"AU{au}_int"] = level
+        out[f"pred_int_AU{au}"] = np.clip(0.6 * np.nan_to_num(level) + rng.normal(0.5, 1.0, n), 0, 5)
     return pd.DataFrame(out)
 
 
 def scores(df, aus=AUS, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return {m: v for (_, m), (v, _) in score_predictions(df, ("va", "expr", "au"), aus, **kw).items()}
+        return {m: v for (_, m), (v, _) in score_predictions(df, ("va", "expr", "au", "au_int"), aus, **kw).items()}
 
 
 # --- each metric against an independent reference ---------------------------------------------------------
@@ -126,7 +131,7 @@ def test_score_of_a_concatenation_is_the_formula_on_summed_statistics(family):
     aus = ABAW_AUS if family.name.startswith("abaw") else AUS  # the ABAW measures need its 12 AUs
     whole = frame(n=150, seed=5, aus=aus)
     parts = [whole.iloc[:40], whole.iloc[40:95], whole.iloc[95:]]
-    scope = Scope(("va", "expr", "au"), aus)
+    scope = Scope(("va", "expr", "au", "au_int"), aus)
     bound = family.bind(whole, scope)
     if family.name in ("ap", "auc"):
         # Rank statistics are counts per distinct score of the frame they are bound to (like a

@@ -90,7 +90,7 @@ def test_wrong_hook_argument_is_reported_with_pluggys_reason_and_the_real_signat
 
 
 def test_metric_task_must_be_a_task_or_none():
-    with pytest.raises(FbnError, match=r"metric 'm': task must be one of va, expr, au or None, got 'exprs'"):
+    with pytest.raises(FbnError, match=r"metric 'm': task must be one of va, expr, au, au_int or None, got 'exprs'"):
         MetricSpec("m", lambda t, p: 0.0, task="exprs")
     assert MetricSpec("m", lambda t, p: 0.0, task="expr").task == "expr"
     assert MetricSpec("m", lambda t, p: 0.0).task is None

@@ -87,7 +87,8 @@ def prune(data_root: Path | None, cache_dir: Path | None, days: float | None, ev
     chosen = [
         i
         for i in items
-        if (everything or i.age_days(now) >= days) and not (i.kind in (LEFTOVER, PARTIAL) and now - i.used < IN_PROGRESS_S)
+        if (everything or i.age_days(now) >= days)
+        and not (i.kind in (LEFTOVER, PARTIAL) and now - i.used < IN_PROGRESS_S)
     ]
     verb = "would remove" if dry_run else "removed"
     for item in chosen:

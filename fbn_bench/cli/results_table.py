@@ -15,6 +15,7 @@ TRIVIAL = {
     "va": "valence and arousal always 0 (CCC 0)",
     "expr": "always the test split's most frequent expression",
     "au": "every AU always present",
+    "au_int": "every AU's intensity always its test-split mean (ICC 0)",
 }
 
 
@@ -32,7 +33,7 @@ def trivial_scores(predictions: Path) -> dict[tuple[str, str], float]:
     import pandas as pd
 
     from ..scoring import score_predictions
-    from ..tasks import AUS, TASKS
+    from ..tasks import ALL_TASKS, AUS
 
     if not predictions.is_file():
         return {}
@@ -45,9 +46,13 @@ def trivial_scores(predictions: Path) -> dict[tuple[str, str], float]:
     aus = [a for a in AUS if f"prob_AU{a}" in trivial]
     for au in aus:
         trivial[f"prob_AU{au}"] = 1.0
+    intensity = [a for a in AUS if f"pred_int_AU{a}" in trivial and f"AU{a}_int" in frame]
+    for au in intensity:
+        trivial[f"pred_int_AU{au}"] = frame[f"AU{au}_int"].mean() if frame[f"AU{au}_int"].notna().any() else 0.0
+    aus = sorted({*aus, *intensity})
     with warnings.catch_warnings():  # metrics undefined for a constant predictor are left out, not announced
         warnings.simplefilter("ignore")
-        return {key: value for key, (value, _) in score_predictions(trivial, TASKS, aus).items()}
+        return {key: value for key, (value, _) in score_predictions(trivial, ALL_TASKS, aus).items()}
 
 
 def _per_item(metric: str) -> bool:
@@ -56,9 +61,9 @@ def _per_item(metric: str) -> bool:
     return per_item(str(metric))
 
 
-# Shown with --per-class: per-AU F1 (at the run's thresholds) and AP, per-class F1 and recall; the rest of
-# the per-AU metrics (F1@0.5, ROC-AUC) stay in results.jsonl.
-_DETAIL_PREFIXES = ("f1_", "ap_", "recall_")
+# Shown with --per-class: per-AU F1 (at the run's thresholds) and AP, per-AU intensity ICC, per-class F1 and
+# recall; the rest of the per-AU metrics (F1@0.5, ROC-AUC, intensity PCC and MAE) stay in results.jsonl.
+_DETAIL_PREFIXES = ("f1_", "ap_", "recall_", "icc_")
 
 
 def _shown(metric: str, per_class: bool) -> bool:

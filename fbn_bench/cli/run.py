@@ -127,7 +127,8 @@ _PER_CLASS = click.option(
 @click.option(
     "--tasks",
     default=None,
-    help="'all' or a comma-separated subset of va, expr, au (default: all; with --datasets, the tasks they label).",
+    help="'all' (va, expr, au) or a comma-separated subset of va, expr, au and the opt-in au_int (AU intensity) "
+    "(default: all; with --datasets, the tasks they label).",
 )
 @click.option("--coupling", default=None, help="none (default), co, soft, dm, or a '+' composition such as soft+dm.")
 @click.option(

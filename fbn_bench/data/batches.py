@@ -10,6 +10,7 @@ A batch is a dict of CPU tensors (move it with `to_device`), B samples:
 | `expr` | int64 (B,) | expression index into `tasks.EXPRESSIONS`; -1 where missing (or `expr` not chosen) |
 | `au` | float32 (B, 17) | 0/1 per AU in `tasks.AUS` order; 0 where missing |
 | `au_mask` | bool (B, 17) | True where that AU is labelled (and `au` is a chosen task) |
+| `au_int`, `au_int_mask` | float32, bool (B, 17) | AU intensity 0-5 (0 where missing) and where it is labelled; only in batches of a run with the opt-in `au_int` task |
 | `dataset` | int64 (B,) | index of the sample's split in the list of splits given to `collate` |
 | `row` | int64 (B,) | index of the sample's image within that split (`split.images[row]`; its table row is `split.rows[row]`) |
 
@@ -39,6 +40,8 @@ def collate(
     va = np.full((n, 2), np.nan)
     expr = np.full(n, -1, dtype=np.int64)
     au = np.full((n, len(AUS)), np.nan)
+    with_int = "au_int" in tasks  # opt-in: other runs' batches stay as they were
+    au_int = np.full((n, len(AUS)), np.nan) if with_int else None
     for s in np.unique(split_idx):
         where = np.flatnonzero(split_idx == s)
         idx = img_idx[where]
@@ -50,12 +53,14 @@ def collate(
         va[where] = split.labels["va"][idx]
         expr[where] = split.labels["expr"][idx]
         au[where] = split.labels["au"][idx]
+        if with_int:
+            au_int[where] = split.labels["au_int"][idx]
 
     va_mask = ~np.isnan(va).any(axis=1) if "va" in tasks else np.zeros(n, dtype=bool)
     au_mask = ~np.isnan(au) if "au" in tasks else np.zeros((n, len(AUS)), dtype=bool)
     if "expr" not in tasks:
         expr[:] = -1
-    return {
+    batch = {
         "image": torch.from_numpy(image),
         "va": torch.from_numpy(np.where(va_mask[:, None], va, 0.0).astype(np.float32)),
         "va_mask": torch.from_numpy(va_mask),
@@ -65,6 +70,11 @@ def collate(
         "dataset": torch.from_numpy(split_idx.copy()),
         "row": torch.from_numpy(img_idx.copy()),
     }
+    if with_int:
+        int_mask = ~np.isnan(au_int)
+        batch["au_int"] = torch.from_numpy(np.where(int_mask, au_int, 0.0).astype(np.float32))
+        batch["au_int_mask"] = torch.from_numpy(int_mask)
+    return batch
 
 
 def eval_batches(

@@ -1,7 +1,8 @@
 """Task streams: VA-Set, EXPR-Set and AU-Set pooled over the chosen databases, mixed into every batch.
 
 A stream holds every (split, image) pair that carries a label of its task: VA-Set the images with
-both valence and arousal, EXPR-Set those with an expression, AU-Set those with at least one AU. An
+both valence and arousal, EXPR-Set those with an expression, AU-Set those with at least one AU,
+AU-INT-Set (the opt-in `au_int` task) those with at least one AU intensity. An
 image labelled for two tasks sits in both streams. Each batch takes a fixed number of samples from
 every chosen stream (`counts`, from `shares`), so no task starves however unequal the databases are.
 
@@ -23,10 +24,12 @@ import numpy as np
 import torch
 
 from ..errors import FbnError
-from ..tasks import TASK_NAMES, TASKS, parse_tasks
+from ..tasks import ALL_TASKS, TASK_NAMES, TASKS, parse_tasks
 from .batches import collate
 
-STREAM_NAMES = {"va": "VA-Set", "expr": "EXPR-Set", "au": "AU-Set"}
+STREAM_NAMES = {"va": "VA-Set", "expr": "EXPR-Set", "au": "AU-Set", "au_int": "AU-INT-Set"}
+# The holistic batch is the three basic tasks'; an opt-in task's "samples" budget is that of the task it refines.
+_BUDGET_OF = {"au_int": "au"}
 
 
 def stream_members(labels: dict[str, np.ndarray], task: str) -> np.ndarray:
@@ -35,7 +38,7 @@ def stream_members(labels: dict[str, np.ndarray], task: str) -> np.ndarray:
         return np.flatnonzero(~np.isnan(labels["va"]).any(axis=1))
     if task == "expr":
         return np.flatnonzero(labels["expr"] >= 0)
-    return np.flatnonzero(~np.isnan(labels["au"]).all(axis=1))
+    return np.flatnonzero(~np.isnan(labels[task]).all(axis=1))
 
 
 def _all_skipped(split) -> str:
@@ -51,7 +54,7 @@ def split_counts(shares: dict[str, float], total: int) -> dict[str, int]:
     raw = {t: shares[t] * total for t in shares}
     counts = {t: math.floor(v) for t, v in raw.items()}
     left = total - sum(counts.values())
-    by_fraction = sorted(shares, key=lambda t: (-(raw[t] - counts[t]), TASKS.index(t)))
+    by_fraction = sorted(shares, key=lambda t: (-(raw[t] - counts[t]), ALL_TASKS.index(t)))
     for t in by_fraction[:left]:
         counts[t] += 1
     return counts
@@ -64,7 +67,7 @@ def budget_batch_size(batch_size: int, tasks: Sequence[str], budget: str) -> int
     if budget == "steps":
         return int(batch_size)
     holistic = split_counts({t: 1 / len(TASKS) for t in TASKS}, int(batch_size))
-    return sum(holistic[t] for t in parse_tasks(tuple(tasks)))
+    return sum(holistic[_BUDGET_OF.get(t, t)] for t in parse_tasks(tuple(tasks)))
 
 
 class TaskStreams:
@@ -159,7 +162,7 @@ class TaskStreams:
         if key not in self._perms:
             if len(self._perms) > 4 * len(self.tasks):  # only the current and next pass are ever needed
                 self._perms.clear()
-            rng = np.random.default_rng([self.seed, TASKS.index(task), n_pass])
+            rng = np.random.default_rng([self.seed, ALL_TASKS.index(task), n_pass])
             self._perms[key] = rng.permutation(len(self.streams[task][1]))
         return self._perms[key]
 

@@ -2,7 +2,8 @@
 
 A loader returns one row per face image; `normalize_table` checks it and brings it to the canonical
 shape: identity columns, then `valence`, `arousal`, `expression` (a canonical name or None) and the 17
-`AU<n>` columns (1.0 / 0.0 / NaN). Labels a database does not annotate are NaN, never 0.
+`AU<n>` columns (1.0 / 0.0 / NaN); a database whose spec.tasks has `au_int` also the 17 `AU<n>_int` columns
+(intensity 0-5 / NaN), after them. Labels a database does not annotate are NaN, never 0.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 
 from ..errors import FbnError
 from ..specs import DatasetSpec
-from ..tasks import AU_COLUMNS, AUS, EXPRESSIONS, VA_COLUMNS
+from ..tasks import AU_COLUMNS, AU_INT_COLUMNS, AUS, EXPRESSIONS, MAX_INTENSITY, VA_COLUMNS
 
 ID_COLUMNS = ("image", "subject", "video", "frame")
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
@@ -99,6 +100,18 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
             df[column] = values
         else:  # not annotated by this database: unlabelled, whatever the loader put there
             df[column] = np.nan
+    # Only a database that declares au_int gets intensity columns, so every other table keeps its shape.
+    intensity = list(AU_INT_COLUMNS) if "au_int" in spec.tasks else []
+    for column in intensity:
+        if column in df.columns and column.removesuffix("_int") in annotated:
+            values = pd.to_numeric(df[column], errors="coerce").astype(np.float64)
+            bad = values.notna() & ~values.between(0, MAX_INTENSITY)
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise FbnError(f"{where}: {column} = {values.iloc[i]} at row {i} is not an intensity 0-5 or missing")
+            df[column] = values
+        else:
+            df[column] = np.nan
 
     if "va" not in spec.tasks:
         df[list(VA_COLUMNS)] = np.nan
@@ -107,18 +120,20 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
 
     first = [c for c in (*ID_COLUMNS, FRAME_INDEX, *BBOX_COLUMNS, *EYE_COLUMNS) if c in df.columns]
     extra = [c for c in df.columns if c not in first and c not in LABEL_COLUMNS and not str(c).startswith("AU")]
-    return df[[*first, *LABEL_COLUMNS, *extra]]
+    return df[[*first, *LABEL_COLUMNS, *intensity, *extra]]
 
 
 def label_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
     """Canonical label arrays: `va` (N, 2) float with NaN, `expr` (N,) int64 with -1 for missing,
-    `au` (N, 17) float with NaN for unannotated."""
+    `au` (N, 17) float with NaN for unannotated, `au_int` (N, 17) intensities 0-5, all NaN for a table
+    without intensity columns."""
     codes = {name: i for i, name in enumerate(EXPRESSIONS)}
     expr = df["expression"].map(lambda e: codes.get(e, -1) if isinstance(e, str) else -1).to_numpy(np.int64)
     return {
         "va": df[list(VA_COLUMNS)].to_numpy(np.float64),
         "expr": expr,
         "au": df[list(AU_COLUMNS)].to_numpy(np.float64),
+        "au_int": df.reindex(columns=list(AU_INT_COLUMNS)).to_numpy(np.float64),
     }
 
 

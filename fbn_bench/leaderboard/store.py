@@ -28,8 +28,9 @@ from .records import identity, precedence
 DEFAULT_STORE = Path("leaderboards") / "records"
 
 IDENTITY_COLUMNS = ("image", "subject", "video")
-_TARGETS = re.compile(r"^(valence|arousal|expression|AU\d+)$")
-_OUTPUTS = re.compile(r"^(pred_valence|pred_arousal|pred_expression|prob_AU\d+)$")
+_TARGETS = re.compile(r"^(valence|arousal|expression|AU\d+|AU\d+_int)$")
+# Predicted intensities (au_int) are kept unrounded: ICC has no threshold to round safely around.
+_OUTPUTS = re.compile(r"^(pred_valence|pred_arousal|pred_expression|prob_AU\d+|pred_int_AU\d+)$")
 DIGITS = 4
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import FbnError
 from ..scoring import au_of, headlines, metric_names, specs_scoring, task_of
-from ..tasks import TASKS
+from ..tasks import ALL_TASKS, TASKS
 from . import bootstrap
 from .pictures import Picture, confusion_picture
 from .records import ConfigKey, Entry, SeedRun
@@ -98,13 +98,16 @@ def database_metrics(metrics_seen: set[str], spec) -> list[str]:
         tasks = {task_of(m) for m in metrics_seen} - {None}
         aus = sorted({au_of(m) for m in metrics_seen} - {None})
         known = [m for _, m in metric_names(tasks, aus)]
-    ranked_by = set(headlines(spec).values()) if spec is not None else set()
+    # An opt-in task's (au_int) headline only once a record holds that task: other tables stay as they were.
+    seen_tasks = {task_of(m) for m in metrics_seen}
+    ranked = headlines(spec).items() if spec is not None else ()
+    ranked_by = {m for t, m in ranked if t in TASKS or t in seen_tasks}
     ordered = [m for m in known if m in metrics_seen or m in ranked_by]
     return ordered + sorted(metrics_seen - set(ordered))
 
 
 def headline_of(metrics: list[str], spec=None) -> str | None:
-    for task in TASKS:
+    for task in ALL_TASKS:
         if headlines(spec).get(task) in metrics:
             return headlines(spec)[task]
     return metrics[0] if metrics else None
@@ -236,9 +239,9 @@ def build_table(
     metrics = database_metrics(seen, spec) or database_metrics(
         {m for ref in references or [] for m in ref.metrics}, None
     )
-    headline = headline_of(metrics, spec)
+    headline = headline_of([m for m in metrics if m in seen] or metrics, spec)  # a headline some record holds
     specs = specs_scoring(metrics, specs)  # resample only the metrics the table shows
-    tasks = tuple(t for t in TASKS if any(task_of(m) == t for m in metrics))
+    tasks = tuple(t for t in ALL_TASKS if any(task_of(m) == t for m in metrics))
     aus = tuple(sorted({au_of(m) for m in metrics} - {None}))
     split = entries[0].split if entries else "test"
     table = Table(

@@ -5,7 +5,7 @@
 - `functional`: array in, float out (`ccc`, `f1`, `roc_auc`, ...), built on the two above;
 - `families`: the registered built-ins, bound to a predictions frame (statistics per row, score from sums),
   used by scoring and by the leaderboards' cluster bootstrap;
-- `labelled`: which rows are labelled for a task; `thresholds`: per-AU thresholds chosen on validation.
+- `labelled`: which rows are labelled for a task (`au_int`: AU intensity, opt-in); `thresholds`: per-AU thresholds chosen on validation.
 """
 
 from .families import BUILTIN, FIXED_THRESHOLD, Bound, Family, Scope
@@ -18,7 +18,10 @@ from .functional import (
     ccc,
     confusion_matrix,
     f1,
+    icc,
+    intensity_pearson,
     macro_f1,
+    mae,
     mean_class_accuracy,
     pearson,
     per_class_f1,
@@ -45,7 +48,10 @@ __all__ = [
     "choose_thresholds",
     "confusion_matrix",
     "f1",
+    "icc",
+    "intensity_pearson",
     "macro_f1",
+    "mae",
     "mean_class_accuracy",
     "pearson",
     "per_class_f1",

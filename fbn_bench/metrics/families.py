@@ -269,6 +269,43 @@ class AURankFamily(Family):
         return Bound(names, np.concatenate(blocks, axis=1), compute, counts)
 
 
+# The per-AU intensity metric names: `<prefix>_AU<n>` and `<prefix>_mean`, e.g. icc_AU12, mae_mean.
+INTENSITY_FORMULAS = {"icc": formulas.icc31_from_sums, "pcc": formulas.pearson_from_sums, "mae": formulas.mae_from_sums}
+
+
+@dataclass(frozen=True)
+class AUIntFamily(Family):
+    """AU intensity (the opt-in `au_int` task), per AU over the rows where its intensity is labelled and their
+    mean over the AUs where it is defined: ICC(3,1) (`icc`), Pearson's r (`pcc`) from the moments CCC uses,
+    mean absolute error (`mae`) from the absolute errors. The measures DISFA / BP4D intensity papers print."""
+
+    def names(self, aus) -> list[str]:
+        return [f"{self.name}_mean", *(f"{self.name}_AU{a}" for a in aus)]
+
+    def bind(self, frame, scope):
+        aus = labelled.intensity_aus(frame, scope.aus)
+        if not aus:
+            return None
+        t, p = labelled.intensity_arrays(frame, aus)
+        per_row = stats.abs_error if self.name == "mae" else stats.moments
+        blocks = [_any_labelled(t), *(per_row(t[:, i], p[:, i]) for i in range(len(aus)))]
+        width, names, formula = blocks[1].shape[1], self.names(aus), INTENSITY_FORMULAS[self.name]
+
+        def compute(sums):
+            sums = np.asarray(sums, dtype=np.float64)
+            per_au = [formula(*(sums[..., 1 + i * width + j] for j in range(width))) for i in range(len(aus))]
+            return {
+                names[0]: formulas.mean_where_defined(np.stack(per_au, axis=-1)),
+                **dict(zip(names[1:], per_au)),
+            }
+
+        def counts(sums):
+            sums = np.asarray(sums)
+            return {names[0]: sums[..., 0], **{n: sums[..., 1 + i * width] for i, n in enumerate(names[1:])}}
+
+        return Bound(names, np.concatenate(blocks, axis=1), compute, counts)
+
+
 # Aff-Wild2's AUs in the ABAW challenges from ABAW3 (2022) on: the set ABAW's AU measure averages over.
 ABAW_AUS: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
 
@@ -341,4 +378,7 @@ BUILTIN: tuple[Family, ...] = (
         "au",  # recorded under the last of the three tasks it sums
         description="ccc_mean + macro_f1 + abaw_au: ABAW's multi-task sum with 7 expression classes (Aff-Wild2)",
     ),
+    AUIntFamily("icc", "au_int", description="per-AU intensity ICC(3,1) (Shrout & Fleiss) and their mean"),
+    AUIntFamily("pcc", "au_int", description="per-AU intensity Pearson correlation and their mean"),
+    AUIntFamily("mae", "au_int", higher_is_better=False, description="per-AU intensity mean absolute error"),
 )

@@ -57,6 +57,23 @@ def rmse_from_sums(n, t, p, tt, pp, tp):
     return np.sqrt(np.maximum(ratio(pp - 2.0 * tp + tt, n), 0.0))
 
 
+def icc31_from_sums(n, t, p, tt, pp, tp):
+    """ICC(3,1) of two raters (truth, prediction), Shrout & Fleiss (1979): (BMS - EMS) / (BMS + EMS), which
+    for k = 2 is 2 cov / (var_t + var_p) (the n - 1 of the mean squares cancels). Consistency, not absolute
+    agreement: unlike CCC, a constant offset costs nothing. 0 when both sides are constant (no variance to
+    agree on, as CCC); NaN with no samples."""
+    _, _, var_t, var_p, cov = central_moments(n, t, p, tt, pp, tp)
+    denom = var_t + var_p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(np.abs(denom) < _FLAT, 0.0, 2.0 * cov / np.where(np.abs(denom) < _FLAT, 1.0, denom))
+    return np.where(n > 0, value, np.nan)
+
+
+def mae_from_sums(n, abs_error):
+    """Mean absolute error: sum |p - t| / n."""
+    return ratio(abs_error, n)
+
+
 def sagr_from_sums(n, same_sign):
     """Sign agreement: the share of samples whose prediction has the sign of the target."""
     return ratio(same_sign, n)

@@ -187,3 +187,30 @@ def abaw_mtl(va_true, va_pred, expr_true, expr_pred, au_true, au_pred, labels: S
     va_t, va_p = _pair(va_true, va_pred)
     va = (ccc(va_t[:, 0], va_p[:, 0]) + ccc(va_t[:, 1], va_p[:, 1])) / 2
     return va + macro_f1(expr_true, expr_pred, labels) + abaw_au(au_true, au_pred)
+
+
+def _intensity(formula, row_stats, y_true, y_pred) -> float:
+    """One AU's score over 1-D arrays, or the mean over the AUs where it is defined of (N, K) arrays whose
+    NaN targets are unlabelled (what scoring gives an `au_int` metric plugin)."""
+    t, p = _pair(y_true, y_pred, allow_nan_true=True)
+    if t.ndim == 1:
+        t, p = t[:, None], p[:, None]
+    if t.ndim != 2:
+        raise FbnError(f"expects (samples,) or (samples, AUs) arrays, got shape {t.shape}")
+    per_au = np.array([formula(*row_stats(t[:, k], p[:, k]).sum(axis=0)) for k in range(t.shape[1])])
+    return float(formulas.mean_where_defined(per_au))
+
+
+def icc(y_true, y_pred) -> float:
+    """ICC(3,1) of truth and prediction as two raters (Shrout & Fleiss 1979): 2 cov / (var_t + var_p)."""
+    return _intensity(formulas.icc31_from_sums, stats.moments, y_true, y_pred)
+
+
+def intensity_pearson(y_true, y_pred) -> float:
+    """Pearson's r of intensities (per AU; for (N, K) arrays their mean over the AUs where it is defined)."""
+    return _intensity(formulas.pearson_from_sums, stats.moments, y_true, y_pred)
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error (per AU; for (N, K) arrays their mean over the labelled AUs)."""
+    return _intensity(formulas.mae_from_sums, stats.abs_error, y_true, y_pred)

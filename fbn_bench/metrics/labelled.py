@@ -3,7 +3,8 @@ the one home of that rule (scoring, the leaderboards' bootstrap and metric plugi
 
 A predictions frame holds the canonical targets (`valence`, `arousal`, `expression`, `AU<n>`, NaN where
 unlabelled) and the model's outputs (`pred_valence`, `pred_arousal`, `pred_expression` as a class name,
-`prob_AU<n>` sigmoid probabilities).
+`prob_AU<n>` sigmoid probabilities; for the opt-in `au_int` task, targets `AU<n>_int` and predicted
+intensities `pred_int_AU<n>`, both 0-5).
 """
 
 from __future__ import annotations
@@ -23,21 +24,31 @@ def scorable_aus(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[int, ...]:
     return tuple(a for a in aus if f"AU{a}" in frame.columns and f"prob_AU{a}" in frame.columns)
 
 
+def intensity_aus(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[int, ...]:
+    """The AUs of `aus` whose intensity targets and predictions the frame both holds."""
+    return tuple(a for a in aus if f"AU{a}_int" in frame.columns and f"pred_int_AU{a}" in frame.columns)
+
+
 def has_task(frame: pd.DataFrame, task: str, aus: Sequence[int] = ()) -> bool:
-    """Whether the frame holds both the targets and the outputs of `task` (for `au`: of some AU)."""
+    """Whether the frame holds both the targets and the outputs of `task` (for `au`, `au_int`: of some AU)."""
     if task == "au":
         return bool(scorable_aus(frame, aus))
+    if task == "au_int":
+        return bool(intensity_aus(frame, aus))
     return set(_OUTPUTS[task]) <= set(frame.columns)
 
 
 def labelled(frame: pd.DataFrame, task: str, aus: Sequence[int] = ()) -> np.ndarray:
-    """(rows,) bool: va needs both valence and arousal, expr an expression, au any of the AUs."""
+    """(rows,) bool: va needs both valence and arousal, expr an expression, au any of the AUs, au_int any
+    of the AUs' intensities."""
     if not has_task(frame, task, aus):
         return np.zeros(len(frame), dtype=bool)
     if task == "va":
         return (frame["valence"].notna() & frame["arousal"].notna()).to_numpy()
     if task == "expr":
         return frame["expression"].notna().to_numpy()
+    if task == "au_int":
+        return frame[[f"AU{a}_int" for a in intensity_aus(frame, aus)]].notna().any(axis=1).to_numpy()
     return frame[[f"AU{a}" for a in scorable_aus(frame, aus)]].notna().any(axis=1).to_numpy()
 
 
@@ -77,4 +88,13 @@ def au_arrays(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[np.ndarray, np.n
     return (
         frame[[f"AU{a}" for a in aus]].to_numpy(np.float64),
         frame[[f"prob_AU{a}" for a in aus]].to_numpy(np.float64),
+    )
+
+
+def intensity_arrays(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, K) intensity targets (NaN where unlabelled) and predicted intensities, over the AUs with both."""
+    aus = intensity_aus(frame, aus)
+    return (
+        frame[[f"AU{a}_int" for a in aus]].to_numpy(np.float64),
+        frame[[f"pred_int_AU{a}" for a in aus]].to_numpy(np.float64),
     )

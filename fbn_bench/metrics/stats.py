@@ -20,6 +20,12 @@ def sign_agreement(t: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.stack([ok, ok & (np.sign(p) == np.sign(np.where(ok, t, 0.0)))], axis=1).astype(np.float64)
 
 
+def abs_error(t: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """(N, 2): [labelled, |p - t|] for MAE."""
+    ok = ~np.isnan(t)
+    return np.stack([ok, np.where(ok, np.abs(p - np.where(ok, t, 0.0)), 0.0)], axis=1).astype(np.float64)
+
+
 def class_counts(t: np.ndarray, p: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """(N, 3K): one-hot of the label, of the prediction, and of a hit, over `classes` (K of them).
     NaN labels contribute nothing; a prediction outside `classes` only misses."""

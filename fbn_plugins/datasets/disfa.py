@@ -128,7 +128,7 @@ def load(root, split: str, *, fold: int, threshold: int, naming: str, source: st
         for au in DISFA_AUS:
             intensity = np.array([per_au[au][f] for f in complete], dtype=np.int64)
             table[f"AU{au}"] = (intensity >= threshold).astype(np.float64)
-            table[f"intensity_au{au}"] = intensity  # kept for intensity work; AU<n> is occurrence
+            table[f"AU{au}_int"] = intensity.astype(np.float64)  # the au_int task's label; AU<n> is occurrence
         tables.append(table)
     return stacked_table(tables, skipped, notes)
 
@@ -155,7 +155,7 @@ def register_datasets(register):
         DatasetSpec(
             name="disfa",
             splits=("train", "val", "test"),
-            tasks={"au"},
+            tasks={"au", "au_int"},
             aus=DISFA_AUS,
             load=load,
             description="DISFA: 27 adults, 12 AUs coded 0-5 on every video frame; 3 standard subject folds.",

@@ -20,6 +20,9 @@ _FUNCTIONS = {
     "auc": metrics.roc_auc,
     "abaw_au": metrics.abaw_au,
     "abaw_mtl7": metrics.abaw_mtl,
+    "icc": metrics.icc,
+    "pcc": metrics.intensity_pearson,
+    "mae": metrics.mae,
 }
 
 

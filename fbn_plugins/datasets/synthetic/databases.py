@@ -186,7 +186,7 @@ DATABASES: dict[str, SyntheticDatabase] = {
         SyntheticDatabase(
             "synth-disfa",
             "DISFA",
-            frozenset({"au"}),
+            frozenset({"au", "au_int"}),  # DISFA codes intensity 0-5; the world's annotators write it down
             (1, 2, 4, 5, 6, 9, 12, 15, 17, 20, 25, 26),
             LabelPrior(SPONTANEOUS_LAB),
             LAB,

@@ -304,6 +304,10 @@ def _read(db: SyntheticDatabase, root, name: str, options: dict) -> pd.DataFrame
     table["image"] = folder.name + "/" + table["image"]
     if "expression" in table:
         table["expression"] = table["expression"].astype(object).where(table["expression"].notna(), None)
+    if "au_int" in db.tasks:  # the stored intensity_AU<n> under the canonical name (the files stay as generated)
+        for au in db.aus:
+            if f"intensity_AU{au}" in table:
+                table[f"AU{au}_int"] = table[f"intensity_AU{au}"]
     return table
 
 

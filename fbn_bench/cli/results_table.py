@@ -135,10 +135,15 @@ def _notes(records: list[dict], tasks: set[str], per_class: bool) -> list[str]:
             "samples for some tasks (partial labels), so n differs between their tasks."
         )
     if not per_class and any(_per_item(r["metric"]) for r in records):
-        notes.append(
-            "Per-AU F1/AP and per-expression F1/recall: add --per-class (all of them are in results.jsonl; "
-            "confusion matrices in confusion/)."
-        )
+        shown = {
+            "au": "per-AU F1/AP",
+            "expr": "per-expression F1/recall",
+            "au_int": "per-AU ICC/PCC/MAE",
+        }
+        tasks = [t for t in shown if any(r["task"] == t and _per_item(r["metric"]) for r in records)]
+        what = ", ".join(shown[t] for t in tasks) or "per-item scores"
+        where = "; confusion matrices in confusion/" if "expr" in tasks else ""
+        notes.append(f"{what[0].upper()}{what[1:]}: add --per-class (all of them are in results.jsonl{where}).")
     return notes
 
 

@@ -182,12 +182,10 @@ def units_of(sources: RowSources) -> dict[str, tuple]:
     """The work, as {unit id: (function, its arguments)}: a chunk of picture rows ("p<first row>") or one whole
     video ("v<path>"). The ids depend only on the rows, so a build killed part-way can say which units it finished
     (data/cache.py) and a later one can skip them."""
-    n = len(sources)
-    pictures = [r for r in range(n) if sources.frame_index[r] < 0]
+    pictures = np.flatnonzero(sources.frame_index < 0).tolist()
     videos: dict[str, list[int]] = defaultdict(list)
-    for r in range(n):
-        if sources.frame_index[r] >= 0:
-            videos[sources.paths[r]].append(r)
+    for r in np.flatnonzero(sources.frame_index >= 0).tolist():
+        videos[sources.paths[r]].append(r)
     units = {f"p{pictures[s]}": (_picture_chunk, (pictures[s : s + CHUNK],)) for s in range(0, len(pictures), CHUNK)}
     units.update({f"v{path}": (_video, (path, rows)) for path, rows in videos.items()})
     return units

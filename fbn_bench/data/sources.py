@@ -3,6 +3,8 @@ face must be found. `RowSources` is read once from the canonical table; the deco
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,6 @@ import pandas as pd
 
 from ..errors import FbnError
 from ..specs import DatasetSpec
-from .roots import resolve_image
 from .table import EYE_COLUMNS, FRAME_INDEX, bbox_array, has_bbox
 
 
@@ -25,7 +26,10 @@ class RowSources:
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, root: Path, spec: DatasetSpec | None = None) -> RowSources:
-        paths = [str(resolve_image(root, p)) for p in table["image"]]
+        # What roots.resolve_image gives (an absolute path stays itself), as plain strings: pathlib takes seconds
+        # on a million rows, and this runs on every run, cache or not.
+        prefix, isabs = os.path.join(str(root), ""), os.path.isabs
+        paths = [p if isabs(p) else prefix + p for p in table["image"].astype(str).tolist()]
         eyes = None
         if any(c in table.columns for c in EYE_COLUMNS):
             missing = [c for c in EYE_COLUMNS if c not in table.columns]
@@ -69,14 +73,25 @@ class RowSources:
         return self.eyes[row].reshape(2, 2)
 
     def needs_detector(self, row: int) -> bool:
-        return self.full_frames and not self.has_box(row) and self.eye_pair(row) is None
+        return bool(self.detector_rows[row])
+
+    @functools.cached_property
+    def detector_rows(self) -> np.ndarray:
+        """(N,) bool: the rows whose face the detector must find (a full-frame database's rows with neither a box
+        nor both eyes). One vectorised pass: the cache asks for every row of million-row tables."""
+        n = len(self)
+        if not self.full_frames:
+            return np.zeros(n, dtype=bool)
+        boxed = np.zeros(n, bool) if self.bboxes is None else ~np.isnan(self.bboxes).all(axis=1)
+        eyed = np.zeros(n, bool) if self.eyes is None else np.isfinite(self.eyes).all(axis=1)
+        return ~boxed & ~eyed
 
     def uses_front_end(self) -> bool:
         """Whether the face front end's settings can change any pixel (then they are part of the cache key)."""
         return self.eyes is not None or self.uses_detector()
 
     def uses_detector(self) -> bool:
-        return any(self.needs_detector(r) for r in range(len(self)))
+        return bool(self.detector_rows.any())
 
     def front_end_key(self, described: dict) -> dict:
         """The part of a front end's description (FaceFrontEnd.describe) that can change these rows' pixels: the

@@ -319,7 +319,7 @@ def check_dataset_plugin(
             if no_box:
                 fate = "the run's face detector crops them" if spec.full_frames else "the run skips them as 'bad bbox'"
                 notes.append(f"{split}: {no_box} of {len(df)} rows have no face box (all bbox values missing); {fate}")
-            from .data.cache import video_notes
+            from .data.report import video_notes
 
             notes += [f"{split}: {note}" for note in video_notes({"videos": videos})]
             if shown:

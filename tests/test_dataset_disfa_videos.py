@@ -8,7 +8,6 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from face_scenes import ASTRONAUT_FACE  # noqa: F401  (the face the videos show)
 from real_fixtures_disfa import N_FRAMES, write_disfa_videos
 
 from fbn_bench.cli import cli

@@ -35,8 +35,9 @@ from ..errors import FbnError
 from ..faces.frontend import FaceFrontEnd
 from ..specs import DatasetSpec
 from .decode import decode_units
-from .images import MISSING, REASONS, UNREADABLE, BadImageError, decode_face, open_picture
+from .images import MISSING, UNREADABLE, BadImageError, decode_face, open_picture
 from .partial import PartialBuild
+from .report import crop_notes, skip_warning, video_notes
 from .roots import default_cache_dir, read_split
 from .sources import RowSources
 from .table import BBOX_COLUMNS, LoadedTable, label_arrays
@@ -196,21 +197,6 @@ def prepare_split(
     return prepared
 
 
-def skip_warning(p: PreparedSplit) -> str:
-    """The one line printed per split that lost rows: failed images first, then the loader's drops."""
-    loader = {k: v for k, v in p.skipped.items() if k not in REASONS}
-    failed = {k: v for k, v in p.skipped.items() if k in REASONS}
-    parts = []
-    if failed:
-        path, reason = p.skipped_examples[0]
-        counts = ", ".join(f"{failed[r]} {r}" for r in REASONS if r in failed)
-        parts.append(f"skipped {sum(failed.values())} of {len(p.table)} images ({counts}), e.g. {path} ({reason})")
-    if loader:
-        counts = ", ".join(f"{n} {reason}" for reason, n in loader.items())
-        parts.append(f"the loader left out {sum(loader.values())} rows ({counts})")
-    return f"warning: {p.name}/{p.split}: {'; '.join(parts)}; all are counted in the result records"
-
-
 def _load(npy: Path, meta_path: Path, key: str, n_rows: int, image_size: int):
     """(images, meta) when a complete, intact cache for `key` is there, else None (a damaged one is
     announced on stderr)."""
@@ -266,33 +252,6 @@ def _check_detector(front: FaceFrontEnd, spec: DatasetSpec) -> None:
         front.detect(np.zeros((64, 64, 3), dtype=np.uint8))
     except FbnError as err:
         raise FbnError(f"{spec.name} ships full frames, so its faces are found by a detector: {err}") from None
-
-
-def video_notes(meta: dict) -> list[str]:
-    """One line on the videos whose decoded length differs from their labels (docs/faces.md, the video policy)."""
-    videos = meta.get("videos") or {}
-    short = {p: v for p, v in videos.items() if v["frames"] is not None and v["frames"] < v["labelled"]}
-    longer = {p: v for p, v in videos.items() if v["frames"] is not None and v["frames"] > v["labelled"]}
-    notes = []
-    for group, what in (
-        (short, "fewer frames than their labels (the labels past the end are skipped)"),
-        (longer, "more frames than their labels (the frames past the last label are not used)"),
-    ):
-        if group:
-            path, v = next(iter(sorted(group.items())))
-            notes.append(
-                f"{len(group)} of {len(videos)} videos have {what}, e.g. {Path(path).name}: "
-                f"{v['frames']} frames decoded, labels up to frame {v['labelled']}"
-            )
-    return notes
-
-
-def crop_notes(meta: dict, front: FaceFrontEnd | None) -> list[str]:
-    crops = meta.get("crops") or {}
-    if front is not None and front.crop == "align" and crops.get("box"):
-        total = crops.get("box", 0) + crops.get("align", 0)
-        return [f"{crops['box']} of {total} faces were box-cropped: no eye centres for them (--face-crop align)"]
-    return []
 
 
 def _any_recovered(sources: RowSources, image_size: int, skipped: list) -> bool:

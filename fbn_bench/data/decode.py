@@ -62,6 +62,9 @@ class Decoded:
         for kind, count in other.crops.items():
             self.crops[kind] = self.crops.get(kind, 0) + int(count)
 
+    def count(self, crop: str) -> None:
+        self.crops[crop] = self.crops.get(crop, 0) + 1
+
     def to_json(self) -> dict:
         return {"skipped": [[r, reason] for r, reason in self.skipped], "videos": self.videos, "crops": self.crops}
 
@@ -70,38 +73,26 @@ class Decoded:
         return cls([(int(r), str(reason)) for r, reason in data["skipped"]], dict(data["videos"]), dict(data["crops"]))
 
 
-class _Unit:
-    """One unit's results: rows written, rows skipped, crops by kind, and (for a video) its report."""
-
-    def __init__(self) -> None:
-        self.skipped: list[tuple[int, str]] = []
-        self.crops: dict[str, int] = defaultdict(int)
-        self.video: tuple[str, dict] | None = None
-
-    def as_decoded(self) -> Decoded:
-        return Decoded(sorted(self.skipped), dict([self.video]) if self.video else {}, dict(self.crops))
-
-
 def crop_picture(
-    picture: Image.Image, sources: RowSources, row: int, face, front: FaceFrontEnd | None, size: int, unit: _Unit
+    picture: Image.Image, sources: RowSources, row: int, face, front: FaceFrontEnd | None, size: int, unit: Decoded
 ) -> np.ndarray | None:
     """The crop of one row from its decoded picture: shipped eyes (when aligning), else the shipped box, else the
     detected face (`face`; None: no face, the row is skipped), else the whole picture."""
     eyes = sources.eye_pair(row)
     if front is not None and front.crop == "align" and eyes is not None:
-        unit.crops["align"] += 1
+        unit.count("align")
         return align_crop(picture, eyes, size)
     if front is not None and front.detector is not None and sources.needs_detector(row):
         if face is None:
             return None
-        unit.crops["align" if front.crop == "align" and face.eyes is not None else "box"] += 1
+        unit.count("align" if front.crop == "align" and face.eyes is not None else "box")
         return front.crop_face(picture, face, size)
     if sources.bboxes is not None:  # a row whose box is all NaN is a "bad bbox", as for a picture file
         try:
             box = check_bbox(sources.bboxes[row], *picture.size)
         except ValueError as err:
             raise BadImageError(sources.paths[row], BAD_BBOX, str(err)) from None
-        unit.crops["box"] += 1
+        unit.count("box")
         return np.asarray(picture.crop(box).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
     return np.asarray(picture.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
@@ -114,8 +105,8 @@ def _wants_picture(sources: RowSources, row: int, front: FaceFrontEnd | None) ->
     return aligned or (front.detector is not None and sources.needs_detector(row))
 
 
-def _picture_chunk(rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> _Unit:
-    unit = _Unit()
+def _picture_chunk(rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> Decoded:
+    unit = Decoded()
     for row in rows:
         path = sources.paths[row]
         try:
@@ -137,14 +128,14 @@ def _picture_chunk(rows: Sequence[int], sources: RowSources, front, size: int, o
     return unit
 
 
-def _video(path: str, rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> _Unit:
-    unit = _Unit()
+def _video(path: str, rows: Sequence[int], sources: RowSources, front, size: int, out: np.ndarray, tick) -> Decoded:
+    unit = Decoded()
     by_frame: dict[int, list[int]] = defaultdict(list)
     for row in rows:
         by_frame[int(sources.frame_index[row])].append(row)
     if not Path(path).is_file():
         unit.skipped = [(row, MISSING) for row in rows]
-        unit.video = (path, {"frames": None, "labelled": max(by_frame) + 1, "error": "missing"})
+        unit.videos[path] = {"frames": None, "labelled": max(by_frame) + 1, "error": "missing"}
         tick(len(rows))
         return unit
     detecting = front is not None and front.detector is not None
@@ -173,7 +164,7 @@ def _video(path: str, rows: Sequence[int], sources: RowSources, front, size: int
     for index, frame_rows in by_frame.items():
         if index not in seen:  # a read error stops the video; else the labels go past its end
             unit.skipped += [(row, UNREADABLE if report.error else PAST_END) for row in frame_rows]
-    unit.video = (path, {"frames": report.frames, "labelled": max(by_frame) + 1, "error": report.error})
+    unit.videos[path] = {"frames": report.frames, "labelled": max(by_frame) + 1, "error": report.error}
     tick(sum(len(by_frame[i]) for i in by_frame if i not in seen))
     return unit
 
@@ -227,7 +218,8 @@ def decode_units(
             for uid, (fn, args) in units.items()
         }
         for future in as_completed(futures):
-            found = future.result().as_decoded()
+            found = future.result()
+            found.skipped.sort()
             decoded.merge(found)
             if on_unit is not None:
                 on_unit(futures[future], found)

@@ -24,6 +24,7 @@ from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
 from .errors import FbnError
+from .model import intensities
 from .registry import Registry
 from .results import (
     CONFIG_FILE,
@@ -36,7 +37,7 @@ from .results import (
     write_records,
 )
 from .scoring import make_scope, plugin_metrics, record_fields, score_predictions
-from .tasks import AU_INT_COLUMNS, AUS, EXPRESSIONS, MAX_INTENSITY
+from .tasks import AU_INT_COLUMNS, AUS, EXPRESSIONS
 
 
 @torch.no_grad()
@@ -86,8 +87,8 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     if "au" in outputs:
         for i, au in enumerate(AUS):
             frame[f"prob_AU{au}"] = outputs["au"][:, i]
-    if "au_int" in outputs:  # the head regresses intensity / 5; a prediction is an intensity on the 0-5 scale
-        values = np.clip(outputs["au_int"] * MAX_INTENSITY, 0.0, MAX_INTENSITY)
+    if "au_int" in outputs:
+        values = intensities(outputs["au_int"])
         for i, au in enumerate(AUS):
             frame[f"pred_int_AU{au}"] = values[:, i]
     return frame

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from .errors import FbnError
-from .tasks import AUS, EXPRESSIONS
+from .tasks import AUS, EXPRESSIONS, MAX_INTENSITY
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS), "au_int": len(AUS)}
+
+
+def intensities(au_int: np.ndarray) -> np.ndarray:
+    """The `au_int` head's output (intensity / 5, unbounded) as AU intensities on the 0-5 scale."""
+    return np.clip(au_int * MAX_INTENSITY, 0.0, MAX_INTENSITY)
+
 
 BACKBONE_CONTRACT = (
     "a BackboneSpec's build must return an nn.Module with a positive int `out_features` that maps "

@@ -22,6 +22,7 @@ from .faces.detection import Face, largest
 from .faces.frontend import FaceFrontEnd
 from .faces.tracks import follow_faces
 from .faces.video import VideoReport, is_video, read_frames
+from .model import intensities
 from .tasks import AUS, EXPRESSIONS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
@@ -29,6 +30,8 @@ BOX_COLUMNS = ("FaceRectX", "FaceRectY", "FaceRectWidth", "FaceRectHeight", "Fac
 EXPRESSION_COLUMNS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")  # py-feat's order
 AU_NAMES = tuple(f"AU{a:02d}" for a in AUS)  # py-feat writes AU01, AU02, ...
 COLUMNS = ("input", "frame", "face", *BOX_COLUMNS, "valence", "arousal", *EXPRESSION_COLUMNS, *AU_NAMES)
+# AU intensities 0-5 (py-feat has no such columns): only from a model trained with the opt-in au_int task.
+AU_INT_NAMES = tuple(f"{name}_int" for name in AU_NAMES)
 
 
 @dataclass
@@ -95,6 +98,7 @@ class _Scorer:
         va = outputs["va"].float().cpu().numpy() if "va" in outputs else None
         expr = torch.softmax(outputs["expr"].float(), 1).cpu().numpy() if "expr" in outputs else None
         au = torch.sigmoid(outputs["au"].float()).cpu().numpy() if "au" in outputs else None
+        au_int = intensities(outputs["au_int"].float().cpu().numpy()) if "au_int" in outputs else None
         for i, meta in enumerate(self.meta):
             row = dict(meta)
             row["valence"], row["arousal"] = va[i] if va is not None else (math.nan, math.nan)
@@ -102,6 +106,8 @@ class _Scorer:
                 row[name] = expr[i, k] if expr is not None else math.nan
             for k, name in enumerate(AU_NAMES):
                 row[name] = au[i, k] if au is not None else math.nan
+            if au_int is not None:
+                row.update(zip(AU_INT_NAMES, au_int[i].tolist()))
             self.rows.append(row)
         self.crops, self.meta = [], []
 
@@ -171,7 +177,7 @@ def predict_media(
     progress: bool = True,
 ) -> tuple[pd.DataFrame, PredictReport]:
     """Score every face in `inputs` (pictures, videos, folders of them). Returns (one row per face per frame,
-    COLUMNS; what was seen and skipped). `annotate`: a folder for each input drawn with boxes and top labels."""
+    COLUMNS, then AU_INT_NAMES for a model with an `au_int` head; what was seen and skipped). `annotate`: a folder for each input drawn with boxes and top labels."""
     from .predict_draw import Annotator
 
     files = media_files(inputs)
@@ -194,8 +200,8 @@ def predict_media(
         scorer.flush()
         if annotator is not None:
             annotator.close()
-    table = pd.DataFrame(scorer.rows, columns=list(COLUMNS))
-    return table, report
+    columns = [*COLUMNS, *(AU_INT_NAMES if "au_int" in getattr(model, "tasks", ()) else ())]
+    return pd.DataFrame(scorer.rows, columns=columns), report
 
 
 def write_table(table: pd.DataFrame, out: Path) -> None:

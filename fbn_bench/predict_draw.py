@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .faces.video import is_video
+from .predict import AU_NAMES
 from .tasks import EXPRESSIONS
 
 COLOUR = (40, 220, 90)
@@ -22,7 +23,7 @@ def label_of(row: dict) -> str:
         parts.append(f"{top} {probs[top]:.2f}")
     if np.isfinite(row.get("valence", np.nan)):
         parts.append(f"V {row['valence']:+.2f} A {row['arousal']:+.2f}")
-    present = {k: v for k, v in row.items() if k.startswith("AU") and np.isfinite(v) and v >= 0.5}
+    present = {k: v for k, v in row.items() if k in AU_NAMES and np.isfinite(v) and v >= 0.5}
     if present:  # the surest first
         parts.append(" ".join(sorted(present, key=present.get, reverse=True)[:5]))
     return " | ".join(parts)

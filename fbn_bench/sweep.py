@@ -95,41 +95,6 @@ def check_plugins(config: RunConfig, registry) -> None:
     build_coupling(config.coupling, registry, relatedness_tensor(table), config.tasks)
 
 
-# The ablation of FaceBehaviorNet: each task alone, then all three with each coupling.
-ABLATION = (
-    ("va", {"tasks": ("va",), "coupling": "none"}),
-    ("expr", {"tasks": ("expr",), "coupling": "none"}),
-    ("au", {"tasks": ("au",), "coupling": "none"}),
-    ("all-none", {"tasks": ("va", "expr", "au"), "coupling": "none"}),
-    ("all-co", {"tasks": ("va", "expr", "au"), "coupling": "co"}),
-    ("all-soft", {"tasks": ("va", "expr", "au"), "coupling": "soft"}),
-    ("all-dm", {"tasks": ("va", "expr", "au"), "coupling": "dm"}),
-    ("all-soft+dm", {"tasks": ("va", "expr", "au"), "coupling": "soft+dm"}),
-)
-
-
-def ablation_grid(
-    seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
-) -> Grid:
-    """The 8 ablation configurations with one budget: every run gets the base preset's steps, batch
-    size, image size and backbone. `base` holds RunConfig settings shared by all (e.g. steps=50,
-    preset="paper")."""
-    return preset_grid("ablation", ABLATION, seeds, datasets, registry, **base)
-
-
-def coupling_tuning_grid(
-    seeds: int | list[int] = DEFAULT_SEEDS, datasets: tuple[str, ...] = (), registry=None, **base: Any
-) -> Grid:
-    """Every coupling's weight (and temperature) candidates, all three tasks, one budget (fbn_bench.tuning)."""
-    from .tuning import candidates
-
-    configurations = [(name, {"tasks": ("va", "expr", "au"), "coupling": text}) for name, _, text in candidates()]
-    return preset_grid("coupling-tuning", configurations, seeds, datasets, registry, **base)
-
-
-PRESET_GRIDS = {"ablation": ablation_grid, "coupling-tuning": coupling_tuning_grid}
-
-
 def preset_grid(name: str, configurations, seeds, datasets: tuple[str, ...], registry, **base: Any) -> Grid:
     """A built-in grid: `configurations` [(name, settings)] on one fixed budget of steps, shared by all."""
     unknown = sorted(set(base) - set(SETTINGS) | set(base) & _SWEEP_OWNED)

@@ -23,7 +23,7 @@ from .data.table import as_loaded
 from .errors import FbnError
 from .options import resolve_plugin
 from .specs import DatasetSpec
-from .tasks import ALL_TASKS, EXPRESSIONS
+from .tasks import EXPRESSIONS, TASKS
 
 _SHOWN = 3  # examples per problem
 
@@ -358,8 +358,10 @@ def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> lis
         "au_int": any(f"AU{a}_int" in both and both[f"AU{a}_int"].notna().any() for a in spec.aus),
     }
     problems += [
-        f"spec.tasks has {t!r} but no loaded split labels it" for t in ALL_TASKS if t in spec.tasks and not labelled[t]
+        f"spec.tasks has {t!r} but no loaded split labels it" for t in TASKS if t in spec.tasks and not labelled[t]
     ]
+    if "au_int" in spec.tasks and not labelled["au_int"]:  # opt-in, and some releases ship no intensity files
+        notes.append("spec.tasks has 'au_int' but no loaded split labels AU intensity (no intensity files?)")
     unlabelled = [a for a in spec.aus if not both[f"AU{a}"].notna().any()]
     if unlabelled and "au" in spec.tasks and labelled["au"]:
         notes.append(f"spec.aus lists AU{', AU'.join(map(str, unlabelled))} but no loaded row labels them")

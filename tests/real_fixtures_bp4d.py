@@ -53,6 +53,7 @@ BP4D_TASKS = {"T1": 2440, "T2": 98}  # first coded frame: T2 exercises the 4-dig
 PLUS_SUBJECTS = ("M002", "F001", "M001", "F002", "M003")  # sorted: F001 F002 M001 M002 M003
 PLUS_TASKS = {"T1": 1235, "T8": 7}
 N_FRAMES = 5
+INTENSITY_AUS = (6, 10, 12, 14, 17)  # FERA 2015's; BP4D+'s AU_INT folders
 TEST_PART = {1: 3, 2: 2, 3: 1}
 
 
@@ -94,7 +95,25 @@ def write_bp4d(root: Path, seed: int = 0, images: bool = True) -> dict:
     return _expected(rows, parts)
 
 
-def write_bp4dplus(root: Path, seed: int = 1, images: bool = True) -> dict:
+def write_intensities(root: Path, subject: str, task: str, first_frame: int, rng: random.Random) -> dict:
+    """`AUCoding/AU_INT/AU06/<subject>_<task>_AU06.csv` ... for the 5 intensity AUs, headerless `frame,intensity`
+    with 9 (not codable) now and then, and one line for the frame before the coded segment (no AU_OCC row).
+    Returns {(frame, au): intensity or None} of the coded frames."""
+    written = {}
+    for au in INTENSITY_AUS:
+        lines = [f"{first_frame - 1},3"]
+        for frame in range(first_frame, first_frame + N_FRAMES):
+            code = rng.choice((0, 1, 2, 3, 4, 5, 9))
+            written[frame, au] = None if code == 9 else code
+            lines.append(f"{frame},{code}")
+        path = root / "AUCoding" / "AU_INT" / f"AU{au:02d}" / f"{subject}_{task}_AU{au:02d}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    return written
+
+
+def write_bp4dplus(root: Path, seed: int = 1, images: bool = True, intensity: dict | None = None) -> dict:
+    """`intensity`: a dict to fill with {(subject, task, frame, au): intensity or None} and write AU_INT files."""
     rng = random.Random(seed)
     rows = {}
     for subject in PLUS_SUBJECTS:
@@ -103,6 +122,9 @@ def write_bp4dplus(root: Path, seed: int = 1, images: bool = True) -> dict:
                 root / "AUCoding" / "AU_OCC" / f"{subject}_{task}.csv", PLUS_HEADER_AUS, first, rng, all_nine_row=False
             )
             rows[subject, task] = kept
+            if intensity is not None:
+                written = write_intensities(root, subject, task, first, rng)
+                intensity.update({(subject, task, f, au): v for (f, au), v in written.items()})
             if images:
                 for frame, _ in kept:
                     write_image(root / "2D+3D" / subject / task / f"{frame}.jpg", frame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from real_fixtures_bp4d import write_bp4d, write_bp4dplus
 from real_fixtures_common import assert_matches, split_stats
@@ -9,6 +10,7 @@ from real_fixtures_common import assert_matches, split_stats
 from fbn_bench import FbnError
 from fbn_bench.data.cache import prepare_split
 from fbn_bench.data.roots import load_split, read_split
+from fbn_bench.metrics.labelled import intensity_aus
 from fbn_bench.registry import get_registry
 from fbn_bench.testing import check_dataset_plugin
 
@@ -106,3 +108,58 @@ def test_stray_files_and_unknown_subjects_are_notes_not_skipped_frames(tmp_path,
     err = capsys.readouterr().err.splitlines()
     assert err[1:] == [f"warning: bp4d/train: {stray}", f"warning: bp4d/train: {outside}"]
     assert check_dataset_plugin("bp4d", tmp_path, splits=TRAIN_TEST).splits["test"].skipped == {}
+
+
+def _plus_with_intensity(root):
+    written: dict = {}
+    write_bp4dplus(root, intensity=written)
+    return written
+
+
+def test_bp4dplus_intensities_are_joined_to_the_occurrence_rows_by_frame(tmp_path):
+    written = _plus_with_intensity(tmp_path)
+    spec = get_registry().dataset("bp4dplus")
+    assert "au_int" in spec.tasks
+    for split in TRAIN_TEST:
+        loaded, _ = read_split(spec, split, {"root": str(tmp_path)})
+        df = loaded.frame
+        for row in df.itertuples():
+            subject, task = row.video.split("_")
+            for au in (6, 10, 12, 14, 17):
+                value = written[subject, task, row.frame, au]
+                got = getattr(row, f"AU{au}_int")
+                assert np.isnan(got) if value is None else got == value, (row.video, row.frame, au)
+        assert df["AU1_int"].isna().all() and df["AU24_int"].isna().all()  # intensity is coded for 5 AUs only
+        n_sequences = len(set(df["video"]))
+        lines = 5 * n_sequences  # one line per AU file names the frame before the coded segment
+        assert f"{lines} AU_INT lines of frames without an AU_OCC row (or with all 12 AUs 9), not read" in loaded.notes
+
+
+def test_intensity_is_scored_only_for_the_coded_aus(tmp_path):
+    _plus_with_intensity(tmp_path)
+    df, _ = load_split(get_registry().dataset("bp4dplus"), "train", {"root": str(tmp_path)})
+    rng = np.random.default_rng(0)
+    for au in (1, 6, 10, 12, 14, 17):
+        df[f"pred_int_AU{au}"] = rng.uniform(0, 5, len(df))
+    assert intensity_aus(df, (1, 2, 6, 10, 12, 14, 17, 24)) == (6, 10, 12, 14, 17)  # AU1: a prediction, no target
+
+
+def test_without_au_int_the_tables_carry_no_intensity_and_the_check_says_so(tmp_path):
+    write_bp4dplus(tmp_path)
+    df, _ = load_split(get_registry().dataset("bp4dplus"), "train", {"root": str(tmp_path)})
+    assert df["AU6_int"].isna().all()
+    report = check_dataset_plugin("bp4dplus", tmp_path, splits=TRAIN_TEST)  # not a failed check: a note
+    assert any("no loaded split labels AU intensity" in note for note in report.notes)
+
+
+def test_bad_intensity_files_are_one_line_naming_file_and_line(tmp_path):
+    _plus_with_intensity(tmp_path)
+    spec = get_registry().dataset("bp4dplus")
+    path = tmp_path / "AUCoding" / "AU_INT" / "AU12" / "F001_T1_AU12.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "1236,7", *lines[2:]]) + "\n")
+    with pytest.raises(FbnError, match=r"F001_T1_AU12.csv:2: intensity 7 is outside 0-5 and is not 9"):
+        load_split(spec, "train", {"root": str(tmp_path)}) and load_split(spec, "test", {"root": str(tmp_path)})
+    path.unlink()
+    with pytest.raises(FbnError, match=r"no AU12 intensity file for F001_T1: expected AU12/F001_T1_AU12.csv"):
+        load_split(spec, "train", {"root": str(tmp_path)}) and load_split(spec, "test", {"root": str(tmp_path)})

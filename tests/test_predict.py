@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 from face_scenes import ASTRONAUT_FACE, astronaut, astronaut_scene, background, write_video
 from PIL import Image
@@ -14,7 +15,9 @@ from test_engine import toy_config
 from fbn_bench.cli import cli
 from fbn_bench.experiment import run_experiment
 from fbn_bench.faces.detection import iou
-from fbn_bench.predict import AU_NAMES, COLUMNS, EXPRESSION_COLUMNS
+from fbn_bench.faces.frontend import FaceFrontEnd
+from fbn_bench.predict import AU_INT_NAMES, AU_NAMES, COLUMNS, EXPRESSION_COLUMNS, predict_media
+from fbn_bench.predict_draw import label_of
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -89,3 +92,34 @@ def test_a_folder_without_media_and_a_bad_run_are_one_line(toy_run, tmp_path, mo
     assert result.exit_code == 2 and "holds no pictures" in result.output
     result = CliRunner().invoke(cli, ["predict", str(tmp_path / "notes.txt"), "--run", str(tmp_path)])
     assert result.exit_code == 2 and "no checkpoint" in result.output
+
+
+class _IntensityNet(torch.nn.Module):
+    """Fixed outputs, as a model with AU and AU-intensity heads gives them: intensity / 5, unbounded."""
+
+    tasks = ("au", "au_int")
+
+    def forward(self, images):
+        b = images.shape[0]
+        au_int = torch.full((b, len(AU_NAMES)), 0.2)
+        au_int[:, :3] = torch.tensor([-0.1, 0.5, 1.3])  # below 0, mid-scale, above the top of the scale
+        return {"au": torch.full((b, len(AU_NAMES)), -10.0), "au_int": au_int}  # every AU surely absent
+
+
+def test_a_model_with_an_intensity_head_writes_intensities_0_to_5(tmp_path):
+    Image.fromarray(background(64, 64)).save(tmp_path / "face.png")
+    table, report = predict_media([tmp_path], _IntensityNet(), FaceFrontEnd(), 32, progress=False)
+    assert tuple(table.columns) == (*COLUMNS, *AU_INT_NAMES) and report.faces == 1  # the picture used whole
+    row = table.iloc[0]
+    assert [row["AU01_int"], row["AU02_int"], row["AU04_int"]] == [0.0, 2.5, 5.0]  # clipped to FACS's 0-5
+    assert row[list(AU_INT_NAMES[3:])].tolist() == pytest.approx([1.0] * (len(AU_NAMES) - 3))
+    assert label_of(row.to_dict()) == ""  # intensities are not AU probabilities: none is drawn as present
+    plain, _ = predict_media([tmp_path], _Plain(), FaceFrontEnd(), 32, progress=False)
+    assert tuple(plain.columns) == COLUMNS  # a model without the head: py-feat's columns only
+
+
+class _Plain(_IntensityNet):
+    tasks = ("au",)
+
+    def forward(self, images):
+        return {"au": torch.zeros(images.shape[0], len(AU_NAMES))}

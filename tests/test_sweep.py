@@ -14,7 +14,8 @@ from fbn_bench.cli import cli
 from fbn_bench.config import RunConfig
 from fbn_bench.experiment import run_experiment
 from fbn_bench.results import read_records
-from fbn_bench.sweep import Grid, GridEntry, ablation_grid, load_grid, resolve_entry
+from fbn_bench.sweep import Grid, GridEntry, load_grid, resolve_entry
+from fbn_bench.sweep_presets import ablation_grid
 from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, summary_rows
 
 # The toy database at toy size: each run takes about a second on a CPU.

@@ -11,7 +11,8 @@ from engine_toy_plugin import write_toy
 from fbn_bench.cli import cli
 from fbn_bench.experiment import run_experiment
 from fbn_bench.registry import build_registry
-from fbn_bench.sweep import coupling_tuning_grid, resolve_entry
+from fbn_bench.sweep import resolve_entry
+from fbn_bench.sweep_presets import coupling_tuning_grid
 from fbn_bench.sweep_run import execute, plan_sweep
 from fbn_bench.tomlfile import read_toml
 from fbn_bench.tuning import CHOSEN_FILE, TUNED, WEIGHTS, candidates, choose_on_val, write_choices

@@ -14,11 +14,19 @@ from .run import _split_list
 @click.command()
 @click.option(
     "--preset",
-    type=click.Choice(["ablation", "coupling-tuning"]),
+    type=click.Choice(["ablation", "ablation-v2", "coupling-tuning"]),
     default=None,
     help="ablation: VA, expression and AU alone, then all three with none, co, soft, dm and soft+dm. "
+    "ablation-v2: the same, plus world controls, mismatch levels and to-convergence rows (5 seeds). "
     "coupling-tuning: each coupling's weight (and soft's temperature) on one grid, chosen on val "
     "(docs/protocol.md).",
+)
+@click.option(
+    "--couplings",
+    "couplings_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A chosen-on-val.toml (from --preset coupling-tuning): the ablation's couplings take its options.",
 )
 @click.option(
     "--grid",
@@ -27,7 +35,9 @@ from .run import _split_list
     default=None,
     help="A TOML grid file (see docs/sweeps.md).",
 )
-@click.option("--seeds", type=int, default=None, help="Seeds 0..N-1 per configuration (default: the grid's, else 3).")
+@click.option(
+    "--seeds", type=int, default=None, help="Seeds 0..N-1 per configuration (default: the grid's or preset's)."
+)
 @click.option(
     "--datasets", default=None, help="Comma-separated databases for every run (each run keeps those serving its tasks)."
 )
@@ -69,20 +79,32 @@ from .run import _split_list
 @click.option("--constraint", default=None, help="SLURM node constraint (e.g. a100).")
 @click.option("--sbatch", multiple=True, metavar="KEY=VALUE", help="Any other sbatch option, e.g. exclude=node12.")
 def sweep(
-    preset, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast, no_progress, cpu,
-    executor, sbatch, **resources
+    preset, couplings_file, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast,
+    no_progress, cpu, executor, sbatch, **resources
 ) -> None:  # fmt: skip
     """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
     from ..registry import get_registry
-    from ..sweep import PRESET_GRIDS, load_grid
+    from ..sweep import load_grid
+    from ..sweep_presets import PRESET_GRIDS, TAKES_COUPLINGS, chosen_couplings
     from ..sweep_run import default_out, plan_sweep
 
     if (preset is None) == (grid_file is None):
         raise FbnError("give exactly one of --preset NAME or --grid FILE.toml")
     overrides = {"datasets": _split_list(datasets), "steps": steps, "data_root": data_root}
     registry = get_registry()
+    if couplings_file is not None and preset not in TAKES_COUPLINGS:
+        raise FbnError(
+            f"--couplings goes with --preset {' or '.join(TAKES_COUPLINGS)}; a grid file names its couplings"
+        )
     if preset:
-        grid = PRESET_GRIDS[preset](seeds if seeds is not None else 3, registry=registry, **overrides)
+        extra = {"couplings": chosen_couplings(couplings_file)} if couplings_file else {}
+        grid = PRESET_GRIDS[preset](seeds, registry=registry, **extra, **overrides)
+        if preset == "ablation-v2" and not couplings_file:
+            click.echo(
+                "note: the couplings keep their default options, not ones chosen on val; run --preset "
+                "coupling-tuning first and pass its chosen-on-val.toml with --couplings",
+                err=True,
+            )
     else:
         grid = load_grid(grid_file, registry).with_overrides(**overrides).with_seeds(seeds)
     out = out or default_out(grid)

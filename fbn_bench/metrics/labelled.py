@@ -25,8 +25,13 @@ def scorable_aus(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[int, ...]:
 
 
 def intensity_aus(frame: pd.DataFrame, aus: Sequence[int]) -> tuple[int, ...]:
-    """The AUs of `aus` whose intensity targets and predictions the frame both holds."""
-    return tuple(a for a in aus if f"AU{a}_int" in frame.columns and f"pred_int_AU{a}" in frame.columns)
+    """The AUs of `aus` whose intensity targets and predictions the frame both holds, leaving out an AU with no
+    intensity target at all: one its database does not code (BP4D codes intensity for 5 of its 12 AUs)."""
+    return tuple(
+        a
+        for a in aus
+        if f"AU{a}_int" in frame.columns and f"pred_int_AU{a}" in frame.columns and frame[f"AU{a}_int"].notna().any()
+    )
 
 
 def has_task(frame: pd.DataFrame, task: str, aus: Sequence[int] = ()) -> bool:

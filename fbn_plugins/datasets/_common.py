@@ -24,6 +24,7 @@ __all__ = [
     "line_error",
     "listing",
     "numbered_lines",
+    "read_intensity_file",
     "plural",
     "require_root",
     "short_list",
@@ -98,6 +99,34 @@ def line_error(path: Path, number: int, text: str, problem: str, fix: str = "") 
     shown = text if len(text) <= 80 else text[:77] + "..."
     tail = f"; {fix}" if fix else ""
     return FbnError(f"{path}:{number}: {problem} in {shown!r}{tail}")
+
+
+def read_intensity_file(path: Path, archive_folder: str, not_codable: int | None = None) -> dict[int, int | None]:
+    """frame -> AU intensity 0-5 from one headerless `frame,intensity` file (DISFA's labels, BP4D's AU_INT);
+    the `not_codable` code (BP4D's 9) gives None. `archive_folder` names what to re-extract when a line is bad."""
+    values: dict[int, int | None] = {}
+    for number, text in numbered_lines(path):
+        fields = [f.strip() for f in text.split(",")]
+        if len(fields) != 2 or not all(fields):
+            raise line_error(
+                path,
+                number,
+                text,
+                "expected 'frame,intensity'",
+                f"the file looks truncated; re-extract {archive_folder}",
+            )
+        try:
+            frame, intensity = int(fields[0]), int(float(fields[1]))
+        except ValueError:
+            raise line_error(path, number, text, "frame and intensity must be integers") from None
+        if intensity == not_codable:
+            values[frame] = None
+        elif 0 <= intensity <= 5:
+            values[frame] = intensity
+        else:
+            codes = "" if not_codable is None else f" and is not {not_codable} (not codable)"
+            raise line_error(path, number, text, f"intensity {fields[1]} is outside 0-5{codes}")
+    return values
 
 
 def fold_subjects(parts: tuple[tuple[str, ...], ...], fold: int, split: str) -> set[str]:

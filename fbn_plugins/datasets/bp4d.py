@@ -4,6 +4,10 @@ Labels: `AUCoding/AU_OCC/<subject>_<task>.csv`, a header row whose first cell (`
 column and whose other cells are AU numbers; values 0 / 1 / 9 (not codable -> missing). Columns are
 selected by header name, never by position. Only the coded segment of each task is listed, so frame
 numbers start well above 1; images are joined by frame number through the `naming` pattern.
+
+AU intensity (the opt-in `au_int` task), where the release has it: `AUCoding/AU_INT/AU06/<subject>_<task>_AU06.csv`
+for FERA 2015's five intensity AUs (6, 10, 12, 14, 17), headerless `frame,intensity` lines, 0-5 (9: not
+codable -> missing), joined to the AU_OCC rows by frame. Without that folder the tables carry no intensities.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from ._common import (
     line_error,
     listing,
     plural,
+    read_intensity_file,
     require_root,
     short_list,
     stacked_table,
@@ -42,6 +47,10 @@ PARTS = (
     ("F007", "F015", "F006", "F019", "M006", "M009", "F012", "M003", "F004", "F021", "F017", "M015", "F014"),
 )
 OCC_DIRS = ("AUCoding/AU_OCC", "AU_OCC", "AUCoding/AUCoding/AU_OCC")
+# FERA 2015's intensity AUs (BP4D+ ships them as AU_INT beside AU_OCC).
+INTENSITY_AUS = (6, 10, 12, 14, 17)
+INT_DIRS = ("AUCoding/AU_INT", "AU_INT", "AUCoding/AUCoding/AU_INT")
+INT_FILE = re.compile(r"^([FM]\d{3})_(T\d+)_AU0*(\d+)\.csv$", re.IGNORECASE)
 FILE_NAME = re.compile(r"^([FM]\d{3})_(T\d+)\.csv$", re.IGNORECASE)
 AU_NAME = re.compile(r"^(?:AU)?0*(\d+)$", re.IGNORECASE)
 BP4D_NAMING = "Sequences(2D+3D)/{subject}/{task}/{frame:04d}.jpg"
@@ -92,6 +101,43 @@ def read_occ_file(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     return np.asarray(frames, dtype=np.int64), np.asarray(labels, dtype=np.float64).reshape(-1, len(BP4D_AUS)), dropped
 
 
+def intensity_files(root: Path) -> dict[tuple[str, str], dict[int, Path]] | None:
+    """{(subject, task): {au: its AU_INT file}} for the intensity AUs, or None when the release has no AU_INT."""
+    found = next((root / d for d in INT_DIRS if (root / d).is_dir()), None)
+    if found is None:
+        return None
+    files: dict[tuple[str, str], dict[int, Path]] = {}
+    for folder in listing(found):
+        au = AU_NAME.match(folder.name) if folder.is_dir() else None
+        if au is None or int(au.group(1)) not in INTENSITY_AUS:
+            continue
+        for path in listing(folder, "*.csv"):
+            if (match := INT_FILE.match(path.name)) and int(match.group(3)) == int(au.group(1)):
+                files.setdefault((match.group(1).upper(), match.group(2).upper()), {})[int(au.group(1))] = path
+    if not files:
+        raise FbnError(
+            f"{found} holds no intensity files; expected {found}/AU06/F001_T1_AU06.csv ... (AU06, AU10, AU12, "
+            "AU14, AU17); re-extract AU_INT/ from the archive, or move the folder away to train without intensities"
+        )
+    return files
+
+
+def _intensities(files: dict[int, Path], frames: np.ndarray, sequence: str) -> tuple[np.ndarray, int]:
+    """((N, 5) intensities of `frames`, NaN where not codable or not listed; how many AU_INT lines name a frame
+    with no AU_OCC row)."""
+    out, unmatched = np.full((len(frames), len(INTENSITY_AUS)), np.nan), 0
+    for k, au in enumerate(INTENSITY_AUS):
+        if au not in files:
+            raise FbnError(
+                f"no AU{au:02d} intensity file for {sequence}: expected AU{au:02d}/{sequence}_AU{au:02d}.csv in the "
+                "AU_INT folder; re-extract AU_INT/ from the archive"
+            )
+        values = read_intensity_file(files[au], "AU_INT/ from the archive", not_codable=NOT_CODABLE)
+        out[:, k] = [np.nan if values.get(f) is None else values[f] for f in frames.tolist()]
+        unmatched += len(set(values) - set(frames.tolist()))
+    return out, unmatched
+
+
 def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTable:
     root = require_root(Path(root), name)
     name_of = image_namer(naming, name, {"subject": "F001", "task": "T1", "frame": 1, "frame0": 0})
@@ -118,6 +164,8 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTab
             f"{plural(len(outside), 'subject')} outside the standard folds, in no split ({short_list(outside)})"
         )
     skipped: dict[str, int] = {}
+    intensity = intensity_files(root)  # None: no AU_INT folder, no intensities (opt-in: not worth a warning)
+    unmatched = 0
 
     tables = []
     for path, subject, task in files:
@@ -136,7 +184,15 @@ def _load(root, split: str, name: str, parts_of, fold, naming: str) -> LoadedTab
             }
         )
         table[[f"AU{au}" for au in BP4D_AUS]] = labels
+        if intensity is not None:
+            values, lines = _intensities(intensity.get((subject, task), {}), frames, f"{subject}_{task}")
+            table[[f"AU{au}_int" for au in INTENSITY_AUS]] = values
+            unmatched += lines
         tables.append(table)
+    if unmatched:
+        notes.append(
+            f"{plural(unmatched, 'AU_INT line')} of frames without an AU_OCC row (or with all 12 AUs 9), not read"
+        )
     return stacked_table(tables, skipped, notes)
 
 
@@ -172,7 +228,7 @@ def register_datasets(register):
             name="bp4d",
             full_frames=True,  # whole frames / web photos: the run's face detector finds the face
             splits=("train", "val", "test"),
-            tasks={"au"},
+            tasks={"au", "au_int"},  # intensities where the release has AU_INT (module docstring)
             aus=BP4D_AUS,
             load=load_bp4d,
             description="BP4D-Spontaneous: 41 young adults x 8 tasks, AU occurrence (12 AUs evaluated); 3 standard subject folds.",
@@ -188,7 +244,7 @@ def register_datasets(register):
             name="bp4dplus",
             full_frames=True,  # whole frames / web photos: the run's face detector finds the face
             splits=("train", "val", "test"),
-            tasks={"au"},
+            tasks={"au", "au_int"},  # intensity of AUs 6, 10, 12, 14, 17 from AUCoding/AU_INT
             aus=BP4D_AUS,
             load=load_bp4dplus,
             description="BP4D+ (MMSE): 140 subjects, AU occurrence coded on tasks T1, T6, T7, T8 (the BP4D 12 AUs); "

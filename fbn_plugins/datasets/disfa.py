@@ -25,10 +25,9 @@ from ._common import (
     find_first,
     fold_subjects,
     image_namer,
-    line_error,
     listing,
-    numbered_lines,
     plural,
+    read_intensity_file,
     require_root,
     short_list,
     stacked_table,
@@ -50,25 +49,7 @@ SUBJECT_DIR = re.compile(r"^SN\d{3}$")
 
 def read_au_file(path: Path) -> dict[int, int]:
     """frame -> intensity (0-5) from one `frame,intensity` file."""
-    values: dict[int, int] = {}
-    for number, text in numbered_lines(path):
-        fields = [f.strip() for f in text.split(",")]
-        if len(fields) != 2 or not all(fields):
-            raise line_error(
-                path,
-                number,
-                text,
-                "expected 'frame,intensity'",
-                "the file looks truncated; re-extract ActionUnit_Labels/ from the DISFA archive",
-            )
-        try:
-            frame, intensity = int(fields[0]), int(float(fields[1]))
-        except ValueError:
-            raise line_error(path, number, text, "frame and intensity must be integers") from None
-        if not 0 <= intensity <= 5:
-            raise line_error(path, number, text, f"intensity {fields[1]} is outside 0-5")
-        values[frame] = intensity
-    return values
+    return read_intensity_file(path, "ActionUnit_Labels/ from the DISFA archive")
 
 
 @val_carved("disfa", "subject")

@@ -97,7 +97,7 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
         for seed in grid.seeds:
             run_dir = Path(out) / entry.name / f"seed-{seed}"
             config = resolve_entry(entry.overrides, registry, datasets=datasets, seed=seed, out=str(run_dir))
-            status, difference, note = _status(config, run_dir)
+            status, difference, note = _status(config, run_dir, registry)
             if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
                     conflicts.append((run_dir, difference))
@@ -127,8 +127,9 @@ def _datasets_for(config: RunConfig, registry) -> tuple[str, ...]:
     return kept
 
 
-def _status(config: RunConfig, run_dir: Path) -> tuple[str, str | None, str | None]:
-    """(status, how the stored configuration differs or None, why a marked run is not finished or None)."""
+def _status(config: RunConfig, run_dir: Path, registry=None) -> tuple[str, str | None, str | None]:
+    """(status, how the stored configuration differs or None, why a marked run is not finished or None).
+    With `registry`, a finished run trained by other code than this checkout's runs again (stale_code)."""
     try:
         stored = json.loads((run_dir / CONFIG_FILE).read_text())
     except (FileNotFoundError, NotADirectoryError):
@@ -142,8 +143,35 @@ def _status(config: RunConfig, run_dir: Path) -> tuple[str, str | None, str | No
         return TODO, difference, None
     if not (run_dir / DONE_FILE).is_file():
         return TODO, None, None
-    damage = marker_problem(run_dir)
+    damage = marker_problem(run_dir) or (stale_code(run_dir, registry) if registry is not None else None)
     return (TODO, None, damage) if damage else (DONE, None, None)
+
+
+def stale_code(run_dir: Path, registry) -> str | None:
+    """Why the records of a finished run were trained by other code than this checkout's, or None: the core
+    training code's versions (identity.training_code), its couplings' and its databases' loader versions. A
+    sweep committed in one session and resumed in a later one must not pool seeds across a changed loss."""
+    from .identity import training_code
+
+    try:
+        with open(run_dir / RESULTS_FILE, encoding="utf-8") as handle:
+            first = json.loads(handle.readline())  # every record of a run names the same code
+    except (OSError, ValueError):
+        return None  # marker_problem speaks for unreadable records
+    pairs = [(f"training code {k}", (first.get("training_code") or {}).get(k), v) for k, v in training_code().items()]
+    plugins = first.get("plugins") or {}
+    for coupling in plugins.get("coupling") or []:
+        pairs.append(
+            (f"coupling {coupling['name']}", coupling.get("version"), registry.coupling(coupling["name"]).version)
+        )
+    for dataset in plugins.get("datasets") or []:
+        if dataset.get("name") in registry.entries["datasets"]:
+            now = registry.dataset(dataset["name"]).loader_version
+            pairs.append((f"database {dataset['name']} loader", dataset.get("loader_version"), now))
+    for what, then, now in pairs:
+        if then is not None and then != now:
+            return f"its records come from other code ({what} version {then}, now {now})"
+    return None
 
 
 def marker_problem(run_dir: Path) -> str | None:
@@ -240,7 +268,7 @@ def run_one(run: PlannedRun, total: int, grid_name: str, runner, echo, options: 
         if holder is not None:
             echo(f"{run.label(total)}: {BUSY} ({holder}), skipped; rerun this sweep once that one ends")
             return BUSY_RUN, holder
-        status, difference, _ = _status(run.config, run.run_dir)
+        status, difference, _ = _status(run.config, run.run_dir, options.get("registry"))
         if status == DONE:
             echo(f"{run.label(total)}: finished by another sweep, skipped")
             return SKIPPED, None

@@ -88,6 +88,29 @@ def test_a_marked_run_whose_records_were_damaged_runs_again(finished, registry, 
     assert json.loads((damaged / DONE_FILE).read_text())["n_records"] == len(list(read_records(damaged)))
 
 
+def test_a_finished_run_of_other_training_code_runs_again(finished, registry, tmp_path, monkeypatch):
+    """A sweep committed in one session and resumed after a loss or a loader changed must not pool the two."""
+    import dataclasses
+    import shutil
+
+    import fbn_bench.identity
+
+    grid, out = finished
+    out = Path(shutil.copytree(out, tmp_path / "pair"))
+    assert all(r.status == DONE for r in plan_sweep(grid, out, registry))
+    then = fbn_bench.identity.training_code()
+    monkeypatch.setattr(fbn_bench.identity, "training_code", lambda: {**then, "task_losses": "changed"})
+    plan = plan_sweep(grid, out, registry)
+    assert {r.status for r in plan} == {TODO}
+    expected = f"other code (training code task_losses version {then['task_losses']}, now changed)"
+    assert all(expected in r.note for r in plan)
+    monkeypatch.undo()
+    original = registry.dataset
+    monkeypatch.setattr(registry, "dataset", lambda name: dataclasses.replace(original(name), loader_version="9"))
+    plan = plan_sweep(grid, out, registry)
+    assert all(r.status == TODO and "database toy loader version 1, now 9" in r.note for r in plan)
+
+
 def test_dry_run_says_why_a_marked_run_will_run_again(finished, toy_root, tmp_path, registry, monkeypatch):
     import shutil
 

@@ -58,6 +58,8 @@ RECORD_FIELDS = (
     "wall_time_s",
     "created",
 )
+# Records of a trained run also carry what selected its checkpoint (selection.Selector.annotate; docs/protocol.md).
+SELECTION_FIELDS = ("val_value", "selected_step", "selection_score", "steps_run", "samples_seen", "val_curve")
 
 
 @dataclass

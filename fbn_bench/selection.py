@@ -150,7 +150,8 @@ class Selector:
 
     def annotate(self, test_records: list[dict], samples_seen: dict[str, int], steps_run: int) -> list[dict]:
         """Test records with what selected them: the step, the selection score, the same metric on `val`
-        (`val_value`, None where val has no such score), the steps run and the samples seen per stream."""
+        (`val_value`, None where val has no such score), the steps run, the samples seen per stream, and
+        `val_curve`: the record's own (dataset, task) headline on val at every validation."""
         on_val = {(r["dataset"], r["task"], r["metric"]): r["value"] for r in self.best_records}
         return [
             {
@@ -160,6 +161,13 @@ class Selector:
                 "selection_score": self.best_score,
                 "steps_run": steps_run,
                 "samples_seen": dict(samples_seen),
+                "val_curve": self.val_curve(r["dataset"], r["task"]),
             }
             for r in test_records
         ]
+
+    def val_curve(self, dataset: str, task: str) -> list[list]:
+        """[[step, headline on val], ...] of one (dataset, task) pair over the validations that scored it
+        (`selection_score` keys them "<dataset>/<task>"), rounded to 6 significant digits: records stay small."""
+        pair = f"{dataset}/{task}"
+        return [[h["step"], float(f"{h['scores'][pair]:.6g}")] for h in self.history if pair in h.get("scores", {})]

@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix, f1_score
 
 from fbn_bench.confusion import read_description
 from fbn_bench.leaderboard.build import render_all, stale_files, write_all
-from fbn_bench.leaderboard.pictures import Picture
+from fbn_bench.leaderboard.pictures import ConfusionPicture
 from fbn_bench.leaderboard.tables import Settings
 from fbn_bench.registry import get_registry
 from fbn_bench.tasks import EXPRESSIONS
@@ -55,7 +55,7 @@ def test_best_configuration_and_baseline_counts_match_sklearn(runs, tmp_path):
     assert _macro(frames, "mt") > _macro(frames, "st")  # the multi-task rows are the better ones here
     files = render_all(tmp_path / "a", [root], Settings(resamples=20), registry=get_registry())
     picture = files[NAME]
-    assert isinstance(picture, Picture) and "confusion/lb_au.png" not in files  # no expressions, no picture
+    assert isinstance(picture, ConfusionPicture) and "confusion/lb_au.png" not in files  # no expressions, no picture
     (best,) = picture.panels
     assert np.array(best[1]).tolist() == _pooled(frames, "mt").tolist()
     assert best[0].startswith("best: va+expr+au") and f"macro_f1 {_macro(frames, 'mt'):.3f}" in best[0]
@@ -75,7 +75,7 @@ def test_the_check_reads_the_counts_back_from_the_png(runs, tmp_path):
     assert stored["panels"][0]["counts"] == _pooled(frames, "mt").tolist()
     assert stale_files(out, files) == []
 
-    other = Picture((("best: other", tuple(tuple(int(i == j) for j in range(7)) for i in range(7))),))
+    other = ConfusionPicture((("best: other", tuple(tuple(int(i == j) for j in range(7)) for i in range(7))),))
     other.write(out / NAME)  # another picture under the same name: its counts differ
     assert stale_files(out, files) == [f"{out / NAME} is stale"]
     (out / NAME).write_bytes(b"not a png")

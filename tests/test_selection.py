@@ -120,6 +120,12 @@ def test_a_run_selects_on_val_and_reads_test_once_after_training(guarded, tmp_pa
             assert r["val_value"] == pytest.approx(rescored[(r["task"], r["metric"])][0])
     on_val = [r["val_value"] for r in records if r["metric"] == headlines()[r["task"]]]
     assert records[0]["selection_score"] == pytest.approx(sum(on_val) / len(on_val))
+    # val_curve: each record's own (dataset, task) headline on val at every validation; at the selected
+    # step that is the headline's val_value.
+    for r in records:
+        assert [step for step, _ in r["val_curve"]] == [10, 20, 30]
+        if r["metric"] == headlines()[r["task"]]:
+            assert dict(r["val_curve"])[selected] == pytest.approx(r["val_value"], rel=1e-5)
     # The checkpoint saved is the one tested: re-scoring it gives the run's test values.
     again = evaluate_checkpoint(outcome.run_dir, registry=registry, progress=False, out=tmp_path / "again")
     assert {(r["metric"], round(r["value"], 6)) for r in again.records} == {

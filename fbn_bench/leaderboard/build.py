@@ -13,7 +13,7 @@ from ..tasks import TASK_NAMES
 from ..tomlfile import read_toml
 from . import compound_tables
 from .bootstrap import single_threaded_blas
-from .pictures import CONFUSION_DIR, Picture, picture_name
+from .pictures import PICTURE_FOLDERS, Picture, picture_name
 from .records import Entry, load_entries
 from .references import REFERENCES_FILE, Reference, read_references
 from .render import GENERATED, cell_text, to_markdown
@@ -130,7 +130,7 @@ def render_all(
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
     tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
     files: dict[str, str | Picture] = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
-    files.update({picture_name(t.database): t.picture for t in tables if t.picture is not None})
+    files.update({picture_name(p, t.database): p for t in tables for p in t.pictures})
     compound = compound_tables.load_rows(sources)
     for database, rows in compound.items():
         files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED)
@@ -140,11 +140,11 @@ def render_all(
 
 def _generated_files(out: Path) -> set[str]:
     """The files in `out` that an earlier build wrote: Markdown starting with the marker, and every picture
-    in confusion/."""
+    in a picture folder (pictures.PICTURE_FOLDERS)."""
     if not out.is_dir():
         return set()
     tables = {p.name for p in out.glob("*.md") if p.read_text().startswith(GENERATED)}
-    return tables | {f"{CONFUSION_DIR}/{p.name}" for p in (out / CONFUSION_DIR).glob("*.png")}
+    return tables | {f"{folder}/{p.name}" for folder in PICTURE_FOLDERS for p in (out / folder).glob("*.png")}
 
 
 def write_all(out: Path, files: dict[str, str | Picture]) -> list[str]:

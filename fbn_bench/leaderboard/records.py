@@ -56,6 +56,8 @@ class SeedRun:
     n_samples: dict[str, int] = field(default_factory=dict)
     created: str = ""
     thresholds: dict[int, float] | None = None  # the per-AU F1 thresholds its records say were used
+    # task -> ((step, samples of that task seen, headline on val), ...) from the records' `val_curve`
+    curves: dict[str, tuple[tuple[int, float, float], ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,7 +121,34 @@ def _checked(record: Any, where: str) -> dict[str, Any]:
     n = record.get("n_samples")
     if n is not None and (not _is_int(n) or n < 0):
         raise FbnError(f"{where}: 'n_samples' must be a non-negative integer, got {n!r}; {fix}")
+    if record.get("val_curve") is not None:
+        curve_of(record, where)
     return record
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def curve_of(record: dict[str, Any], where: str) -> tuple[tuple[int, float, float], ...]:
+    """The record's `val_curve` ([[step, value], ...], selection.Selector.val_curve) with the samples of its
+    task seen at each step, `samples_seen[task] / steps_run * step` (both written with it); () without one."""
+    curve = record.get("val_curve")
+    if curve is None:
+        return ()
+    fix = "remove or fix the line"
+    if not isinstance(curve, list) or not all(
+        isinstance(p, list) and len(p) == 2 and _is_int(p[0]) and p[0] >= 0 and _finite(p[1]) for p in curve
+    ):
+        raise FbnError(f"{where}: 'val_curve' must be a list of [step, finite value] pairs, got {curve!r}; {fix}")
+    seen, steps = record.get("samples_seen"), record.get("steps_run")
+    seen = seen.get(record.get("task")) if isinstance(seen, dict) else None
+    if curve and not (_finite(seen) and _is_int(steps) and steps > 0):
+        raise FbnError(
+            f"{where}: 'val_curve' needs 'samples_seen' of task {record.get('task')!r} and a positive 'steps_run' "
+            f"(got {seen!r}, {steps!r}); {fix}"
+        )
+    return tuple((step, seen / steps * step, float(value)) for step, value in curve)
 
 
 def _seed(record: dict[str, Any]) -> Any:
@@ -233,6 +262,8 @@ def load_entries(sources: Iterable[Path]) -> list[Entry]:
             run.n_samples[record["metric"]] = int(record["n_samples"])
         if record_thresholds(record) is not None:
             run.thresholds = record_thresholds(record)
+        if record.get("val_curve") and isinstance(record.get("task"), str):
+            run.curves[record["task"]] = curve_of(record, where)  # the same curve on each record of the task
 
     entries = []
     for (database, config_hash), seeds in grouped.items():

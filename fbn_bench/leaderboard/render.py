@@ -24,7 +24,11 @@ def _num(x: float) -> str:
     return f"{round(x, DISPLAY_DIGITS) + 0.0:.{DISPLAY_DIGITS}f}"
 
 
-def _p(p: float, resamples: int) -> str:
+def _signed(x: float) -> str:
+    return f"{round(x, DISPLAY_DIGITS) + 0.0:+.{DISPLAY_DIGITS}f}"
+
+
+def p_text(p: float, resamples: int) -> str:
     floor = 2.0 / (resamples + 1)  # no resample crossed zero: p is at most this
     return DASH if math.isnan(p) else (f"≤{floor:.3g}" if p <= floor + 1e-12 else f"{p:.3f}")
 
@@ -136,10 +140,13 @@ def to_markdown(table: Table) -> str:
                 if row.is_baseline:
                     cells += ["baseline", DASH, DASH]
                 elif found is not None:
+                    interval = (
+                        f" [{_signed(found.interval[0])}, {_signed(found.interval[1])}]" if found.interval else ""
+                    )
                     cells += [
-                        f"{found.difference:+.3f}",
-                        _p(found.p_value, s.resamples),
-                        _p(found.p_test, s.resamples),
+                        _signed(found.difference) + interval,
+                        p_text(found.p_value, s.resamples),
+                        p_text(found.p_test, s.resamples),
                     ]
                 else:
                     cells += [DASH, DASH, DASH]
@@ -149,23 +156,24 @@ def to_markdown(table: Table) -> str:
             out += [
                 "",
                 f"Δ: difference in each task's headline metric from the baseline ({table.baseline.label()}, "
-                f"config {table.baseline.config_hash}) on the samples both scored. p: two-sided bootstrap "
-                f"p-value resampling each row's seeds and the test {unit} ({s.resamples} resamples), "
+                f"config {table.baseline.config_hash}) on the samples both scored [{s.confidence:.0%} percentile "
+                "interval of the resampled differences that give p, not adjusted for multiplicity]. p: two-sided "
+                f"bootstrap p-value resampling each row's seeds and the test {unit} ({s.resamples} resamples), "
                 f"Holm-adjusted over the {table.family_size} comparison(s) of this table (`{DASH}`: a row or the "
                 f"baseline has one seed); p test: resampling the test {unit} only (test noise, no training "
                 "noise), unadjusted. ≤ marks the smallest p the resamples can give.",
             ]
         if table.resolvable:
             out += ["", _resolvable_note(table)]
-        if table.picture is not None:
+        for picture in table.pictures:
+            alt = f"{table.database} {picture.heading.lower()}"
             out += [
                 "",
-                "## Expression confusion",
+                f"## {picture.heading}",
                 "",
-                "Rows the true class, columns the predicted one, each row normalised; counts summed over the seeds' "
-                "test predictions, for the best configuration on the expression headline and the baseline.",
+                picture.caption,
                 "",
-                f"![{table.database} expression confusion]({picture_name(table.database)})",
+                f"![{alt}]({picture_name(picture, table.database)})",
             ]
         aus = _au_metrics(table)
         out += _detail_section(table, "F1 per action unit", aus, [m[3:] for m in aus])
@@ -246,6 +254,7 @@ def to_records(table: Table) -> list[dict]:
                     "best": cell.best,
                     "baseline": row.is_baseline,
                     "difference": _round(row.comparisons[metric].difference) if metric in row.comparisons else None,
+                    **_difference_interval(row.comparisons.get(metric)),
                     "p_value": _round(row.comparisons[metric].p_value) if metric in row.comparisons else None,
                     "p_hierarchical": _round(row.comparisons[metric].p_hierarchical)
                     if metric in row.comparisons
@@ -268,6 +277,11 @@ def to_records(table: Table) -> list[dict]:
                 }
             )
     return out
+
+
+def _difference_interval(found) -> dict:
+    interval = found.interval if found is not None and found.interval else (None, None)
+    return {"diff_ci_low": _round(interval[0]), "diff_ci_high": _round(interval[1])}
 
 
 def to_json(table: Table) -> str:
@@ -320,6 +334,8 @@ CSV_FIELDS = [
     "best",
     "baseline",
     "difference",
+    "diff_ci_low",
+    "diff_ci_high",
     "p_value",
     "p_hierarchical",
     "p_test",

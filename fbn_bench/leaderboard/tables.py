@@ -10,7 +10,7 @@ from ..errors import FbnError
 from ..scoring import au_of, headlines, metric_names, specs_scoring, task_of
 from ..tasks import ALL_TASKS, TASKS
 from . import bootstrap
-from .pictures import Picture, confusion_picture
+from .pictures import Picture, table_pictures
 from .records import ConfigKey, Entry, SeedRun
 from .references import Reference
 from .samples import Clusters, group_column, load_predictions, restrict, row_identity
@@ -44,6 +44,9 @@ class Comparison:
     n_matched: int
     p_test: float = float("nan")  # test clusters resampled only (training noise ignored), unadjusted
     p_hierarchical: float = float("nan")  # seeds and clusters resampled, before the Holm adjustment
+    # The interval of the difference at the table's confidence: percentiles of the distribution that gives
+    # p_hierarchical (seeds and clusters resampled); None where that p is NaN (a side with one seed).
+    interval: tuple[float, float] | None = None
 
 
 @dataclass
@@ -85,7 +88,7 @@ class Table:
     lower_is_better: frozenset[str] = frozenset()  # metric plugins declared so (an error, a distance)
     resolvable: list[Resolvable] = field(default_factory=list)  # one per task headline
     family_size: int = 0  # comparisons in the Holm family (every row x compared metric of this table)
-    picture: Picture | None = None  # the expression confusion picture (pictures.py)
+    pictures: list[Picture] = field(default_factory=list)  # in the order the Markdown shows them (pictures/)
 
 
 def database_metrics(metrics_seen: set[str], spec) -> list[str]:
@@ -187,13 +190,15 @@ def compare(
     known: tuple[dict, dict] | None = None,
     shares: tuple[np.ndarray, np.ndarray] | None = None,
     specs=None,
+    confidence: float = bootstrap.CONFIDENCE,
 ) -> Comparison | None:
     """Paired bootstrap of mean(a) - mean(b) on `metric`, over the samples both sides scored.
 
     `known`: the two sides' per-seed resampled scores on all their samples, reused when every run scored
     the same samples (the usual case) instead of being computed again. `shares`: each side's seed draws
     (bootstrap.seed_weights); with them, and two seeds or more on each side, the comparison also gets the
-    hierarchical p (seeds and clusters resampled). Its `p_value` is that p until `build_table` adjusts it.
+    hierarchical p (seeds and clusters resampled) and the `confidence` interval of the same resampled
+    differences. Its `p_value` is that p until `build_table` adjusts it.
     """
     ids = [set(row_identity(f)) for f in [*frames_a, *frames_b]]
     if not ids:
@@ -212,7 +217,7 @@ def compare(
         return None
     difference = _observed(frames_a, tasks, aus, specs)[metric] - _observed(frames_b, tasks, aus, specs)[metric]
     p_test = bootstrap.paired_p_value(a[metric].mean(axis=0) - b[metric].mean(axis=0))
-    p_hierarchical = float("nan")
+    p_hierarchical, interval = float("nan"), None
     seeds = (len(a[metric]), len(b[metric]))
     if shares is not None and min(seeds) >= 2 and seeds == (shares[0].shape[1], shares[1].shape[1]):
         # (one seed says nothing of training noise: no hierarchical p then)
@@ -220,7 +225,8 @@ def compare(
             b[metric], shares[1]
         )
         p_hierarchical = bootstrap.paired_p_value(d)
-    return Comparison(metric, difference, p_hierarchical, len(shared), p_test, p_hierarchical)
+        interval = bootstrap.percentile_interval(d, confidence)
+    return Comparison(metric, difference, p_hierarchical, len(shared), p_test, p_hierarchical, interval)
 
 
 def build_table(
@@ -330,7 +336,19 @@ def build_table(
                 pair = (shares[row.key.config_hash], shares[base.key.config_hash])
                 for metric in table.compared:
                     if metric in row.cells:
-                        found = compare(mine, base_frames, clusters, weights, tasks, aus, metric, known, pair, specs)
+                        found = compare(
+                            mine,
+                            base_frames,
+                            clusters,
+                            weights,
+                            tasks,
+                            aus,
+                            metric,
+                            known,
+                            pair,
+                            specs,
+                            settings.confidence,
+                        )
                         if found is not None:
                             row.comparisons[metric] = found
             table.family_size = _holm_adjust(table)
@@ -340,10 +358,8 @@ def build_table(
     for config_hash, problems in partial.items():
         table.notes.append(_partial_note(by_key[config_hash].key, problems, table.baseline))
     _rank(table)
-    if "expr" in tasks:
-        table.picture = confusion_picture(
-            table, {e.key.config_hash: list(frames[id(e)].values()) for e in entries}, spec
-        )
+    frames_of = {e.key.config_hash: list(frames[id(e)].values()) for e in entries}
+    table.pictures = table_pictures(table, frames_of, by_key, spec)
     return table
 
 

@@ -4,6 +4,8 @@ predictions with the scoring evaluation uses, so an edited record (or prediction
 The stored predictions are compacted (`store.compact_predictions`: floats rounded to 4 digits, AU
 probabilities never crossed over the threshold), so classification metrics come back exactly and CCC to
 within about 1e-4 (5e-5 on the committed records); `TOLERANCE` leaves room for that and for nothing a person would notice in a table.
+A record's `val_curve` (its headline on val at each validation) is read, checked for form, by `records.curve_of`
+and not re-scored: the store keeps no val predictions of the checkpoints that were not selected.
 """
 
 from __future__ import annotations

@@ -48,6 +48,14 @@ class Extracted:
     au_prob: np.ndarray | None
     labels: np.ndarray  # (N,) class index
     unlabelled: int = 0  # rows whose `compound` label is not one of the classes (left out, counted)
+    trunk: np.ndarray | None = None  # (N, out_features) backbone outputs, the shared layer's input
+    shared: tuple[np.ndarray, np.ndarray] | None = None  # the shared Linear's weight (hidden, in) and bias
+
+    def inputs(self, reads: str) -> np.ndarray:
+        """What a learner reading `reads` (fewshot.LEARNERS) trains and predicts on."""
+        if reads == "probs":
+            return self.probs()
+        return self.trunk if reads == "trunk" else self.features
 
     def probs(self) -> np.ndarray:
         """The 24 predicted probabilities (17 AUs + 7 expressions) the `probs` learners read."""
@@ -90,12 +98,14 @@ def extract(model, split, classes, device, batch_size: int) -> Extracted:
     index = np.array([names.index(v) if v in names else -1 for v in column])
     keep = np.flatnonzero(index >= 0)
     model.eval()
-    feats, expr, au = [], [], []
+    feats, trunks, expr, au = [], [], [], []
     with torch.no_grad():
         for batch in eval_batches(split, keep, batch_size, tasks=()):
-            f = model.features(normalize(to_device(batch, device)["image"]))
+            t = model.trunk(normalize(to_device(batch, device)["image"]))
+            f = model.shared(t)
             out = model.heads_of(f)
             feats.append(f.float().cpu().numpy())
+            trunks.append(t.float().cpu().numpy())
             if "expr" in out:
                 expr.append(torch.softmax(out["expr"].float(), 1).cpu().numpy())
             if "au" in out:
@@ -106,6 +116,8 @@ def extract(model, split, classes, device, batch_size: int) -> Extracted:
         np.concatenate(au) if au else None,
         index[keep],
         unlabelled=int((index < 0).sum()),
+        trunk=np.concatenate(trunks) if trunks else None,
+        shared=tuple(p.detach().float().cpu().numpy() for p in (model.shared[0].weight, model.shared[0].bias)),
     )
 
 
@@ -166,13 +178,13 @@ def few_shot_records(
     records = []
     for name in learners:
         reads, fit = LEARNERS[name]
-        x_support = support.features if reads == "features" else support.probs()
-        x_query = query.features if reads == "features" else query.probs()
+        x_support, x_query = support.inputs(reads), query.inputs(reads)
+        extra = {"shared": support.shared} if reads == "trunk" else {}
         for k in shots:
             values: dict[str, list[float]] = {m: [] for m in METRICS}
             for episode in range(episodes):
                 rows = support_indices(support.labels, n_classes, k, seed, episode)
-                predicted = fit(x_support[rows], support.labels[rows], n_classes)(x_query).argmax(1)
+                predicted = fit(x_support[rows], support.labels[rows], n_classes, **extra)(x_query).argmax(1)
                 if confusions is not None:
                     total = confusions.get(("few-shot", name, int(k)), 0)
                     confusions["few-shot", name, int(k)] = total + confusion(query.labels, predicted, n_classes)
@@ -202,7 +214,7 @@ def compound_evaluation(
     zero_shot: tuple[str, ...] = ("pair", "au-template", "au-components", "mix"),
     shots: tuple[int, ...] = DEFAULT_SHOTS,
     episodes: int = DEFAULT_EPISODES,
-    learners: tuple[str, ...] = ("logreg-features", "ncm-cosine", "logreg-probs"),
+    learners: tuple[str, ...] | None = None,
     untrained: bool = True,
     seed: int = 0,
     cpu: bool = False,
@@ -222,6 +234,7 @@ def compound_evaluation(
     from .run_datasets import face_front_end, prepare_all, read_annotations
     from .run_folder import stored_run_id
 
+    learners = tuple(LEARNERS) if learners is None else learners
     unknown = [name for name in learners if name not in LEARNERS]
     if unknown:
         raise FbnError(f"few-shot learner {unknown[0]!r} is unknown; use {', '.join(LEARNERS)}")

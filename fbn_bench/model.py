@@ -46,11 +46,15 @@ class FaceBehaviorNet(nn.Module):
         self.channels_last = True
         return self.to(memory_format=torch.channels_last)
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """The shared representation every head reads (B, hidden): what compound few-shot learners train on."""
+    def trunk(self, images: torch.Tensor) -> torch.Tensor:
+        """The backbone's output (B, out_features), the shared layer's input."""
         if self.channels_last:  # the model's layout decides, so training, scoring and predict all match
             images = images.contiguous(memory_format=torch.channels_last)
-        return self.shared(self.backbone(images))
+        return self.backbone(images)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The shared representation every head reads (B, hidden): what compound few-shot learners train on."""
+        return self.shared(self.trunk(images))
 
     def heads_of(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs = {t: head(features) for t, head in self.heads.items()}

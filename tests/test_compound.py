@@ -10,9 +10,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
+import fbn_bench.fewshot as fewshot
 from fbn_bench import CompoundClass, FbnError
 from fbn_bench.compound import Extracted, ZeroShotInputs, chance, class_metrics, zero_shot_records
-from fbn_bench.fewshot import logistic_regression, nearest_class_mean, support_indices
+from fbn_bench.fewshot import finetune_last_layer, logistic_regression, nearest_class_mean, support_indices
 from fbn_bench.tasks import AUS, EXPRESSIONS
 from fbn_plugins.zero_shot.builtin import au_components, au_template, mix, pair
 
@@ -155,6 +156,40 @@ def test_nearest_class_mean_by_hand():
     scores = nearest_class_mean(x, y, 3)(np.array([[1.0, 1.0]]))
     assert scores[0, :2] == pytest.approx([1 / math.sqrt(2), 1 / math.sqrt(2)])
     assert scores[0, 2] == -np.inf  # no support image for class 2
+
+
+def test_finetune_one_step_by_hand(monkeypatch):
+    """One Adam step from a zero head: the head moves by -lr * sign(its gradient) (Adam's first step), the
+    layer not at all (a zero head passes it no gradient); scores computed here with numpy."""
+    monkeypatch.setattr(fewshot, "FINETUNE_STEPS", 1)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 4)), np.array([0, 1, 2, 0, 0, 0])  # counts 4, 1, 1: no bias gradient is ~0
+    weight, bias = rng.normal(size=(5, 4)), rng.normal(size=5)
+    q = rng.normal(size=(3, 4))
+    hidden = np.maximum(x @ weight.T + bias, 0)
+    grad_logits = np.full((6, 3), 1 / 3) - np.eye(3)[y]  # softmax of zero logits minus the one-hot targets
+    lr = fewshot.FINETUNE_LR
+    head_w, head_b = -lr * np.sign(grad_logits.T @ hidden), -lr * np.sign(grad_logits.sum(0))
+    expected = np.maximum(q @ weight.T + bias, 0) @ head_w.T + head_b
+    got = finetune_last_layer(x, y, 3, (weight, bias))(q)
+    assert got == pytest.approx(expected, abs=1e-5)
+
+
+def test_finetune_trains_the_last_layer_where_its_frozen_features_fail():
+    """Classes that differ only in a direction the frozen layer discards: logistic regression on its features
+    is at chance, fine-tuning the layer separates them."""
+    rng = np.random.default_rng(3)
+    n = 40
+    y = np.repeat(np.arange(2), n)
+    x = np.concatenate([rng.normal(0, 1, (2 * n, 1)), (2 * y - 1)[:, None] * 3 + rng.normal(0, 0.3, (2 * n, 1))], 1)
+    weight, bias = np.array([[1.0, 0.0], [-1.0, 0.0]]), np.zeros(2)  # sees only the uninformative column
+    q_y = np.repeat(np.arange(2), 50)
+    q = np.concatenate([rng.normal(0, 1, (100, 1)), (2 * q_y - 1)[:, None] * 3 + rng.normal(0, 0.3, (100, 1))], 1)
+    frozen = logistic_regression(np.maximum(x @ weight.T + bias, 0), y, 2)(np.maximum(q @ weight.T + bias, 0))
+    assert (frozen.argmax(1) == q_y).mean() < 0.7
+    tuned = finetune_last_layer(x, y, 2, (weight, bias))
+    assert (tuned(q).argmax(1) == q_y).mean() > 0.95
+    assert np.array_equal(tuned(q), finetune_last_layer(x, y, 2, (weight, bias))(q))  # deterministic
 
 
 def test_a_compound_class_with_a_wrong_component_is_refused():

@@ -29,7 +29,7 @@ def test_records_cover_every_scorer_learner_and_k_and_a_rescoring_replaces_them(
     for features in ("trained", "untrained"):
         for scorer in ("pair", "au-template", "au-components", "mix"):
             assert (features, "zero-shot", scorer, 0) in methods
-        for learner in ("logreg-features", "ncm-cosine", "logreg-probs"):
+        for learner in ("logreg-features", "ncm-cosine", "logreg-probs", "finetune-last"):
             assert {(features, "few-shot", learner, 1), (features, "few-shot", learner, 3)} <= methods
     few = [r for r in first.records if r["protocol"] == "few-shot"]
     assert all(len(r["per_episode"]) == 2 and r["episodes"] == 2 for r in few)

@@ -36,9 +36,8 @@ def _names(text: str) -> tuple[str, ...]:
 @click.option("--episodes", default=10, show_default=True, type=int, help="Seeded support draws per K.")
 @click.option(
     "--learners",
-    default="logreg-features,ncm-cosine,logreg-probs",
-    show_default=True,
-    help="Few-shot learners: logreg-features, ncm-cosine, logreg-probs.",
+    default=None,
+    help="Few-shot learners, comma-separated (default: every one; docs/compound.md lists them).",
 )
 @click.option("--no-baseline", is_flag=True, help="Skip the untrained network of the same architecture.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the episodes.")
@@ -72,7 +71,7 @@ def compound(
         zero_shot=_names(zero_shot),
         shots=_ints(few_shot),
         episodes=episodes,
-        learners=_names(learners),
+        learners=_names(learners) if learners else None,
         untrained=not no_baseline,
         seed=seed,
         cpu=cpu,

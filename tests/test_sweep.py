@@ -16,7 +16,7 @@ from fbn_bench.experiment import run_experiment
 from fbn_bench.results import read_records
 from fbn_bench.sweep import Grid, GridEntry, load_grid, resolve_entry
 from fbn_bench.sweep_presets import ablation_grid
-from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, summary_rows
+from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, sharing_groups, summary_tables
 
 # The toy database at toy size: each run takes about a second on a CPU.
 TOY = dict(image_size=16, hidden=32, steps=2, batch_size=6, eval_batch_size=64)
@@ -204,7 +204,7 @@ def test_a_folder_of_another_configuration_is_an_error_unless_forced(ablation, s
 
 def test_summary_is_the_seed_mean_and_sd_of_each_headline(ablation):
     plan = ablation[1]
-    headers, rows = summary_rows(plan)
+    ((headers, rows),) = summary_tables(plan)  # toy and toy-expr share the all-* runs: one table
     assert headers == ["database", "headline", *NAMES]
     table = {(row[0], row[1]): dict(zip(NAMES, row[2:])) for row in rows}
     assert set(table) == {
@@ -223,6 +223,11 @@ def test_summary_is_the_seed_mean_and_sd_of_each_headline(ablation):
     ]
     assert len(values) == 2
     assert table[("toy", "au f1_mean")]["all-soft"] == f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def test_databases_sharing_no_configuration_get_tables_of_their_own():
+    scored = {("a", "all-none"), ("b", "all-none"), ("b", "expr"), ("a:world=null", "null_all-none"), ("c", "expr")}
+    assert sharing_groups(scored) == [["a", "b", "c"], ["a:world=null"]]
 
 
 @pytest.fixture

@@ -174,7 +174,7 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
 
     from ..experiment import run_experiment
     from ..sweep_jobs import execute_jobs
-    from ..sweep_run import execute, summary_rows
+    from ..sweep_run import execute, summary_tables
 
     if executor == "inline":
         outcome = execute(
@@ -193,10 +193,11 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
         outcome = execute_jobs(
             plan, grid.name, out, executor, resources, registry, echo=click.echo, progress=False, cpu=cpu
         )
-    headers, rows = summary_rows(plan)
-    if rows:
+    tables = summary_tables(plan)
+    if tables:
         click.echo("\nHeadline metric per database, mean ± sd over finished seeds:")
-        click.echo(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    for headers, rows in tables:  # one per group of databases sharing configurations (e.g. a world)
+        click.echo(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + "\n")
     click.echo(
         f"\n{len(plan)} runs: {len(outcome.ran)} ran, {len(outcome.skipped)} already finished, "
         + (f"{len(outcome.busy)} left to another sweep running them, " if outcome.busy else "")

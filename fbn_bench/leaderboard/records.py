@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,10 @@ class ConfigKey:
     coupling: str | None
     preset: str | None
     image_size: int | None
+    # The budget (records' config): rows differing only in it, such as ablation v2's to-convergence rows beside
+    # its equal-budget ones, must be told apart by their label and by a baseline.
+    steps: int | None = None
+    patience: int | None = None
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -35,6 +39,8 @@ class ConfigKey:
             "coupling": self.coupling,
             "preset": self.preset,
             "image_size": self.image_size,
+            "steps": self.steps,
+            "patience": self.patience,
             "config": self.config_hash,
         }
 
@@ -44,6 +50,10 @@ class ConfigKey:
             parts.append(self.preset)
         if self.image_size:
             parts.append(f"{self.image_size}px")
+        if self.steps and self.patience:
+            parts.append(f"<= {self.steps} steps, patience {self.patience}")
+        elif self.steps:
+            parts.append(f"{self.steps} steps")
         return " · ".join(parts)
 
 
@@ -172,7 +182,12 @@ def _key(record: dict[str, Any], where: str) -> ConfigKey:
     size = pick("image_size")
     if size is not None and not _is_int(size):
         raise FbnError(f"{where}: 'image_size' must be an integer, got {size!r}; remove or fix the line")
-    return ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"), size)
+    budget = {k: config.get(k) for k in ("steps", "patience")}
+    for name, value in budget.items():
+        if value is not None and not _is_int(value):
+            raise FbnError(f"{where}: the config's {name!r} must be an integer, got {value!r}; remove or fix the line")
+    key = ConfigKey(str(record["config_hash"]), pick("backbone"), tuple(tasks), pick("coupling"), pick("preset"), size)
+    return replace(key, **budget)
 
 
 def precedence(record: dict[str, Any]) -> tuple[str, str]:

@@ -68,9 +68,17 @@ def _config_cells(rank: int, row: Row) -> list[str]:
         f["coupling"] or DASH,
         f["preset"] or DASH,
         str(f["image_size"] or DASH),
+        budget_text(row.key),
         f["config"],
         str(row.n_seeds),
     ]
+
+
+def budget_text(key) -> str:
+    """`800`, or `<= 2400, patience 3` for a run stopped early on val."""
+    if not key.steps:
+        return DASH
+    return f"<= {key.steps}, patience {key.patience}" if key.patience else str(key.steps)
 
 
 def _main_metrics(table: Table) -> list[str]:
@@ -129,7 +137,7 @@ def to_markdown(table: Table) -> str:
     ]
     if table.rows:
         main = _main_metrics(table)
-        header = ["#", "backbone", "tasks", "coupling", "preset", "size", "config", "seeds", *main]
+        header = ["#", "backbone", "tasks", "coupling", "preset", "size", "steps", "config", "seeds", *main]
         for metric in table.compared:
             header += [f"Δ {metric}", "p", "p test"]
         body = []
@@ -151,7 +159,7 @@ def to_markdown(table: Table) -> str:
                 else:
                     cells += [DASH, DASH, DASH]
             body.append(cells)
-        out += _markdown(header, body, numeric=range(7, len(header)))
+        out += _markdown(header, body, numeric=range(header.index("seeds"), len(header)))
         if table.baseline is not None:
             out += [
                 "",
@@ -322,6 +330,8 @@ CSV_FIELDS = [
     "coupling",
     "preset",
     "image_size",
+    "steps",
+    "patience",
     "config",
     "seeds",
     "method",

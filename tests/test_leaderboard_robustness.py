@@ -220,3 +220,23 @@ def test_csv_has_no_negative_zero(tmp_path):
     table = build_table(DB, [_entry(tmp_path, ("expr",), [0.0, -1e-9])], Settings(resamples=20))
     csv = to_csv(table)
     assert "-0.0" not in csv and ",0.0," in csv
+
+
+def test_rows_differing_only_in_budget_are_told_apart():
+    """Ablation v2 holds all-none at the equal budget and to convergence: labels, the steps column and a
+    baseline must keep them apart."""
+    from fbn_bench.leaderboard.records import _key
+    from fbn_bench.leaderboard.render import budget_text
+    from fbn_bench.leaderboard.tables import matches_baseline
+
+    base = {"config_hash": "aaa", "tasks": ["va", "expr", "au"], "coupling": "none", "backbone": "small"}
+    equal = _key({**base, "config": {"steps": 800, "patience": None}}, "r")
+    longer = _key({**base, "config_hash": "bbb", "config": {"steps": 2400, "patience": 3}}, "r")
+    assert equal.label() != longer.label() and longer.label().endswith("<= 2400 steps, patience 3")
+    assert (budget_text(equal), budget_text(longer)) == ("800", "<= 2400, patience 3")
+    text = "tasks=va+expr+au,coupling=none"
+    assert matches_baseline(equal, text) and matches_baseline(longer, text)  # ambiguous: build refuses it
+    assert matches_baseline(equal, text + ",patience=") and not matches_baseline(longer, text + ",patience=")
+    assert matches_baseline(longer, text + ",steps=2400") and not matches_baseline(equal, text + ",steps=2400")
+    with pytest.raises(FbnError, match="'steps' must be an integer"):
+        _key({**base, "config": {"steps": "many"}}, "r")

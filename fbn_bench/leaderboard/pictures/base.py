@@ -57,7 +57,8 @@ class Picture:
 def save_png(fig, path: Path, description: str, what: str) -> None:
     """Write `fig` as a PNG carrying `description`, with no Software chunk (matplotlib stamps no date in a
     PNG), so the same numbers give the same bytes with one matplotlib."""
-    fig.tight_layout()
+    if not fig.legends:  # a figure-level legend was placed by its draw, which left room for it
+        fig.tight_layout()
     with atomic_path(path, f"{what} picture") as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None, "Description": description})
 

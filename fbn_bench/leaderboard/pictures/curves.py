@@ -67,19 +67,26 @@ class CurvesPicture(Picture):
         }
 
     def draw(self, plt):
-        fig, axes = plt.subplots(1, len(self.panels), figsize=(5.2 * len(self.panels), 4.2), dpi=110, squeeze=False)
+        labels = list(dict.fromkeys(label for _, _, lines in self.panels for _, label, _ in lines))
+        colours = plt.get_cmap("tab20")  # a colour per configuration, the same in every panel
+        rows = (len(labels) + 1) // 2  # the shared legend below the panels, two columns
+        legend_in = 0.12 * rows + 0.15  # inches the legend takes at fontsize 6
+        height = 3.6 + legend_in
+        fig, axes = plt.subplots(1, len(self.panels), figsize=(5.2 * len(self.panels), height), dpi=110, squeeze=False)
         for ax, (task, metric, lines) in zip(axes[0], self.panels):
             for _, label, points in lines:
                 x = [p.samples for p in points]
-                (line,) = ax.plot(x, [p.mean for p in points], linewidth=1.4, label=label)
-                ax.fill_between(
-                    x, [p.low for p in points], [p.high for p in points], color=line.get_color(), alpha=0.15
-                )
+                colour = colours(labels.index(label) % 20)
+                style = "--" if "patience" in label else "-"  # stopped early on val: ablation v2's conv_ rows
+                ax.plot(x, [p.mean for p in points], style, color=colour, linewidth=1.4, label=label)
+                ax.fill_between(x, [p.low for p in points], [p.high for p in points], color=colour, alpha=0.15)
             ax.set_xlabel(f"{task} samples seen", fontsize=8)
             ax.set_ylabel(f"{metric} (val)", fontsize=8)
             ax.set_title(f"{task}: {metric} on val", fontsize=9)
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=6, loc="best")
+        handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines()}
+        fig.legend([handles[label] for label in labels], labels, loc="lower center", ncol=2, fontsize=6, frameon=False)
+        fig.tight_layout(rect=(0, legend_in / height, 1, 1))  # room below for the legend
         return fig
 
 

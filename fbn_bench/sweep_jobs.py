@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FbnError, one_line
-from .sweep_run import DONE, FAILED, PREEMPTED, PlannedRun, SweepOutcome, run_one
+from .sweep_folder import DONE
+from .sweep_run import FAILED, PREEMPTED, PlannedRun, SweepOutcome, run_one
 
 EXECUTORS = ("inline", "local", "slurm")
 SUBMITIT_DIR = ".submitit"  # under the sweep's --out: each job's pickles and logs

@@ -1,10 +1,7 @@
 """Running a sweep grid: plan every run (with its status on disk), run what is left, summarise.
 
-Layout: `<out>/<configuration>/seed-<s>/` is an ordinary run folder. A run is finished when its folder
-holds the sweep's `DONE` marker (written after the run returned, so an interrupted write never counts),
-its `config.json` matches the configuration about to run, and its `results.jsonl` holds the records the
-marker describes (as many, of the marker's run id and configuration hash): a marker never vouches for
-records that were lost or damaged since. Each run folder is locked while a sweep runs it
+Layout: `<out>/<configuration>/seed-<s>/` is an ordinary run folder; what its files say about the run
+(finished, of another configuration, damaged, trained by other code) is fbn_bench.sweep_folder's. Each run folder is locked while a sweep runs it
 (`<out>/<configuration>/.seed-<s>.lock`, an flock the kernel drops when the process dies), so two sweeps
 on one `--out` never run the same configuration: the second skips it and says so. An unfinished run that saved
 its state (resume.py) is continued, not started over. `run_one` is that whole step for one run; `execute` runs
@@ -19,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import statistics
 import time
 import traceback
 from collections.abc import Callable
@@ -31,14 +27,12 @@ from typing import Any
 from .atomic import atomic_write_text, write_error
 from .config import RunConfig
 from .errors import FbnError
-from .identity import config_hash
-from .results import CONFIG_FILE, RESULTS_FILE, read_records
+from .results import RESULTS_FILE, read_records
 from .resume import STATE_FILE, Preempted
 from .sweep import Grid, check_plugins, resolve_entry
+from .sweep_folder import DONE, DONE_FILE, REPLACE, TODO, folder_status, marker_problem
 
-DONE_FILE = "DONE"
 ERROR_FILE = "error.log"
-TODO, DONE, REPLACE = "to run", "finished", "replace"
 BUSY = "running in another sweep"
 
 
@@ -97,7 +91,7 @@ def plan_sweep(grid: Grid, out: str | Path, registry, force: bool = False) -> li
         for seed in grid.seeds:
             run_dir = Path(out) / entry.name / f"seed-{seed}"
             config = resolve_entry(entry.overrides, registry, datasets=datasets, seed=seed, out=str(run_dir))
-            status, difference, note = _status(config, run_dir, registry)
+            status, difference, note = folder_status(config, run_dir, registry)
             if difference:  # a finished run of another configuration: replaced only when asked
                 if not force:
                     conflicts.append((run_dir, difference))
@@ -125,104 +119,6 @@ def _datasets_for(config: RunConfig, registry) -> tuple[str, ...]:
             f"{', '.join(config.tasks)}; add one that does to --datasets"
         )
     return kept
-
-
-def _status(config: RunConfig, run_dir: Path, registry=None) -> tuple[str, str | None, str | None]:
-    """(status, how the stored configuration differs or None, why a marked run is not finished or None).
-    With `registry`, a finished run trained by other code than this checkout's runs again (stale_code)."""
-    try:
-        stored = json.loads((run_dir / CONFIG_FILE).read_text())
-    except (FileNotFoundError, NotADirectoryError):
-        return TODO, None, None
-    except (OSError, ValueError):
-        return TODO, None, None  # a config.json cut short: the run never got past its start
-    difference = config_difference(stored, config.to_dict())
-    if difference and not (run_dir / RESULTS_FILE).is_file():
-        return REPLACE, None, None  # a run of another configuration that failed or never finished: nothing to lose
-    if difference:
-        return TODO, difference, None
-    if not (run_dir / DONE_FILE).is_file():
-        return TODO, None, None
-    damage = marker_problem(run_dir) or (stale_code(run_dir, registry) if registry is not None else None)
-    return (TODO, None, damage) if damage else (DONE, None, None)
-
-
-def stale_code(run_dir: Path, registry) -> str | None:
-    """Why the records of a finished run were trained by other code than this checkout's, or None: the core
-    training code's versions (identity.training_code), its couplings' and its databases' loader versions. A
-    sweep committed in one session and resumed in a later one must not pool seeds across a changed loss."""
-    from .identity import training_code
-
-    try:
-        with open(run_dir / RESULTS_FILE, encoding="utf-8") as handle:
-            first = json.loads(handle.readline())  # every record of a run names the same code
-    except (OSError, ValueError):
-        return None  # marker_problem speaks for unreadable records
-    pairs = [(f"training code {k}", (first.get("training_code") or {}).get(k), v) for k, v in training_code().items()]
-    plugins = first.get("plugins") or {}
-    for coupling in plugins.get("coupling") or []:
-        pairs.append(
-            (f"coupling {coupling['name']}", coupling.get("version"), registry.coupling(coupling["name"]).version)
-        )
-    for dataset in plugins.get("datasets") or []:
-        if dataset.get("name") in registry.entries["datasets"]:
-            now = registry.dataset(dataset["name"]).loader_version
-            pairs.append((f"database {dataset['name']} loader", dataset.get("loader_version"), now))
-    for what, then, now in pairs:
-        if then is not None and then != now:
-            return f"its records come from other code ({what} version {then}, now {now})"
-    return None
-
-
-def marker_problem(run_dir: Path) -> str | None:
-    """Why the DONE marker of `run_dir` does not describe the records beside it, or None when it does."""
-    try:
-        marker = json.loads((run_dir / DONE_FILE).read_text())
-    except (OSError, ValueError):
-        return f"its {DONE_FILE} marker is unreadable"
-    if not isinstance(marker, dict):
-        return f"its {DONE_FILE} marker is unreadable"
-    try:
-        records = list(read_records(run_dir / RESULTS_FILE)) if (run_dir / RESULTS_FILE).is_file() else None
-    except (FbnError, OSError, ValueError):  # a line cut short or not JSON, bytes that are not UTF-8
-        return f"its {RESULTS_FILE} is damaged"
-    if records is None:
-        return f"its {RESULTS_FILE} is missing"
-    expected = marker.get("n_records")  # markers from before it was kept: at least one record
-    if not records and expected != 0:
-        return f"its {RESULTS_FILE} is empty"
-    if isinstance(expected, int) and len(records) != expected:
-        return f"its {RESULTS_FILE} holds {len(records)} of the {expected} records the run wrote"
-    # Older markers held the sweep's own hash of the configuration, not the records': compare the run id only.
-    for key in ("run_id", "config_hash") if "n_records" in marker else ("run_id",):
-        found = {r.get(key) if isinstance(r, dict) else None for r in records}
-        if records and marker.get(key) is not None and found != {marker[key]}:
-            return f"its {RESULTS_FILE} holds records of another {key.replace('_', ' ')} than its {DONE_FILE} marker"
-    return None
-
-
-def config_difference(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
-    """'steps 400 -> 4' for the first differing setting (seed included; paths ignored), else None."""
-    defaults = RunConfig().to_dict()  # a config.json from before a setting existed means its default
-    stored, wanted = {**defaults, **stored}, {**defaults, **wanted}
-    if wanted.get("mixed_precision") == "auto":  # a run stores what `auto` resolved to on its machine
-        wanted["mixed_precision"] = stored.get("mixed_precision")
-    if config_hash(stored) == config_hash(wanted) and stored.get("seed") == wanted.get("seed"):
-        return None
-    keys = sorted(
-        k
-        for k in set(stored) | set(wanted)
-        if k not in ("out", "data_root") and _jsonish(stored.get(k)) != _jsonish(wanted.get(k))
-    )
-    if not keys:
-        return "settings differ"
-    k = keys[0]
-    more = f", +{len(keys) - 1} more" if len(keys) > 1 else ""
-    return f"{k} {_jsonish(stored.get(k))} -> {_jsonish(wanted.get(k))}{more}"
-
-
-def _jsonish(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def run_id_for(grid_name: str, run: PlannedRun) -> str:
@@ -268,7 +164,7 @@ def run_one(run: PlannedRun, total: int, grid_name: str, runner, echo, options: 
         if holder is not None:
             echo(f"{run.label(total)}: {BUSY} ({holder}), skipped; rerun this sweep once that one ends")
             return BUSY_RUN, holder
-        status, difference, _ = _status(run.config, run.run_dir, options.get("registry"))
+        status, difference, _ = folder_status(run.config, run.run_dir, options.get("registry"))
         if status == DONE:
             echo(f"{run.label(total)}: finished by another sweep, skipped")
             return SKIPPED, None
@@ -371,48 +267,3 @@ def _mark_done(run: PlannedRun) -> None:
 
 def finished_runs(plan: list[PlannedRun]) -> list[PlannedRun]:
     return [r for r in plan if (r.run_dir / DONE_FILE).is_file() and marker_problem(r.run_dir) is None]
-
-
-def summary_tables(plan: list[PlannedRun]) -> list[tuple[list[str], list[list[str]]]]:
-    """[(headers, rows)]: headline metric per database x task (rows) and configuration (columns), mean ± sd over
-    the finished seeds; one table per group of databases that share a configuration (ablation v2's worlds get a
-    table each, instead of one table thirty columns wide and mostly empty)."""
-    from .specs import DEFAULT_HEADLINE as HEADLINE  # records do not name their database's spec
-    from .tasks import TASKS
-
-    values: dict[tuple[str, str, str], list[float]] = {}
-    for run in finished_runs(plan):
-        for r in read_records(run.run_dir / RESULTS_FILE):
-            if r.get("metric") == HEADLINE.get(r.get("task")) and r.get("value") is not None:
-                values.setdefault((r["dataset"], r["task"], run.name), []).append(float(r["value"]))
-    names = list(dict.fromkeys(r.name for r in plan))
-    order = {t: i for i, t in enumerate(TASKS)}
-    tables = []
-    for databases in sharing_groups({(d, n) for d, _, n in values}):
-        pairs = sorted({(d, t) for d, t, _ in values if d in databases}, key=lambda p: (p[0], order.get(p[1], 99)))
-        used = [n for n in names if any((d, t, n) in values for d, t in pairs)]
-        rows = [[d, f"{t} {HEADLINE[t]}", *(_mean_sd(values.get((d, t, n))) for n in used)] for d, t in pairs]
-        tables.append((["database", "headline", *used], rows))
-    return sorted(tables, key=lambda t: names.index(t[0][2]))  # in the grid's order: the primary rows first
-
-
-def sharing_groups(scored: set[tuple[str, str]]) -> list[list[str]]:
-    """Databases linked by a configuration scored on both, from (database, configuration) pairs: the groups,
-    each sorted, ordered by their first database."""
-    group = {d: {d} for d, _ in scored}
-    by_name: dict[str, set[str]] = {}
-    for d, n in scored:
-        by_name.setdefault(n, set()).add(d)
-    for linked in by_name.values():
-        merged = set().union(*(group[d] for d in linked))
-        for d in merged:
-            group[d] = merged
-    return [list(g) for g in sorted({tuple(sorted(g)) for g in group.values()})]
-
-
-def _mean_sd(vals: list[float] | None) -> str:
-    if not vals:
-        return ""
-    if len(vals) == 1:
-        return f"{vals[0]:.3f}"
-    return f"{statistics.fmean(vals):.3f} ± {statistics.stdev(vals):.3f}"

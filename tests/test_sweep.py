@@ -15,8 +15,10 @@ from fbn_bench.config import RunConfig
 from fbn_bench.experiment import run_experiment
 from fbn_bench.results import read_records
 from fbn_bench.sweep import Grid, GridEntry, load_grid, resolve_entry
+from fbn_bench.sweep_folder import DONE, DONE_FILE, REPLACE, TODO
 from fbn_bench.sweep_presets import ablation_grid
-from fbn_bench.sweep_run import DONE, DONE_FILE, REPLACE, TODO, execute, plan_sweep, sharing_groups, summary_tables
+from fbn_bench.sweep_run import execute, plan_sweep
+from fbn_bench.sweep_summary import sharing_groups, summary_tables
 
 # The toy database at toy size: each run takes about a second on a CPU.
 TOY = dict(image_size=16, hidden=32, steps=2, batch_size=6, eval_batch_size=64)
@@ -347,7 +349,7 @@ def test_a_failed_run_of_another_configuration_is_replaced_without_force(sweep_c
 
 
 def test_the_spelling_of_a_database_option_is_not_another_configuration():
-    from fbn_bench.sweep_run import config_difference
+    from fbn_bench.sweep_folder import config_difference
 
     stored = RunConfig(datasets=("synth-rafdb:scale=0.10,seed=0",)).to_dict()
     assert config_difference(stored, RunConfig(datasets=("synth-rafdb:seed=0,scale=0.1",)).to_dict()) is None

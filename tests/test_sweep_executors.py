@@ -19,8 +19,9 @@ from fbn_bench.registry import build_registry
 from fbn_bench.results import RESULTS_FILE, read_records
 from fbn_bench.resume import STATE_FILE
 from fbn_bench.sweep import Grid, GridEntry, load_grid
+from fbn_bench.sweep_folder import DONE, DONE_FILE, TODO
 from fbn_bench.sweep_jobs import Resources, execute_jobs, require_submitit, slurm_parameters
-from fbn_bench.sweep_run import DONE, DONE_FILE, TODO, execute, plan_sweep, run_lock
+from fbn_bench.sweep_run import execute, plan_sweep, run_lock
 
 pytest.importorskip("submitit")
 TESTS = Path(__file__).resolve().parent

@@ -14,7 +14,8 @@ from fbn_bench.cli import cli
 from fbn_bench.experiment import run_experiment
 from fbn_bench.results import RESULTS_FILE, read_records
 from fbn_bench.sweep import Grid, GridEntry
-from fbn_bench.sweep_run import DONE, DONE_FILE, TODO, execute, plan_sweep, run_lock
+from fbn_bench.sweep_folder import DONE, DONE_FILE, TODO
+from fbn_bench.sweep_run import execute, plan_sweep, run_lock
 
 TOY = dict(image_size=16, hidden=32, steps=2, batch_size=6, eval_batch_size=64)
 

@@ -146,7 +146,7 @@ def _executor(grid, executor: str | None, sbatch: tuple[str, ...], options: dict
 
 
 def _describe(grid, plan, out: Path) -> None:
-    from ..sweep_run import DONE
+    from ..sweep_folder import DONE
 
     left = sum(r.status != DONE for r in plan)
     click.echo(
@@ -174,7 +174,8 @@ def _execute(grid, plan, out: Path, registry, fail_fast: bool, progress: bool, c
 
     from ..experiment import run_experiment
     from ..sweep_jobs import execute_jobs
-    from ..sweep_run import execute, summary_tables
+    from ..sweep_run import execute
+    from ..sweep_summary import summary_tables
 
     if executor == "inline":
         outcome = execute(

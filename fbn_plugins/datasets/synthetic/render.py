@@ -35,10 +35,13 @@ def _grids(n: int, size: int, nuis: dict) -> tuple[np.ndarray, ...]:
     gx, gy = np.meshgrid(lin, lin)
     gx, gy = gx[None], gy[None]
     ang, sc = _col(nuis["angle"]), _col(nuis["scale"])
-    cx, cy = gx - _col(nuis["dx"]), gy - _col(nuis["dy"])
+    # cx varies along columns only and cy along rows only: work on (B, 1, W) and (B, H, 1) until they meet.
+    cx, cy = lin[None, None, :] - _col(nuis["dx"]), lin[None, :, None] - _col(nuis["dy"])
     c, s = np.cos(ang), np.sin(ang)
-    fx = (c * cx + s * cy) / sc
-    fy = (-s * cx + c * cy) / sc
+    fx = c * cx + s * cy
+    fx /= sc
+    fy = -s * cx + c * cy
+    fy /= sc
     pixel = (2 * HALF_VIEW / size) / sc
     return np.broadcast_to(gx, (n, size, size)), np.broadcast_to(gy, (n, size, size)), fx, fy, pixel
 
@@ -50,8 +53,11 @@ def _background(gx, gy, nuis) -> np.ndarray:
     a = freq * gx[:, :1, :] * np.cos(theta)
     b = freq * gy[:, :, :1] * np.sin(theta) + phase
     wave = 0.5 + 0.5 * (np.sin(a) * np.cos(b) + np.cos(a) * np.sin(b))
-    wave = np.where(freq > 0, wave, np.float32(0.5)) + 0.15 * gy / HALF_VIEW
-    return _col(nuis["bg_a"]) + (_col(nuis["bg_b"]) - _col(nuis["bg_a"])) * wave
+    wave = np.where(freq > 0, wave, np.float32(0.5))
+    wave += 0.15 * gy[:1, :, :1] / HALF_VIEW  # a row term: one value per row
+    img = (_col(nuis["bg_b"]) - _col(nuis["bg_a"])) * wave
+    img += _col(nuis["bg_a"])
+    return img
 
 
 def _head(img, x, y, ax, px, g, nuis):
@@ -204,10 +210,13 @@ def _glasses(img, x, y, ax, px, g):
 
 
 def _finish(img, gx, gy, nuis, rng) -> np.ndarray:
-    light = _col(nuis["brightness"]) * (
-        1 + _col(nuis["light_x"]) * gx / HALF_VIEW + _col(nuis["light_y"]) * gy / HALF_VIEW
-    )
-    img *= light * _col(nuis["cast"])
+    # The column and row terms on (B, 1, W) and (B, H, 1): the same sums, added where they meet.
+    across = 1 + _col(nuis["light_x"]) * gx[:1, :1, :] / HALF_VIEW
+    light = across + _col(nuis["light_y"]) * gy[:1, :, :1] / HALF_VIEW
+    light *= _col(nuis["brightness"])
+    gain = light * _col(nuis["cast"])
+    img *= gain
+    del gain
     blurred = np.flatnonzero(nuis["blur"] > 0)
     if len(blurred):  # a separable [1 2 1] / 4 filter, mixed in by each image's blur amount
         part = img[:, blurred]
@@ -216,9 +225,14 @@ def _finish(img, gx, gy, nuis, rng) -> np.ndarray:
         soft = (soft[..., :-2] + 2 * soft[..., 1:-1] + soft[..., 2:]) / 4
         img[:, blurred] = part + (soft - part) * nuis["blur"][blurred][:, None, None]
     # Uniform noise with the drawn s.d. (cheaper to draw than Gaussian, and just as much a nuisance).
-    img += (rng.random(img.shape, dtype=np.float32) - 0.5) * (np.sqrt(12) * _col(nuis["noise"]))
-    out = np.clip(img, 0, 1) * 255 + 0.5
-    return out.astype(np.uint8).transpose(1, 2, 3, 0)
+    noise = rng.random(img.shape, dtype=np.float32)
+    noise -= 0.5
+    img += noise * (np.sqrt(12) * _col(nuis["noise"]))  # float64 scale: the sum is rounded once, as before
+    del noise
+    np.clip(img, 0, 1, out=img)
+    img *= 255
+    img += 0.5
+    return img.astype(np.uint8).transpose(1, 2, 3, 0)
 
 
 # Face-unit boxes (x0, x1, y0, y1) outside which a part never draws, for any identity or AU.
@@ -252,7 +266,7 @@ def render_faces(ident: dict, intensity: np.ndarray, nuis: dict, size: int, rng:
     g = face_geometry(ident, intensity)
     gx, gy, x, y, px = _grids(n, size, nuis)
     ax = np.abs(x)
-    img = _background(gx, gy, nuis).astype(np.float32)
+    img = _background(gx, gy, nuis).astype(np.float32, copy=False)
     _head(img, x, y, ax, px, g, nuis)
     parts = [("brows", _brows_and_forehead), ("eyes", _eyes), ("nose", _nose), ("mouth", _mouth)]
     if g["glasses"].any():

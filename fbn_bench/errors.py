@@ -14,6 +14,11 @@ class FbnError(Exception):
     """A mistake the user can fix (bad name, bad file, bad option)."""
 
 
+class FbnWarning(UserWarning):
+    """Something a user should know that stops nothing (a metric undefined on a split); the CLI prints it as
+    one `warning: ...` line, without Python's file and source line."""
+
+
 def unknown_name_error(kind: str, name: str, available: Iterable[str]) -> FbnError:
     """`unknown dataset 'rafbd' (did you mean 'rafdb'?); available: a, b, c`."""
     available = sorted(available)

@@ -8,6 +8,7 @@ scored samples are exactly the test split's decodable images: no duplicates, no 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from .data.augment import normalize
 from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
-from .errors import FbnError
+from .errors import FbnError, FbnWarning
 from .model import intensities
 from .registry import Registry
 from .results import (
@@ -101,7 +102,11 @@ def score_split(
     `metric_plugins` (the registered MetricSpecs, see scoring.plugin_metrics; none given: the built-ins).
     `thresholds`: per-AU thresholds chosen on validation (metrics.choose_thresholds); else 0.5."""
     scored_tasks = [t for t in tasks if t in split.spec.tasks]
-    scores = score_predictions(frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = score_predictions(frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds)
+    for found in caught:  # the same words, saying which database and split they are about
+        warnings.warn(f"{split.name}/{split.split}: {found.message}", FbnWarning, stacklevel=2)
     scope = make_scope(scored_tasks, split.spec.aus, thresholds)
     return [
         {

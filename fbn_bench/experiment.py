@@ -101,7 +101,13 @@ def run_experiment(
                 if accelerator.is_main_process:
                     hook.on_epoch_end(run=info, epoch=epoch, logs=row)
 
-            selector = Selector(val_splits, accelerator, config, collapse_step=check_step(total_steps(config, streams)))
+            selector = Selector(
+                val_splits,
+                accelerator,
+                config,
+                progress=progress,
+                collapse_step=check_step(total_steps(config, streams)),
+            )
             if saved is not None:
                 accelerator.unwrap_model(model).load_state_dict(saved["model"])
                 selector.load_state_dict(saved["selector"])

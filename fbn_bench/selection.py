@@ -10,6 +10,7 @@ stops after that many validations in a row without a better score. docs/protocol
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,13 @@ class Selector:
             if problem:
                 raise FbnError(problem)
         improved = self.observe(step, score, per_pair)
+        if self.progress and self.accelerator.is_main_process:  # a line a redirected log keeps (bars it does not)
+            from tqdm.auto import tqdm
+
+            shown = "undefined" if score is None else f"{score:.4f}"
+            tqdm.write(
+                f"step {step}: val selection score {shown}{' (best so far)' if improved else ''}", file=sys.stderr
+            )
         if improved:
             unwrapped = self.accelerator.unwrap_model(model)
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}

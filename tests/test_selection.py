@@ -147,6 +147,19 @@ def test_early_stopping_ends_the_run_at_the_first_plateau(guarded, tmp_path):
     assert guard["test_loads"] == 1
 
 
+def test_each_validation_is_a_line_of_the_log(guarded, tmp_path, capsys):
+    """Progress bars are off when stderr is not a terminal; the validations still say how the run goes."""
+    from fbn_bench.experiment import run_experiment
+
+    registry, root, _, _ = guarded
+    outcome = run_experiment(guarded_config(root, tmp_path / "log"), registry, progress=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("step ")]
+    assert [line.split(":")[0] for line in lines] == ["step 10", "step 20", "step 30"]
+    selected = outcome.records[0]["selected_step"]
+    best = [line for line in lines if line.endswith("(best so far)")]
+    assert best[-1].startswith(f"step {selected}: val selection score {outcome.records[0]['selection_score']:.4f}")
+
+
 def test_single_task_run_under_the_sample_budget_sees_its_holistic_share(guarded, tmp_path):
     from fbn_bench.experiment import run_experiment
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
 from .. import __version__
-from ..errors import FbnError, os_error_line
+from ..errors import FbnError, FbnWarning, os_error_line
 
 
 class FbnGroup(click.Group):
@@ -59,5 +60,12 @@ def _add_commands() -> None:
 _add_commands()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """FbnWarning as one `warning: ...` line; other warnings as Python shows them."""
+    text = f"warning: {message}\n" if issubclass(category, FbnWarning) else None
+    (file or sys.stderr).write(text or warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning
     cli(prog_name="fbn-bench", obj={"debug": bool(os.environ.get("FBN_BENCH_DEBUG"))})

@@ -78,7 +78,16 @@ class CurvesPicture(Picture):
                 x = [p.samples for p in points]
                 colour = colours(labels.index(label) % 20)
                 style = "--" if "patience" in label else "-"  # stopped early on val: ablation v2's conv_ rows
-                ax.plot(x, [p.mean for p in points], style, color=colour, linewidth=1.4, label=label)
+                ax.plot(
+                    x,
+                    [p.mean for p in points],
+                    style,
+                    marker="o",
+                    markersize=2.5,
+                    color=colour,
+                    linewidth=1.4,
+                    label=label,
+                )
                 ax.fill_between(x, [p.low for p in points], [p.high for p in points], color=colour, alpha=0.15)
             ax.set_xlabel(f"{task} samples seen", fontsize=8)
             ax.set_ylabel(f"{metric} (val)", fontsize=8)

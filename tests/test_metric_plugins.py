@@ -35,8 +35,9 @@ def run(tmp_path_factory):
     with pytest.warns(UserWarning) as caught:
         outcome = run_experiment(config, registry, progress=False)
     messages = [str(w.message) for w in caught]
-    assert "metric 'broken' failed and was left out: ZeroDivisionError: oops" in messages
-    assert "metric 'undefined' returned nan and was left out" in messages
+    # each names the split it is about (the val split's come first, then test's)
+    assert "toy/test: metric 'broken' failed and was left out: ZeroDivisionError: oops" in messages
+    assert "toy/test: metric 'undefined' returned nan and was left out" in messages
     return outcome
 
 

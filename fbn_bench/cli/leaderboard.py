@@ -83,12 +83,6 @@ def build(results: tuple[Path, ...], out: Path | None, baseline, resamples, seed
     registry = get_registry()
     settings = _settings(out, baseline, resamples, seed)
     files = render_all(out, list(results) or None, settings, registry=registry)
-    if not settings.baseline and not check:
-        click.echo(
-            f"note: no baseline ({out}/leaderboards.toml has none and no --baseline): no paired comparisons and no "
-            "forest pictures; e.g. --baseline tasks=va+expr+au,coupling=none",
-            err=True,
-        )
     if check:
         wrong, checked = record_value_problems(list(results) or [out / RECORDS_DIR], registry=registry)
         if wrong:  # a record that its own predictions contradict: rebuilding the tables would not help
@@ -111,6 +105,12 @@ def build(results: tuple[Path, ...], out: Path | None, baseline, resamples, seed
         _prune(out / RECORDS_DIR)
     for name in write_all(out, files):
         click.echo(out / name)
+    if not settings.baseline:
+        click.echo(
+            f"note: no baseline ({out}/leaderboards.toml has none and no --baseline): no paired comparisons and no "
+            "forest pictures; e.g. --baseline tasks=va+expr+au,coupling=none",
+            err=True,
+        )
 
 
 def _prune(store: Path) -> None:

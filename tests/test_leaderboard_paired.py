@@ -8,8 +8,8 @@ from leaderboard_helpers import predictions
 from sklearn.metrics import f1_score
 
 from fbn_bench.leaderboard import bootstrap
+from fbn_bench.leaderboard.paired import compare
 from fbn_bench.leaderboard.samples import Clusters
-from fbn_bench.leaderboard.tables import compare
 from fbn_bench.tasks import EXPRESSIONS
 
 

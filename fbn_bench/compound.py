@@ -229,7 +229,7 @@ def compound_evaluation(
     from .coupling.relatedness import relatedness, relatedness_tensor
     from .devices import make_accelerator
     from .fewshot import LEARNERS
-    from .model import build_model
+    from .model import build_model, state_classes
     from .options import IMAGE_SIZE
     from .run_datasets import face_front_end, prepare_all, read_annotations
     from .run_folder import stored_run_id
@@ -254,12 +254,13 @@ def compound_evaluation(
             )
     scorers = [registry.resolve("zero_shot", text) for text in zero_shot]
     accelerator = make_accelerator(config.mixed_precision, cpu, fallback_fp16=True)
-    model = build_model(config, registry)
+    classes = state_classes(checkpoint.state)  # compound scoring reads the 7; the state may hold more
+    model = build_model(config, registry, classes)
     model.load_state_dict(checkpoint.state)
     networks = {"trained": model.to(accelerator.device)}
     if untrained:  # the same architecture, initialised by the run's seed and never trained
         torch.manual_seed(config.seed)
-        networks["untrained"] = build_model(replace(config, weights=None), registry).to(accelerator.device)
+        networks["untrained"] = build_model(replace(config, weights=None), registry, classes).to(accelerator.device)
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry)).numpy()
     annotations = read_annotations(chosen, ("train", "test"), config, accelerator)
     front = face_front_end(config, registry)

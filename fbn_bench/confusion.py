@@ -12,13 +12,14 @@ import pandas as pd
 
 from .metrics import confusion_matrix, formulas, labelled
 from .results import file_stem
-from .tasks import EXPRESSIONS
 
 CONFUSION_DIR = "confusion"
 
 
-def expression_confusion(frame: pd.DataFrame, classes=EXPRESSIONS) -> np.ndarray | None:
-    """(C, C) counts over the expression-labelled rows (rows true, columns predicted); None when none is."""
+def expression_confusion(frame: pd.DataFrame, classes=None) -> np.ndarray | None:
+    """(C, C) counts over the expression-labelled rows (rows true, columns predicted); None when none is.
+    `classes`: default, those the frame was scored over (labelled.frame_classes)."""
+    classes = classes or labelled.frame_classes(frame)
     rows = labelled.labelled(frame, "expr")
     if not rows.any():
         return None
@@ -55,10 +56,11 @@ def read_description(path: Path) -> str | None:
         return None
 
 
-def write_run_picture(run_dir: Path, dataset: str, frame: pd.DataFrame, classes=EXPRESSIONS) -> Path | None:
+def write_run_picture(run_dir: Path, dataset: str, frame: pd.DataFrame, classes=None) -> Path | None:
     """run_dir/confusion/<dataset>.png for a test split with expression labels (else nothing, None)."""
     from .compound_plot import plot_confusions
 
+    classes = classes or labelled.frame_classes(frame)
     counts = expression_confusion(frame, classes)
     if counts is None:
         return None

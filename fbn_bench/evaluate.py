@@ -25,7 +25,7 @@ from .data.batches import eval_batches, to_device
 from .data.cache import PreparedSplit
 from .data.table import ID_COLUMNS, LABEL_COLUMNS
 from .errors import FbnError, FbnWarning
-from .model import intensities
+from .model import class_logits, intensities
 from .registry import Registry
 from .results import (
     CONFIG_FILE,
@@ -38,7 +38,7 @@ from .results import (
     write_records,
 )
 from .scoring import make_scope, plugin_metrics, record_fields, score_predictions
-from .tasks import AU_INT_COLUMNS, AUS, EXPRESSIONS
+from .tasks import AU_INT_COLUMNS, AUS
 
 
 @torch.no_grad()
@@ -82,9 +82,11 @@ def predictions_frame(split: PreparedSplit, outputs: dict[str, np.ndarray]) -> p
     if "va" in outputs:
         frame["pred_valence"], frame["pred_arousal"] = outputs["va"][:, 0], outputs["va"][:, 1]
     if "expr" in outputs:
-        frame["pred_expression"] = np.asarray(EXPRESSIONS)[outputs["expr"].argmax(1)]
-        for i, name in enumerate(EXPRESSIONS):
-            frame[f"logit_{name}"] = outputs["expr"][:, i]
+        # Over the split's own classes: an 8-class model scored on a 7-class database never predicts the 8th.
+        logits = class_logits(outputs, split.classes)
+        frame["pred_expression"] = np.asarray(split.classes)[logits.argmax(1)]
+        for i, name in enumerate(split.classes):
+            frame[f"logit_{name}"] = logits[:, i]
     if "au" in outputs:
         for i, au in enumerate(AUS):
             frame[f"prob_AU{au}"] = outputs["au"][:, i]
@@ -104,10 +106,12 @@ def score_split(
     scored_tasks = [t for t in tasks if t in split.spec.tasks]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = score_predictions(frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds)
+        scores = score_predictions(
+            frame, scored_tasks, split.spec.aus, list(metric_plugins) or None, thresholds, split.classes
+        )
     for found in caught:  # the same words, saying which database and split they are about
         warnings.warn(f"{split.name}/{split.split}: {found.message}", FbnWarning, stacklevel=2)
-    scope = make_scope(scored_tasks, split.spec.aus, thresholds)
+    scope = make_scope(scored_tasks, split.spec.aus, thresholds, split.classes)
     return [
         {
             "dataset": split.name,
@@ -146,7 +150,7 @@ def score_test_splits(
             frame = predictions_frame(split, outputs)
             write_predictions(run_dir, split.name, frame)
             if "expr" in tasks and "expr" in split.spec.tasks:
-                write_run_picture(run_dir, split.name, frame)
+                write_run_picture(run_dir, split.name, frame, split.classes)
             scored = score_split(split, frame, tasks, metric_plugins, (thresholds or {}).get(split.name))
             records += scored
             if not scored:
@@ -186,9 +190,9 @@ def evaluate_checkpoint(
     from .checkpoint import CHECKPOINT_FILE, load_checkpoint
     from .devices import make_accelerator
     from .identity import run_hash
-    from .model import build_model
+    from .model import build_model, state_classes
     from .plugin_options import resolved_plugins
-    from .run_datasets import face_front_end, prepare_all, read_annotations, resolve_datasets
+    from .run_datasets import check_classes_served, face_front_end, prepare_all, read_annotations, resolve_datasets
     from .run_folder import lock_folder, stored_run_id
 
     if registry is None:  # the CLI entry points build the registry and pass it down; a leaf never reaches for one
@@ -211,7 +215,9 @@ def evaluate_checkpoint(
         trained_on = resolve_datasets(trained, registry)
         plugins = resolved_plugins(trained, registry, trained_on)
     config_hash = checkpoint.config_hash or run_hash(trained, plugins, checkpoint.world_size)
-    model = build_model(config, registry)
+    classes = state_classes(checkpoint.state)
+    check_classes_served(chosen, classes, config.tasks)
+    model = build_model(config, registry, classes)
     model.load_state_dict(checkpoint.state)
     model = accelerator.prepare(model)
     annotations = read_annotations(chosen, ("test",), config, accelerator)

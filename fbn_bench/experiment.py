@@ -19,7 +19,14 @@ from .identity import run_hash, run_plugins
 from .registry import Registry
 from .results import RunOutcome, assemble_records, write_records
 from .resume import STATE_FILE, StopRequests, load_state, save_state
-from .run_datasets import check_tasks_served, face_front_end, prepare_all, read_annotations, resolve_datasets
+from .run_datasets import (
+    check_tasks_served,
+    face_front_end,
+    prepare_all,
+    read_annotations,
+    resolve_datasets,
+    run_classes,
+)
 from .run_folder import RunFolder, claim, reopen, write_config
 from .specs import RunInfo
 
@@ -62,7 +69,7 @@ def run_experiment(
     R = relatedness_tensor(relatedness(config.relatedness, data_root=config.data_root, registry=registry))
     coupling = build_coupling(config.coupling, registry, R, config.tasks)
     set_seed(config.seed)
-    model = build_model(config, registry)  # checks --weights before its bytes are hashed below
+    model = build_model(config, registry, run_classes(chosen, config.tasks))  # checks --weights before hashing
     plugins = run_plugins(config, registry, chosen, R, bool(coupling))
     config_hash = run_hash(config, plugins, accelerator.num_processes)
 

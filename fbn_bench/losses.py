@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .metrics.formulas import concordance
-from .tasks import MAX_INTENSITY
+from .tasks import EXTRA_HEAD, MAX_INTENSITY
 
 # Bump when a change here changes what a run learns from the same settings: it enters every run's hash
 # (identity.training_code), so seeds trained by different losses never pool as one configuration.
@@ -40,8 +40,28 @@ def va_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tor
     return torch.where(n >= 2, 1.0 - ccc.mean(), p.sum() * 0.0)
 
 
-def expr_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over the samples with an expression label (target >= 0)."""
+# A logit this low has softmax weight 0 in float32 (and, unlike -inf, no NaN in any gradient).
+_EXCLUDED = -1e9
+
+
+def expr_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    extra: torch.Tensor | None = None,
+    classes: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cross-entropy over the samples with an expression label (target >= 0).
+
+    With `extra` (B, 2), the logits of contempt and other (a run on an 8-class protocol), one softmax over
+    all 9, each sample's restricted to the classes its database labels (`classes`, the batch's
+    `expr_classes` (B, 9); absent: the 7): a 7-class database's face is never pushed away from classes its
+    annotators could not choose. Without `extra` the values are those of every earlier version."""
+    if extra is not None:
+        logits = torch.cat([logits.float(), extra.float()], dim=1)
+        if classes is None:
+            classes = torch.zeros(logits.shape, dtype=torch.bool, device=logits.device)
+            classes[:, : logits.shape[1] - extra.shape[1]] = True
+        logits = logits.masked_fill(~classes.to(logits.device, torch.bool), _EXCLUDED)
     per_sample = F.cross_entropy(logits.float(), target.clamp(min=0), reduction="none")
     return masked_mean(per_sample, target >= 0)
 
@@ -68,7 +88,9 @@ def task_losses(
     if "va" in outputs:
         terms["va"] = weights.get("va", 1.0) * va_loss(outputs["va"], batch["va"], batch["va_mask"])
     if "expr" in outputs:
-        terms["expr"] = weights.get("expr", 1.0) * expr_loss(outputs["expr"], batch["expr"])
+        terms["expr"] = weights.get("expr", 1.0) * expr_loss(
+            outputs["expr"], batch["expr"], outputs.get(EXTRA_HEAD), batch.get("expr_classes")
+        )
     if "au" in outputs:
         terms["au"] = weights.get("au", 1.0) * au_loss(outputs["au"], batch["au"], batch["au_mask"])
     if "au_int" in outputs:

@@ -9,9 +9,19 @@ import torch
 from torch import nn
 
 from .errors import FbnError
-from .tasks import AUS, EXPRESSIONS, MAX_INTENSITY
+from .tasks import AUS, EXPRESSION_VOCABULARY, EXPRESSIONS, EXTRA_CLASSES, EXTRA_HEAD, MAX_INTENSITY
 
 HEAD_SIZES = {"va": 2, "expr": len(EXPRESSIONS), "au": len(AUS), "au_int": len(AUS)}
+# EXTRA_HEAD, the logits of tasks.EXTRA_CLASSES (contempt, other) beside `expr`'s 7, is a head only a model
+# trained on an 8-class protocol has, so 7-class models, their checkpoints and the couplings (which read the
+# 7) stay as they were. Such a model's classes travel in its state dict as a mask over the vocabulary.
+CLASSES_BUFFER = "expr_classes_mask"
+
+
+def state_classes(state: dict) -> tuple[str, ...]:
+    """The expression classes of a checkpoint's model: the 7, then the extra classes its run trained on."""
+    mask = state.get(CLASSES_BUFFER)
+    return EXPRESSIONS if mask is None else tuple(c for c, m in zip(EXPRESSION_VOCABULARY, mask.tolist()) if m)
 
 
 def intensities(au_int: np.ndarray) -> np.ndarray:
@@ -28,9 +38,18 @@ BACKBONE_CONTRACT = (
 class FaceBehaviorNet(nn.Module):
     """Outputs a dict with the chosen heads: `va` (B, 2) in [-1, 1] (tanh), `expr` logits (B, 7),
     `au` logits (B, 17) and (opt-in) `au_int` (B, 17), intensity / 5 unbounded (a linear regression head:
-    scoring clips 5 x it to 0-5). A single-task network is the same model with one head."""
+    scoring clips 5 x it to 0-5). With `expr_classes` beyond the 7 (a run on an 8-class protocol),
+    `expr_extra` logits (B, 2) of contempt and other, one softmax with `expr`'s over `expr_classes`
+    (losses.expr_loss, `class_logits`). A single-task network is the same model with one head."""
 
-    def __init__(self, backbone: nn.Module, tasks: tuple[str, ...], hidden: int = 256, dropout: float = 0.2):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        tasks: tuple[str, ...],
+        hidden: int = 256,
+        dropout: float = 0.2,
+        expr_classes: tuple[str, ...] = EXPRESSIONS,
+    ):
         super().__init__()
         self.tasks = tuple(tasks)
         self.backbone = backbone
@@ -38,6 +57,11 @@ class FaceBehaviorNet(nn.Module):
             nn.Linear(backbone.out_features, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)
         )
         self.heads = nn.ModuleDict({t: nn.Linear(hidden, HEAD_SIZES[t]) for t in self.tasks})
+        self.expr_classes = tuple(expr_classes) if "expr" in self.tasks else EXPRESSIONS
+        if self.expr_classes != EXPRESSIONS:
+            self.heads[EXTRA_HEAD] = nn.Linear(hidden, len(EXTRA_CLASSES))
+            mask = torch.tensor([c in self.expr_classes for c in EXPRESSION_VOCABULARY])
+            self.register_buffer(CLASSES_BUFFER, mask)
         self.channels_last = False
 
     def use_channels_last(self) -> FaceBehaviorNet:
@@ -104,8 +128,26 @@ def check_backbone(name: str, backbone: Any, image_size: int) -> None:
         )
 
 
-def build_model(config, registry) -> FaceBehaviorNet:
-    """The model a RunConfig describes, with the backbone looked up in the registry and checked."""
+def class_logits(outputs: dict, classes: tuple[str, ...]) -> torch.Tensor | np.ndarray:
+    """The expression logits (B, len(classes)) of `classes`, in their order, from a model's outputs (tensors
+    or arrays): `expr`, and `expr_extra` where a class beyond the 7 is asked for."""
+    logits = outputs["expr"]
+    if tuple(classes) == EXPRESSIONS:
+        return logits
+    if EXTRA_HEAD not in outputs:
+        extra = ", ".join(c for c in classes if c not in EXPRESSIONS)
+        raise FbnError(
+            f"the model has no logits for {extra}: it was trained on the 7 basic expressions only; train on the "
+            "database's 8-class protocol (e.g. affwild2:classes=8) to predict them"
+        )
+    both = (torch.cat if isinstance(logits, torch.Tensor) else np.concatenate)([logits, outputs[EXTRA_HEAD]], 1)
+    return both[:, [EXPRESSION_VOCABULARY.index(c) for c in classes]]
+
+
+def build_model(config, registry, expr_classes: tuple[str, ...] = EXPRESSIONS) -> FaceBehaviorNet:
+    """The model a RunConfig describes, with the backbone looked up in the registry and checked.
+    `expr_classes`: the expression classes it predicts (beyond the 7 for a run on an 8-class protocol,
+    run_datasets.run_classes; a checkpoint's: `state_classes(state)`)."""
     plugin = registry.resolve("backbones", config.backbone)  # checks the options against the spec's schema
     spec, options = plugin.spec, plugin.options
     try:
@@ -123,7 +165,9 @@ def build_model(config, registry) -> FaceBehaviorNet:
         from .weights import load_weights
 
         load_weights(backbone, config.weights)
-    model = FaceBehaviorNet(backbone, config.tasks, hidden=config.hidden, dropout=config.dropout)
+    model = FaceBehaviorNet(
+        backbone, config.tasks, hidden=config.hidden, dropout=config.dropout, expr_classes=expr_classes
+    )
     if config.channels_last:
         model.use_channels_last()
     if config.compile:

@@ -25,6 +25,8 @@ from .errors import FbnError
 # What an option's default can follow instead of a fixed value (Option.follows).
 IMAGE_SIZE = "image_size"
 FOLLOWABLE = (IMAGE_SIZE,)
+# The option a DatasetSpec with expression_protocols adds itself: which expression class set it labels.
+CLASSES = "classes"
 # Arguments the core passes itself; settings of the run (image_size) or locations (root), never options.
 CORE_ARGUMENTS = frozenset({"root", "split", "image_size", "relatedness"})
 _TYPES = (bool, int, float, str)

@@ -22,7 +22,7 @@ from .faces.detection import Face, largest
 from .faces.frontend import FaceFrontEnd
 from .faces.tracks import follow_faces
 from .faces.video import VideoReport, is_video, read_frames
-from .model import intensities
+from .model import class_logits, intensities
 from .tasks import AUS, EXPRESSIONS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
@@ -32,6 +32,15 @@ AU_NAMES = tuple(f"AU{a:02d}" for a in AUS)  # py-feat writes AU01, AU02, ...
 COLUMNS = ("input", "frame", "face", *BOX_COLUMNS, "valence", "arousal", *EXPRESSION_COLUMNS, *AU_NAMES)
 # AU intensities 0-5 (py-feat has no such columns): only from a model trained with the opt-in au_int task.
 AU_INT_NAMES = tuple(f"{name}_int" for name in AU_NAMES)
+
+
+def output_columns(model) -> list[str]:
+    """COLUMNS, with the model's extra expression classes (contempt, other) after the 7 and its AU intensities
+    at the end, for a model that has them."""
+    extra = [c for c in getattr(model, "expr_classes", EXPRESSIONS) if c not in EXPRESSIONS]
+    at = COLUMNS.index(EXPRESSION_COLUMNS[-1]) + 1
+    intensity = AU_INT_NAMES if "au_int" in getattr(model, "tasks", ()) else ()
+    return [*COLUMNS[:at], *extra, *COLUMNS[at:], *intensity]
 
 
 @dataclass
@@ -96,13 +105,14 @@ class _Scorer:
         images = torch.from_numpy(np.stack(self.crops)).permute(0, 3, 1, 2).contiguous().to(self.device)
         outputs = self.model(normalize(images))
         va = outputs["va"].float().cpu().numpy() if "va" in outputs else None
-        expr = torch.softmax(outputs["expr"].float(), 1).cpu().numpy() if "expr" in outputs else None
+        classes = getattr(self.model, "expr_classes", EXPRESSIONS)  # the 7, and any extra class it was trained on
+        expr = torch.softmax(class_logits(outputs, classes).float(), 1).cpu().numpy() if "expr" in outputs else None
         au = torch.sigmoid(outputs["au"].float()).cpu().numpy() if "au" in outputs else None
         au_int = intensities(outputs["au_int"].float().cpu().numpy()) if "au_int" in outputs else None
         for i, meta in enumerate(self.meta):
             row = dict(meta)
             row["valence"], row["arousal"] = va[i] if va is not None else (math.nan, math.nan)
-            for k, name in enumerate(EXPRESSIONS):
+            for k, name in enumerate(classes):
                 row[name] = expr[i, k] if expr is not None else math.nan
             for k, name in enumerate(AU_NAMES):
                 row[name] = au[i, k] if au is not None else math.nan
@@ -200,7 +210,7 @@ def predict_media(
         scorer.flush()
         if annotator is not None:
             annotator.close()
-    columns = [*COLUMNS, *(AU_INT_NAMES if "au_int" in getattr(model, "tasks", ()) else ())]
+    columns = output_columns(model)
     return pd.DataFrame(scorer.rows, columns=columns), report
 
 
@@ -214,11 +224,12 @@ def write_table(table: pd.DataFrame, out: Path) -> None:
 def load_model(checkpoint_path: str | Path, registry, cpu: bool = False):
     """(model on its device, the run's configuration, device) from a run folder or a checkpoint file."""
     from .checkpoint import load_checkpoint
-    from .model import build_model
+    from .model import build_model, state_classes
 
     checkpoint = load_checkpoint(checkpoint_path)
     config = checkpoint.config
-    model = build_model(replace(config, weights=None), registry)  # the checkpoint carries the weights
+    # The checkpoint carries the weights, and the expression classes they were trained on.
+    model = build_model(replace(config, weights=None), registry, state_classes(checkpoint.state))
     model.load_state_dict(checkpoint.state)
     device = torch.device("cuda" if torch.cuda.is_available() and not cpu else "cpu")
     return model.to(device), config, device

@@ -10,14 +10,14 @@ from PIL import Image, ImageDraw
 
 from .faces.video import is_video
 from .predict import AU_NAMES
-from .tasks import EXPRESSIONS
+from .tasks import EXPRESSION_VOCABULARY, EXPRESSIONS
 
 COLOUR = (40, 220, 90)
 
 
 def label_of(row: dict) -> str:
     parts = []
-    probs = {name: row.get(name) for name in EXPRESSIONS}
+    probs = {name: row.get(name) for name in EXPRESSION_VOCABULARY if name in EXPRESSIONS or name in row}
     if all(v is not None and np.isfinite(v) for v in probs.values()):
         top = max(probs, key=probs.get)
         parts.append(f"{top} {probs[top]:.2f}")

@@ -29,6 +29,32 @@ def check_tasks_served(config: RunConfig, chosen: list[ResolvedPlugin]) -> None:
             )
 
 
+def run_classes(chosen: list[ResolvedPlugin], tasks: tuple[str, ...]) -> tuple[str, ...]:
+    """The expression classes a run's model predicts: the 7, then every extra class a chosen database's
+    protocol labels (e.g. `affwild2:classes=8` adds other), in tasks.EXPRESSION_VOCABULARY order."""
+    from .tasks import EXPRESSION_VOCABULARY, EXPRESSIONS
+
+    if "expr" not in tasks:
+        return EXPRESSIONS
+    wanted = {c for p in chosen if "expr" in p.spec.tasks for c in p.spec.expression_classes(p.options)}
+    return tuple(c for c in EXPRESSION_VOCABULARY if c in wanted or c in EXPRESSIONS)
+
+
+def check_classes_served(chosen: list[ResolvedPlugin], classes: tuple[str, ...], tasks: tuple[str, ...]) -> None:
+    """A trained model scored on a database whose protocol has a class it never learned: said before decoding."""
+    if "expr" not in tasks:
+        return
+    for plugin in chosen:
+        wanted = plugin.spec.expression_classes(plugin.options)
+        missing = [c for c in wanted if c not in classes]
+        if "expr" in plugin.spec.tasks and missing:
+            raise FbnError(
+                f"{plugin.name} is scored over {len(wanted)} expression classes, but the model "
+                f"predicts only {', '.join(classes)} (no {', '.join(missing)}); score it on its 7-class protocol "
+                f"(drop `classes=`) or train on the 8-class one"
+            )
+
+
 def resolve_datasets(config: RunConfig, registry: Registry) -> list[ResolvedPlugin]:
     """The run's databases, each resolved (options checked, defaults filled, canonical name); each must label
     at least one chosen task. The canonical name shows only the options that differ from their defaults, so

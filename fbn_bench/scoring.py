@@ -20,7 +20,7 @@ import pandas as pd
 from .metrics import BUILTIN, FIXED_THRESHOLD, Family, Scope, labelled
 from .metrics.families import CLASS_PREFIXES, INTENSITY_FORMULAS
 from .specs import DEFAULT_HEADLINE
-from .tasks import ALL_TASKS, AUS, EXPRESSIONS
+from .tasks import ALL_TASKS, AUS, EXPRESSION_VOCABULARY, EXPRESSIONS
 
 _PER_AU = re.compile(r"^[a-z0-9]+_AU(\d+)(@[\d.]+)?$")
 
@@ -40,7 +40,7 @@ def au_of(metric: str) -> int | None:
 def class_of(metric: str) -> str | None:
     """The expression class a per-class metric name (`f1_happiness`, `recall_fear`) is about, else None."""
     prefix, _, name = str(metric).partition("_")
-    return name if prefix in CLASS_PREFIXES.values() and name in EXPRESSIONS else None
+    return name if prefix in CLASS_PREFIXES.values() and name in EXPRESSION_VOCABULARY else None
 
 
 def per_item(metric: str) -> bool:
@@ -124,16 +124,17 @@ def score_predictions(
     aus: Iterable[int],
     specs: Sequence[Any] | None = None,
     thresholds: Mapping[int, float] | None = None,
-    classes: Sequence[str] = EXPRESSIONS,
+    classes: Sequence[str] | None = None,
 ) -> dict[tuple[str, str], tuple[float, int]]:
     """{(task, metric): (value, n_scored)} over the rows labelled for each task.
 
     `specs`: the registered MetricSpecs (None: the built-ins). `thresholds`: per-AU decision thresholds
     chosen on validation (`fbn_bench.metrics.choose_thresholds`); without them `f1_*` use 0.5.
+    `classes`: the expression classes (default: those the frame was scored over, labelled.frame_classes).
     A task with no labelled rows is left out; so is a metric undefined on this split (an AU without a
     positive label, a constant prediction's Pearson r), with a warning, never scored as 0.
     """
-    scope = make_scope(tasks, aus, thresholds, classes)
+    scope = make_scope(tasks, aus, thresholds, classes or labelled.frame_classes(df))
     scores: dict[tuple[str, str], tuple[float, int]] = {}
     undefined: list[str] = []
     for family in families_of(specs):
@@ -159,7 +160,7 @@ def _undefined_note(names: list[str]) -> str:
     intensity = sorted({au_of(n) for n in names if intensity_metric(n)} - {None})
     names = [n for n in names if not intensity_metric(n)]
     aus = sorted({au_of(n) for n in names} - {None})
-    classes = [c for c in EXPRESSIONS if c in {class_of(n) for n in names}]
+    classes = [c for c in EXPRESSION_VOCABULARY if c in {class_of(n) for n in names}]
     other = [n for n in names if not per_item(n) and not n.endswith("_mean") and not n.endswith("_mean@0.5")]
     parts = []
     if aus:
@@ -236,7 +237,7 @@ def plugin_metrics(registry) -> list[Any]:
 def record_fields(metric: str, scope: Scope) -> dict[str, Any]:
     """What a record of `metric` says about the decision thresholds behind it (F1 metrics only)."""
     au = au_of(metric)
-    if metric in ("f1_mean", "abaw_au", "abaw_mtl7"):  # the ABAW measures take F1 at the same thresholds
+    if metric in ("f1_mean", "abaw_au", "abaw_mtl7", "abaw_mtl"):  # the ABAW measures take F1 at the same thresholds
         return {
             "thresholds": {str(a): scope.threshold(a) for a in scope.aus},
             "threshold_source": scope.threshold_source,

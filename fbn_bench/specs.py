@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FbnError
-from .options import Option, parse_named, schema  # noqa: F401  (parse_named: importable here as before)
-from .tasks import ALL_TASKS, AUS
+from .options import CLASSES, Option, parse_named, schema  # noqa: F401  (parse_named: importable here as before)
+from .tasks import ALL_TASKS, AUS, EXPRESSIONS, EXTRA_CLASSES
 
 # The metric each task of a database is ranked by (in leaderboards, summaries and checkpoint selection)
 # unless its DatasetSpec says otherwise.
@@ -82,10 +82,21 @@ class DatasetSpec:
     # Its pictures are whole scenes or video frames, not face crops: a row without a shipped box (bbox_*) is
     # cropped around the face the run's detector finds (docs/faces.md).
     full_frames: bool = False
+    # The expression class sets its own protocols label, {value of its `classes` option: classes}, e.g.
+    # {"7": EXPRESSIONS, "8": (*EXPRESSIONS, "contempt")}: each the 7 basic expressions, then some of
+    # tasks.EXTRA_CLASSES. The first is the default; the spec adds the `classes` option itself, so `load`
+    # takes `classes`. Empty: the 7 only. Results of each set are kept apart by the display name (docs/metrics.md).
+    expression_protocols: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_name("dataset", self.name)
-        object.__setattr__(self, "options", schema(f"dataset {self.name!r}", self.options, self.load))
+        protocols = {str(k): tuple(v) for k, v in dict(self.expression_protocols).items()}
+        object.__setattr__(self, "expression_protocols", protocols)
+        declared = schema(f"dataset {self.name!r}", self.options, self.load)
+        if protocols:
+            self._check_protocols()
+            declared = (*declared, _classes_option(protocols))
+        object.__setattr__(self, "options", schema(f"dataset {self.name!r}", declared, self.load))
         object.__setattr__(self, "headline", {**{t: DEFAULT_HEADLINE[t] for t in self.tasks}, **self.headline})
         object.__setattr__(self, "tasks", frozenset(self.tasks))
         object.__setattr__(self, "aus", tuple(int(a) for a in self.aus))
@@ -100,6 +111,35 @@ class DatasetSpec:
             raise FbnError(f"dataset {self.name!r}: 'au_int' needs 'au' among its tasks (intensities are of spec.aus)")
         if ("au" in self.tasks) != bool(self.aus):
             raise FbnError(f"dataset {self.name!r}: list the annotated AUs exactly when 'au' is among its tasks")
+
+    def _check_protocols(self) -> None:
+        where = f"dataset {self.name!r}: expression_protocols"
+        if "expr" not in self.tasks:
+            raise FbnError(f"{where} needs 'expr' among its tasks")
+        for key, classes in self.expression_protocols.items():
+            extras = classes[len(EXPRESSIONS) :]
+            if classes[: len(EXPRESSIONS)] != EXPRESSIONS or list(extras) != [c for c in EXTRA_CLASSES if c in extras]:
+                raise FbnError(
+                    f"{where}[{key!r}] = {classes!r}: a protocol is the 7 basic expressions in tasks.EXPRESSIONS "
+                    f"order, then some of {', '.join(EXTRA_CLASSES)} in that order"
+                )
+
+    def expression_classes(self, options: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        """The expression classes this database labels under `options` (its `classes` option; the 7 when it
+        declares no protocols)."""
+        if not self.expression_protocols:
+            return EXPRESSIONS
+        chosen = (options or {}).get(CLASSES)
+        return self.expression_protocols[str(chosen) if chosen is not None else next(iter(self.expression_protocols))]
+
+
+def _classes_option(protocols: Mapping[str, tuple[str, ...]]) -> Option:
+    sets = "; ".join(
+        f"{key}: "
+        + ("the 7 basic expressions" if len(c) == len(EXPRESSIONS) else "+ " + ", ".join(c[len(EXPRESSIONS) :]))
+        for key, c in protocols.items()
+    )
+    return Option(CLASSES, str, next(iter(protocols)), choices=tuple(protocols), help=f"expression classes ({sets})")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ EXPRESSIONS: tuple[str, ...] = (
     "sadness",
     "surprise",
 )
+# Classes some databases' own protocols add to the 7 (AffectNet-8: contempt; ABAW: "Other"), opt-in per
+# database (`classes=8`, DatasetSpec.expression_protocols). Their logits come from a second head that only a
+# run training on such a protocol has, so every 7-class run, checkpoint and table stays as it was.
+EXTRA_CLASSES: tuple[str, ...] = ("contempt", "other")
+EXTRA_HEAD = "expr_extra"  # the model output of their logits (B, 2)
+# What expression codes index (tables, batches, the two heads' logits side by side): the 7, then the extras.
+EXPRESSION_VOCABULARY: tuple[str, ...] = (*EXPRESSIONS, *EXTRA_CLASSES)
 
 # The union of the EmotioNet, DISFA and BP4D AU sets (FaceBehaviorNet's 17).
 AUS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24, 25, 26)

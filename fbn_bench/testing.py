@@ -23,7 +23,7 @@ from .data.table import as_loaded
 from .errors import FbnError
 from .options import resolve_plugin
 from .specs import DatasetSpec
-from .tasks import EXPRESSIONS, TASKS
+from .tasks import TASKS
 
 _SHOWN = 3  # examples per problem
 
@@ -286,7 +286,7 @@ def check_dataset_plugin(
             continue
         raw = as_loaded(raw)
         try:
-            df = normalize_table(raw.frame, spec, split)
+            df = normalize_table(raw.frame, spec, split, spec.expression_classes(options))
         except FbnError as exc:
             problems.append(f"{split}: the table breaks the contract: {exc}")
             continue
@@ -334,7 +334,7 @@ def check_dataset_plugin(
                 )
         reports[split], tables[split] = report, df
 
-    problems += _coverage_problems(spec, tables, notes)
+    problems += _coverage_problems(spec, tables, notes, spec.expression_classes(options))
     report = CheckReport(spec.name, str(root), options, reports, problems, notes)
     if strict and problems:
         raise AssertionError(
@@ -343,7 +343,7 @@ def check_dataset_plugin(
     return report
 
 
-def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> list[str]:
+def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str], classes: tuple[str, ...]) -> list[str]:
     """Every declared task labelled somewhere; no subject shared between splits."""
     problems = []
     if not tables:
@@ -366,7 +366,7 @@ def _coverage_problems(spec: DatasetSpec, tables: dict, notes: list[str]) -> lis
     if unlabelled and "au" in spec.tasks and labelled["au"]:
         notes.append(f"spec.aus lists AU{', AU'.join(map(str, unlabelled))} but no loaded row labels them")
     if "expression" in both.columns and "expr" in spec.tasks:
-        absent = [e for e in EXPRESSIONS if not (both["expression"] == e).any()]
+        absent = [e for e in classes if not (both["expression"] == e).any()]
         if absent:
             notes.append(f"no row is labelled {', '.join(absent)}")
     if spec.group_column == "subject" and "subject" in both.columns:

@@ -59,9 +59,27 @@ def load_toy_expr(root, split):
     return load_toy(root, split)[["image", "subject", "expression"]]
 
 
+def load_toy8(root, split, *, classes):
+    """The toy's expressions under two protocols: with `classes=8` a neutral face with the AU12 stripe is
+    `contempt` (a class the picture shows); under the 7 it is left unlabelled, as AffectNet-7 leaves contempt."""
+    table = load_toy(root, split)[["image", "subject", "expression", "AU12"]]
+    marked = (table["expression"] == "neutral") & (table["AU12"] == 1)
+    table["expression"] = table["expression"].where(~marked, "contempt" if classes == "8" else None)
+    return table.drop(columns="AU12")
+
+
 @hookimpl
 def register_datasets(register):
     register(DatasetSpec("toy", tasks={"va", "expr", "au"}, aus=(4, 12), load=load_toy, description="engine test data"))
     register(
         DatasetSpec("toy-expr", tasks={"expr"}, load=load_toy_expr, description="engine test data, expressions only")
+    )
+    register(
+        DatasetSpec(
+            "toy8",
+            tasks={"expr"},
+            load=load_toy8,
+            description="engine test data, expressions with an 8-class protocol",
+            expression_protocols={"7": EXPRESSIONS, "8": (*EXPRESSIONS, "contempt")},
+        )
     )

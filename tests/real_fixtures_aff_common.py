@@ -12,7 +12,7 @@ from pathlib import Path
 
 from real_fixtures_common import write_image  # noqa: F401  (re-exported for the Aff-* fixtures)
 
-from fbn_bench.tasks import EXPRESSIONS
+from fbn_bench.tasks import EXPRESSIONS, EXTRA_CLASSES
 
 
 @dataclass
@@ -48,7 +48,8 @@ def expected_stats(name: str, split: str, rows: list[Row], tasks: set[str], aus:
     if "va" in tasks:
         stats["va"] = {"n": sum(r.valence is not None and r.arousal is not None for r in rows)}
     if "expr" in tasks:
-        counts = {e: sum(r.expression == e for r in rows) for e in EXPRESSIONS}
+        extra = [e for e in EXTRA_CLASSES if any(r.expression == e for r in rows)]  # an 8-class protocol's
+        counts = {e: sum(r.expression == e for r in rows) for e in (*EXPRESSIONS, *extra)}
         stats["expr"] = {"n": sum(counts.values()), "counts": counts}
     if "au" in tasks:
         stats["au"] = {

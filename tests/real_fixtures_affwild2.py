@@ -76,7 +76,8 @@ def _label_lines(rng: random.Random, task: str, n: int, n_classes: int, aus: lis
     return lines
 
 
-def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
+def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0, classes: str = "7") -> Fixture:
+    """`classes`: the protocol the expected rows are of ("8": "Other" is a class, as `affwild2:classes=8`)."""
     base, task_dirs, split_dirs, n_classes, aus = EDITIONS[edition]
     rng = random.Random(seed)
     root = tmp / "affwild2"
@@ -111,7 +112,7 @@ def write_affwild2(tmp: Path, edition: str = "abaw3", seed: int = 0) -> Fixture:
                     if task == "va" and values[0] != -5:
                         entry["va"] = values
                     elif task == "expr" and values[0] != -1:
-                        entry["expr"] = CANONICAL[int(values[0])]
+                        entry["expr"] = CANONICAL[int(values[0])] or ("other" if classes == "8" else None)
                         entry["other"] = CANONICAL[int(values[0])] is None
                     elif task == "au":
                         entry["aus"] = {a: int(v) for a, v in zip(aus, values) if v != -1}

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 from real_fixtures_aff_common import as_rows, loaded, only_missing_image_problems, skipped_rows
-from real_fixtures_affectnet import write_affectnet_csv, write_affectnet_npy
+from real_fixtures_affectnet import CSV_ROWS, NPY_ROWS, write_affectnet_csv, write_affectnet_npy
 
 from fbn_bench import FbnError
 from fbn_bench.testing import check_dataset_plugin
@@ -28,6 +28,26 @@ def test_counts_rows_and_skips_match_construction(tmp_path, writer):
             r.__dict__ | {"subject": None} for r in fx.rows[split]
         ]
         assert list(df["subject"]) == [r.subject.rsplit(".", 1)[0] for r in fx.rows[split]]
+
+
+@pytest.mark.parametrize("writer", [write_affectnet_csv, write_affectnet_npy])
+def test_the_eight_class_protocol_keeps_contempt(tmp_path, writer):
+    """`affectnet:classes=8` (AffectNet-8): code 7 is `contempt`; every other row is as under the 7, where code 7
+    leaves the row labelled for valence-arousal only."""
+    fx = writer(tmp_path)
+    for split in TRAIN_TEST:
+        if writer is write_affectnet_csv:
+            want = sum(code == 7 and width > 0 for code, _, _, width in CSV_ROWS[split])
+        else:
+            want = sum(code == 7 for code, *_ in NPY_ROWS[split])
+        seven, stats7 = loaded("affectnet", fx.root, split)
+        eight, stats8 = loaded("affectnet", fx.root, split, classes="8")
+        contempt = eight["expression"].eq("contempt").to_numpy()
+        assert want > 0 and contempt.sum() == want
+        assert seven["expression"][contempt].isna().all()
+        assert list(eight["expression"][~contempt].fillna("-")) == list(seven["expression"][~contempt].fillna("-"))
+        assert stats8["expr"]["counts"] == {**stats7["expr"]["counts"], "contempt": want}
+        assert list(eight["image"]) == list(seven["image"])  # the same rows, one more label
 
 
 def test_csv_boxes_and_image_paths(tmp_path):

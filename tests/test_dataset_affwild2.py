@@ -31,6 +31,20 @@ def test_counts_and_rows_match_construction(tmp_path, edition):
         assert as_rows(df, fx.root, SPEC_AUS) == fx.rows[split]
 
 
+def test_the_abaw_protocol_makes_other_the_eighth_class(tmp_path):
+    """`affwild2:classes=8`: "Other" frames are labelled `other`, so none is skipped as Other-only, and the
+    stats count the class; the default protocol stays the 7 (those frames unlabelled for expression)."""
+    fx7, fx8 = write_affwild2(tmp_path / "7", "abaw3"), write_affwild2(tmp_path / "8", "abaw3", classes="8")
+    for split in TRAIN_TEST:
+        df, stats = loaded("affwild2", fx8.root, split, classes="8")
+        assert stats == fx8.stats[split] and stats["expr"]["counts"]["other"] > 0
+        assert as_rows(df, fx8.root, SPEC_AUS) == fx8.rows[split]
+        assert "expression 'Other' and no other label" not in skipped_rows("affwild2", fx8.root, split, classes="8")
+        assert len(df) == len(fx7.rows[split]) + fx7.skipped[split].get("expression 'Other' and no other label", 0)
+    assert "other" not in loaded("affwild2", fx7.root, "train")[1]["expr"]["counts"]
+    assert get_registry().dataset("affwild2").expression_classes({"classes": "8"})[-1] == "other"
+
+
 def test_people_videos_frames_and_images(tmp_path):
     fx = write_affwild2(tmp_path, "abaw3")
     df, _ = loaded("affwild2", fx.root, "train")

@@ -129,7 +129,15 @@ def _data_dependent_ops(fn, *args) -> set[str]:
 def test_losses_have_no_data_dependent_shapes_or_branches():
     b = 8
     assert not _data_dependent_ops(va_loss, torch.zeros(b, 2), torch.zeros(b, 2), torch.ones(b, dtype=torch.bool))
-    assert not _data_dependent_ops(expr_loss, torch.zeros(b, 7), torch.zeros(b, dtype=torch.int64))
+    assert not _data_dependent_ops(lambda lo, t: expr_loss(lo, t), torch.zeros(b, 7), torch.zeros(b, dtype=torch.int64))
+    nine = torch.ones(b, 9, dtype=torch.bool)
+    assert not _data_dependent_ops(
+        lambda lo, t, e, c: expr_loss(lo, t, e, c),
+        torch.zeros(b, 7),
+        torch.zeros(b, dtype=torch.int64),
+        torch.zeros(b, 2),
+        nine,
+    )
     assert not _data_dependent_ops(au_loss, torch.zeros(b, 17), torch.zeros(b, 17), torch.ones(b, 17, dtype=torch.bool))
 
 
@@ -141,3 +149,30 @@ def test_the_trace_catches_a_boolean_index():
         return torch.nn.functional.cross_entropy(logits[labelled], target[labelled])
 
     assert _data_dependent_ops(indexed, torch.zeros(8, 7), torch.zeros(8, dtype=torch.int64))
+
+
+def test_an_eight_class_loss_is_the_cross_entropy_over_each_samples_own_classes():
+    """Hand-computed: sample 0 (an 8-class database with contempt) takes the softmax over its 8 logits, sample 1
+    (a 7-class one) over the 7 only, so the extra logits cannot pull its loss; sample 2 is unlabelled."""
+    g = torch.Generator().manual_seed(3)
+    logits, extra = torch.randn(3, 7, generator=g), torch.randn(3, 2, generator=g)
+    target = torch.tensor([7, 2, -1])  # contempt, fear, none
+    classes = torch.zeros(3, 9, dtype=torch.bool)
+    classes[:, :7] = True
+    classes[0, 7] = True  # contempt for sample 0 only
+    all_nine = torch.cat([logits, extra], 1)
+    want0 = -(all_nine[0, 7] - torch.logsumexp(all_nine[0, :8], 0))
+    want1 = -(logits[1, 2] - torch.logsumexp(logits[1], 0))
+    got = expr_loss(logits, target, extra, classes)
+    assert float(got) == pytest.approx(float((want0 + want1) / 2), abs=1e-6)
+    # Without a mask the extra head's logits stay out: the 7-class cross-entropy, as without the head.
+    seven = torch.tensor([1, 2, -1])
+    assert float(expr_loss(logits, seven, extra)) == pytest.approx(float(expr_loss(logits, seven)), abs=1e-6)
+
+
+def test_the_extra_logits_of_a_seven_class_sample_get_no_gradient():
+    logits, extra = torch.zeros(1, 7, requires_grad=True), torch.zeros(1, 2, requires_grad=True)
+    classes = torch.zeros(1, 9, dtype=torch.bool)
+    classes[:, :7] = True
+    expr_loss(logits, torch.tensor([3]), extra, classes).backward()
+    assert torch.all(extra.grad == 0) and torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0

@@ -1,4 +1,4 @@
-"""The ABAW measures fbn-bench can give (docs/metrics.md): P_AU over ABAW's 12 AUs and the multi-task sum
+"""The ABAW measures (docs/metrics.md): P_AU over ABAW's 12 AUs, P_MTL over its 8 classes and the sum
 with the 7-class expression term, against sklearn and numpy on random data; scored only where they are
 defined (all 12 AUs annotated, all three tasks scored)."""
 
@@ -105,3 +105,44 @@ def test_only_where_defined_all_twelve_aus_and_for_the_sum_all_three_tasks():
     assert not {"abaw_au", "abaw_mtl7"} & set(abaw_scores(df, aus=bp4d_like))
     au_only = abaw_scores(df, tasks=("au",))
     assert "abaw_au" in au_only and "abaw_mtl7" not in au_only  # a single-task run has no multi-task sum
+
+
+ABAW8 = (*EXPRESSIONS, "other")
+
+
+def affwild2_frame_8(n=400, seed=0):
+    """affwild2_frame with ABAW's eighth class: a quarter of the expression labels and some predictions Other."""
+    df = affwild2_frame(n, seed)
+    rng = np.random.default_rng(seed + 100)
+    labelled = df["expression"].notna().to_numpy()
+    df.loc[labelled & (rng.random(n) < 0.25), "expression"] = "other"
+    df.loc[rng.random(n) < 0.15, "pred_expression"] = "other"
+    return df
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_abaw_p_mtl_takes_macro_f1_over_the_eight_classes(seed):
+    """`abaw_mtl` (the challenge's P_MTL) on an 8-class split: sklearn's macro F1 over the 8 labels, and only
+    there; `abaw_mtl7` only on a 7-class split, so neither name ever means the other."""
+    df = affwild2_frame_8(seed=seed)
+    got = abaw_scores(df, classes=ABAW8)
+    va = df.dropna(subset=["valence", "arousal"])
+    p_va = (_ccc(va["valence"], va["pred_valence"]) + _ccc(va["arousal"], va["pred_arousal"])) / 2
+    ex = df[df["expression"].notna()]
+    p_expr8 = f1_score(ex["expression"], ex["pred_expression"], labels=list(ABAW8), average="macro")
+    assert got["abaw_mtl"][0] == pytest.approx(p_va + p_expr8 + _p_au(df), abs=1e-12)
+    assert got["macro_f1"][0] == pytest.approx(p_expr8, abs=1e-12)
+    assert got["f1_other"][0] == pytest.approx(f1_score(ex["expression"] == "other", ex["pred_expression"] == "other"))
+    assert "abaw_mtl7" not in got
+    assert "abaw_mtl" not in abaw_scores(affwild2_frame(seed=seed))  # 7 classes: the 7-class sum only
+    codes = {name: i for i, name in enumerate(ABAW8)}
+    from fbn_plugins.metrics.builtin import _FUNCTIONS
+
+    rows = df.dropna(subset=["valence", "arousal", "expression"])
+    au_true = rows[[f"AU{a}" for a in ABAW_AUS]].to_numpy()
+    au_pred = (rows[[f"prob_AU{a}" for a in ABAW_AUS]].to_numpy() >= 0.5).astype(float)
+    args = (rows[["valence", "arousal"]].to_numpy(), rows[["pred_valence", "pred_arousal"]].to_numpy())
+    args += (rows["expression"].map(codes).to_numpy(), rows["pred_expression"].map(codes).to_numpy(), au_true, au_pred)
+    assert _FUNCTIONS["abaw_mtl"](*args) == pytest.approx(
+        abaw_scores(rows, classes=ABAW8)["abaw_mtl"][0], abs=1e-12
+    )  # the registered functional form agrees with scoring

@@ -18,7 +18,7 @@ from fbn_bench.tasks import AUS, EXPRESSIONS
 def test_an_undefined_metric_names_its_database_and_split():
     frame = _constant_frame()  # sadness and surprise never occur; every prediction is a constant
     spec = SimpleNamespace(tasks={"va", "expr", "au"}, aus=AUS)
-    split = SimpleNamespace(name="synth-x", split="val", spec=spec, n_skipped=0)
+    split = SimpleNamespace(name="synth-x", split="val", spec=spec, n_skipped=0, classes=EXPRESSIONS)
     with pytest.warns(FbnWarning) as caught:
         records = score_split(split, frame, ("va", "expr", "au"))
     messages = [str(w.message) for w in caught]

@@ -35,7 +35,7 @@ def common_options(weight: float = 1.0, weight_help: str = "multiplies every ter
 class CouplingInputs:
     expr_logits: torch.Tensor  # (B, 7) float32
     au_logits: torch.Tensor  # (B, 17) float32
-    expr: torch.Tensor  # (B,) int64, -1 where missing
+    expr: torch.Tensor  # (B,) int64 into tasks.EXPRESSIONS, -1 where missing or of an extra class
     au: torch.Tensor  # (B, 17) float32, 0 where missing
     au_mask: torch.Tensor  # (B, 17) bool, True where annotated
     R: torch.Tensor  # (7, 17) float32 on the logits' device
@@ -57,6 +57,8 @@ def coupling_inputs(
     device, n = au_logits.device, au_logits.shape[0]
     expr = batch.get("expr")
     expr = torch.full((n,), -1, dtype=torch.int64, device=device) if expr is None else expr.to(device, torch.int64)
+    # Relatedness covers the 7 basic expressions: a label of an extra class (contempt, other) is none to a coupling.
+    expr = torch.where(expr < len(EXPRESSIONS), expr, -1)
     au = batch.get("au")
     au = torch.zeros((n, len(AUS)), device=device) if au is None else au.to(device, torch.float32)
     au_mask = batch.get("au_mask")

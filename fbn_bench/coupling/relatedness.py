@@ -188,7 +188,8 @@ def estimate_relatedness(
 
 def _estimate_from_table(table: pd.DataFrame, smoothing: float, source: str, where: str) -> pd.DataFrame:
     au = table[list(AU_COLUMNS)].to_numpy(np.float64)
-    expr = table["expression"].map(lambda e: EXPRESSIONS.index(e) if isinstance(e, str) else -1).to_numpy()
+    # The table is over the 7: a row of an extra class (contempt, other under `classes=8`) counts as unlabelled.
+    expr = table["expression"].map(lambda e: EXPRESSIONS.index(e) if e in EXPRESSIONS else -1).to_numpy()
     has_both = (expr >= 0) & ~np.isnan(au).all(axis=1)
     if not has_both.any():
         raise FbnError(f"{where}: no row carries both an expression and AU labels; cannot estimate relatedness from it")

@@ -7,7 +7,8 @@ A batch is a dict of CPU tensors (move it with `to_device`), B samples:
 | `image` | uint8 (B, 3, H, W) | RGB faces, 0..255, contiguous; `augment.augment` / `augment.normalize` turn them into float in [-1, 1] |
 | `va` | float32 (B, 2) | valence, arousal; 0 where missing |
 | `va_mask` | bool (B,) | True where both valence and arousal are labelled (and `va` is a chosen task) |
-| `expr` | int64 (B,) | expression index into `tasks.EXPRESSIONS`; -1 where missing (or `expr` not chosen) |
+| `expr` | int64 (B,) | expression index into `tasks.EXPRESSION_VOCABULARY` (the 7 of `tasks.EXPRESSIONS`, then contempt, other); -1 where missing (or `expr` not chosen) |
+| `expr_classes` | bool (B, 9) | True for each class of `EXPRESSION_VOCABULARY` the sample's database labels; only in batches of a run with an 8-class protocol (`classes=8`): without it, every sample's classes are the 7 |
 | `au` | float32 (B, 17) | 0/1 per AU in `tasks.AUS` order; 0 where missing |
 | `au_mask` | bool (B, 17) | True where that AU is labelled (and `au` is a chosen task) |
 | `au_int`, `au_int_mask` | float32, bool (B, 17) | AU intensity 0-5 (0 where missing) and where it is labelled; only in batches of a run with the opt-in `au_int` task |
@@ -25,7 +26,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from ..tasks import AUS
+from ..tasks import AUS, EXPRESSION_VOCABULARY, EXPRESSIONS
 
 
 def collate(
@@ -41,6 +42,9 @@ def collate(
     expr = np.full(n, -1, dtype=np.int64)
     au = np.full((n, len(AUS)), np.nan)
     with_int = "au_int" in tasks  # opt-in: other runs' batches stay as they were
+    # Likewise the class masks, only where some database labels more than the 7 (an 8-class protocol).
+    with_classes = "expr" in tasks and any(len(getattr(s, "classes", EXPRESSIONS)) > len(EXPRESSIONS) for s in splits)
+    expr_classes = np.zeros((n, len(EXPRESSION_VOCABULARY)), dtype=bool) if with_classes else None
     au_int = np.full((n, len(AUS)), np.nan) if with_int else None
     for s in np.unique(split_idx):
         where = np.flatnonzero(split_idx == s)
@@ -55,6 +59,8 @@ def collate(
         au[where] = split.labels["au"][idx]
         if with_int:
             au_int[where] = split.labels["au_int"][idx]
+        if with_classes:
+            expr_classes[where] = [name in getattr(split, "classes", EXPRESSIONS) for name in EXPRESSION_VOCABULARY]
 
     va_mask = ~np.isnan(va).any(axis=1) if "va" in tasks else np.zeros(n, dtype=bool)
     au_mask = ~np.isnan(au) if "au" in tasks else np.zeros((n, len(AUS)), dtype=bool)
@@ -70,6 +76,8 @@ def collate(
         "dataset": torch.from_numpy(split_idx.copy()),
         "row": torch.from_numpy(img_idx.copy()),
     }
+    if with_classes:
+        batch["expr_classes"] = torch.from_numpy(expr_classes)
     if with_int:
         int_mask = ~np.isnan(au_int)
         batch["au_int"] = torch.from_numpy(np.where(int_mask, au_int, 0.0).astype(np.float32))

@@ -34,6 +34,7 @@ from ..atomic import clean_stale_temporaries, write_error
 from ..errors import FbnError
 from ..faces.frontend import FaceFrontEnd
 from ..specs import DatasetSpec
+from ..tasks import EXPRESSIONS
 from .decode import decode_units
 from .images import MISSING, UNREADABLE, BadImageError, decode_face, open_picture
 from .partial import PartialBuild
@@ -65,6 +66,9 @@ class PreparedSplit:
     skipped_examples: list[tuple[str, str]] = field(default_factory=list)  # first few (path, reason)
     notes: list[str] = field(default_factory=list)  # the loader's notes (LoadedTable.notes); not skipped rows
     cache_path: Path | None = None
+    # The expression classes its protocol labels (DatasetSpec.expression_classes): what its `expr` codes may be
+    # and what its predictions are scored over.
+    classes: tuple[str, ...] = EXPRESSIONS
 
     @property
     def n_skipped(self) -> int:
@@ -188,6 +192,7 @@ def prepare_split(
         skipped_examples=examples,
         notes=list(from_loader.notes) + video_notes(meta) + crop_notes(meta, front),
         cache_path=npy,
+        classes=spec.expression_classes(options),
     )
     if report:
         if prepared.n_skipped:

@@ -76,7 +76,8 @@ def read_split(
     loaded = as_loaded(table)
     if isinstance(loaded.frame, pd.DataFrame):
         _warn_ignored_columns(spec, loaded.frame)
-    loaded = LoadedTable(normalize_table(loaded.frame, spec, split), loaded.skipped, loaded.notes)
+    frame = normalize_table(loaded.frame, spec, split, spec.expression_classes(plugin.options))
+    loaded = LoadedTable(frame, loaded.skipped, loaded.notes)
     if derive_val:
         loaded = carve(loaded, spec.name, split, derived_unit_column(spec, loaded.frame))
     return loaded, root

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..specs import DatasetSpec
-from ..tasks import EXPRESSIONS
+from ..tasks import EXPRESSION_VOCABULARY, EXPRESSIONS
 from .roots import resolve_image
 
 
@@ -29,7 +29,9 @@ def table_stats(df: pd.DataFrame, spec: DatasetSpec, split: str, root: Path, uni
     if "va" in spec.tasks:
         stats["va"] = {"n": int((df["valence"].notna() & df["arousal"].notna()).sum())}
     if "expr" in spec.tasks:
-        counts = {name: int(expr_counts.get(name, 0)) for name in EXPRESSIONS}
+        # The 7, then any extra class the table holds (a `classes=8` protocol).
+        present = [name for name in EXPRESSION_VOCABULARY if name in EXPRESSIONS or expr_counts.get(name, 0)]
+        counts = {name: int(expr_counts.get(name, 0)) for name in present}
         stats["expr"] = {"n": int(sum(counts.values())), "counts": counts}
     if "au" in spec.tasks:
         stats["au"] = {

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import FbnError
 from ..specs import DatasetSpec
-from ..tasks import AU_COLUMNS, AU_INT_COLUMNS, AUS, EXPRESSIONS, MAX_INTENSITY, VA_COLUMNS
+from ..tasks import AU_COLUMNS, AU_INT_COLUMNS, AUS, EXPRESSION_VOCABULARY, EXPRESSIONS, MAX_INTENSITY, VA_COLUMNS
 
 ID_COLUMNS = ("image", "subject", "video", "frame")
 BBOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
@@ -52,8 +52,9 @@ def as_loaded(result) -> LoadedTable:
     return result if isinstance(result, LoadedTable) else LoadedTable(result)
 
 
-def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
-    """Validate a loader's table and return it in canonical form (a new DataFrame)."""
+def normalize_table(table, spec: DatasetSpec, split: str, classes: tuple[str, ...] = EXPRESSIONS) -> pd.DataFrame:
+    """Validate a loader's table and return it in canonical form (a new DataFrame). `classes`: the expression
+    classes the database labels under its options (DatasetSpec.expression_classes)."""
     where = f"dataset {spec.name!r} split {split!r}"
     if not isinstance(table, pd.DataFrame):
         raise FbnError(f"{where}: the loader returned {type(table).__name__}, expected a pandas DataFrame")
@@ -79,11 +80,11 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
 
     if "expression" in df.columns:
         expr = df["expression"].astype(object).where(df["expression"].notna(), None)
-        bad = expr.map(lambda e: e is not None and e not in EXPRESSIONS)
+        bad = expr.map(lambda e: e is not None and e not in classes)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise FbnError(
-                f"{where}: expression {expr.iloc[i]!r} at row {i} is not a canonical name ({', '.join(EXPRESSIONS)}); map the database's codes in its loader"
+                f"{where}: expression {expr.iloc[i]!r} at row {i} is not a canonical name ({', '.join(classes)}); map the database's codes in its loader"
             )
         df["expression"] = expr
     else:
@@ -124,10 +125,11 @@ def normalize_table(table, spec: DatasetSpec, split: str) -> pd.DataFrame:
 
 
 def label_arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Canonical label arrays: `va` (N, 2) float with NaN, `expr` (N,) int64 with -1 for missing,
+    """Canonical label arrays: `va` (N, 2) float with NaN, `expr` (N,) int64 index into
+    tasks.EXPRESSION_VOCABULARY (the 7, then contempt and other) with -1 for missing,
     `au` (N, 17) float with NaN for unannotated, `au_int` (N, 17) intensities 0-5, all NaN for a table
     without intensity columns."""
-    codes = {name: i for i, name in enumerate(EXPRESSIONS)}
+    codes = {name: i for i, name in enumerate(EXPRESSION_VOCABULARY)}
     expr = df["expression"].map(lambda e: codes.get(e, -1) if isinstance(e, str) else -1).to_numpy(np.int64)
     return {
         "va": df[list(VA_COLUMNS)].to_numpy(np.float64),

@@ -63,7 +63,7 @@ def layout_for(
     have = tuple(t for t in tasks if labelled.has_task(df, t, aus))
     scored = set(labelled.scorable_aus(df, aus) if "au" in have else ())
     scored |= set(labelled.intensity_aus(df, aus) if "au_int" in have else ())  # the opt-in AU intensity
-    scope = make_scope(have, tuple(a for a in aus if a in scored), thresholds)
+    scope = make_scope(have, tuple(a for a in aus if a in scored), thresholds, labelled.frame_classes(df))
     layout = Layout(scope, tasks=scope.tasks, aus=scope.aus)
     for family in families_of(specs):
         if family.task in scope.tasks:

@@ -308,18 +308,22 @@ class AUIntFamily(Family):
 
 # Aff-Wild2's AUs in the ABAW challenges from ABAW3 (2022) on: the set ABAW's AU measure averages over.
 ABAW_AUS: tuple[int, ...] = (1, 2, 4, 6, 7, 10, 12, 15, 23, 24, 25, 26)
+# Each multi-task sum and the expression classes its macro_f1 term is taken over.
+ABAW_SUMS: dict[str, tuple[str, ...]] = {"abaw_mtl": (*EXPRESSIONS, "other"), "abaw_mtl7": EXPRESSIONS}
 
 
 @dataclass(frozen=True)
 class AbawFamily(Family):
-    """The ABAW challenge measures (Kollias et al., 6th/7th ABAW, 2024; docs/metrics.md) that the 7-class
-    expression head can give, composed of the built-in formulas:
+    """The ABAW challenge measures (Kollias et al., 6th/7th ABAW, 2024; docs/metrics.md), composed of the
+    built-in formulas:
 
     - `abaw_au`: P_AU, the mean F1 over ABAW's 12 AUs (at the same thresholds as `f1_mean`);
-    - `abaw_mtl7`: ccc_mean + macro_f1 + abaw_au, ABAW's multi-task sum with the 7-class expression term in
-      place of its 8-class (7 + "Other") one: not the challenge's P_MTL, hence the name.
+    - `abaw_mtl`: ccc_mean + macro_f1 + abaw_au with macro_f1 over ABAW's 8 classes (the 7 and "Other"):
+      the challenge's P_MTL, bound only on a split scored over those 8 (`affwild2:classes=8`);
+    - `abaw_mtl7`: the same sum with the 7-class expression term in its place, on a 7-class split: not the
+      challenge's P_MTL, hence the name.
 
-    Bound only where the database annotates all 12 AUs (Aff-Wild2, real and synthetic); the sum only for a
+    Bound only where the database annotates all 12 AUs (Aff-Wild2, real and synthetic); the sums only for a
     run scored on all three tasks."""
 
     def names(self, aus=()) -> list[str]:
@@ -328,11 +332,12 @@ class AbawFamily(Family):
     def bind(self, frame, scope):
         if not set(ABAW_AUS) <= set(scope.aus):
             return None
-        tasks = TASKS if self.name == "abaw_mtl7" else ("au",)
-        if not set(tasks) <= set(scope.tasks):
+        summed = self.name in ABAW_SUMS
+        tasks = TASKS if summed else ("au",)
+        if not set(tasks) <= set(scope.tasks) or (summed and scope.classes != ABAW_SUMS[self.name]):
             return None
         parts = [AUF1Family("f1", "au").bind(frame, replace(scope, aus=ABAW_AUS))]
-        if self.name == "abaw_mtl7":
+        if summed:
             parts = [
                 VAFamily("ccc", "va").bind(frame, scope),
                 ExprFamily("macro_f1", "expr").bind(frame, scope),
@@ -373,6 +378,11 @@ BUILTIN: tuple[Family, ...] = (
     AURankFamily("ap", "au", description="per-AU average precision and their mean"),
     AURankFamily("auc", "au", description="per-AU ROC-AUC and their mean"),
     AbawFamily("abaw_au", "au", description="ABAW's AU measure: mean F1 over its 12 AUs (Aff-Wild2)"),
+    AbawFamily(
+        "abaw_mtl",
+        "au",  # recorded under the last of the three tasks it sums
+        description="ccc_mean + macro_f1 (8 classes, Other among them) + abaw_au: ABAW's P_MTL (affwild2:classes=8)",
+    ),
     AbawFamily(
         "abaw_mtl7",
         "au",  # recorded under the last of the three tasks it sums

@@ -183,7 +183,7 @@ def abaw_au(y_true, y_pred) -> float:
 
 def abaw_mtl(va_true, va_pred, expr_true, expr_pred, au_true, au_pred, labels: Sequence[int] = range(7)) -> float:
     """ABAW's multi-task sum: (CCC_V + CCC_A) / 2 over (N, 2) [valence, arousal] arrays, plus macro-F1 over
-    `labels` (ABAW: 7 basic classes + Other; fbn-bench: the 7), plus `abaw_au`. Each term on its own samples."""
+    `labels` (ABAW's P_MTL: range(8), the 7 basic classes + Other; `abaw_mtl7`: the 7), plus `abaw_au`. Each term on its own samples."""
     va_t, va_p = _pair(va_true, va_pred)
     va = (ccc(va_t[:, 0], va_p[:, 0]) + ccc(va_t[:, 1], va_p[:, 1])) / 2
     return va + macro_f1(expr_true, expr_pred, labels) + abaw_au(au_true, au_pred)

@@ -3,7 +3,7 @@ the one home of that rule (scoring, the leaderboards' bootstrap and metric plugi
 
 A predictions frame holds the canonical targets (`valence`, `arousal`, `expression`, `AU<n>`, NaN where
 unlabelled) and the model's outputs (`pred_valence`, `pred_arousal`, `pred_expression` as a class name,
-`prob_AU<n>` sigmoid probabilities; for the opt-in `au_int` task, targets `AU<n>_int` and predicted
+`prob_AU<n>` sigmoid probabilities, `logit_<class>` per expression class; for the opt-in `au_int` task, targets `AU<n>_int` and predicted
 intensities `pred_int_AU<n>`, both 0-5).
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FbnError
+from ..tasks import EXPRESSIONS, EXTRA_CLASSES
 
 _OUTPUTS = {"va": ("valence", "arousal", "pred_valence", "pred_arousal"), "expr": ("expression", "pred_expression")}
 
@@ -55,6 +56,12 @@ def labelled(frame: pd.DataFrame, task: str, aus: Sequence[int] = ()) -> np.ndar
     if task == "au_int":
         return frame[[f"AU{a}_int" for a in intensity_aus(frame, aus)]].notna().any(axis=1).to_numpy()
     return frame[[f"AU{a}" for a in scorable_aus(frame, aus)]].notna().any(axis=1).to_numpy()
+
+
+def frame_classes(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The expression classes a predictions frame was scored over: the 7, then each extra class (an 8-class
+    protocol, DatasetSpec.expression_protocols) whose `logit_<class>` column it holds."""
+    return (*EXPRESSIONS, *(c for c in EXTRA_CLASSES if f"logit_{c}" in frame.columns))
 
 
 def va_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

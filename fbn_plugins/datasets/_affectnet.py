@@ -34,6 +34,7 @@ CODES = {
     10: None,
 }
 CODE_NAMES = {7: "contempt", 8: "none", 9: "uncertain", 10: "no-face"}
+CONTEMPT = 7
 VA_MISSING = -2.0
 REQUIRED = (
     "subDirectory_filePath",
@@ -50,6 +51,11 @@ NPY_SETS = {"train": "train_set", "test": "val_set"}
 IMAGE_FOLDERS = ("Manually_Annotated_Images", "Automatically_Annotated_Images", "images")
 SKIP_NULL = "row with NULL fields"
 SKIP_BOX = "face box with width or height <= 0"
+
+
+def expression_codes(classes: tuple[str, ...]) -> dict[int, str | None]:
+    """CODES under a class set: the 8-class protocol (AffectNet-8) labels code 7 as contempt."""
+    return {**CODES, CONTEMPT: "contempt"} if "contempt" in classes else CODES
 
 
 def skip_no_label(code: int) -> str:
@@ -96,8 +102,9 @@ def find_csv_images(root: Path) -> Path | None:
     return found[0] if found else None
 
 
-def read_csv_release(path: Path, root: Path, image_dir: Path) -> LoadedTable:
-    """One row per usable line; NULL rows, bad face boxes and label-less rows are skipped and counted."""
+def read_csv_release(path: Path, root: Path, image_dir: Path, codes: dict[int, str | None] = CODES) -> LoadedTable:
+    """One row per usable line; NULL rows, bad face boxes and label-less rows are skipped and counted.
+    `codes`: expression code -> class (expression_codes)."""
     skipped: Counter = Counter()
     rows = []
     prefix = relative(image_dir, root)
@@ -142,12 +149,12 @@ def read_csv_release(path: Path, root: Path, image_dir: Path) -> LoadedTable:
             if box[2] <= 0 or box[3] <= 0:
                 skipped[SKIP_BOX] += 1
                 continue
-            if CODES[code] is None and (np.isnan(valence) or np.isnan(arousal)):
+            if codes[code] is None and (np.isnan(valence) or np.isnan(arousal)):
                 skipped[skip_no_label(code)] += 1
                 continue
             image = fields[at["subDirectory_filePath"]].strip()
             eyes = eyes_from_68(fields[marks].split(";")) if marks is not None else (np.nan,) * 4
-            rows.append((f"{prefix}/{image}", image.rsplit(".", 1)[0], *box, *eyes, valence, arousal, CODES[code]))
+            rows.append((f"{prefix}/{image}", image.rsplit(".", 1)[0], *box, *eyes, valence, arousal, codes[code]))
     columns = [
         "image",
         "subject",
@@ -184,7 +191,7 @@ def _scalar(path: Path) -> float:
         raise FbnError(f"affectnet: {path}: unreadable ({err}); re-extract it from the .npy release") from None
 
 
-def read_npy_release(set_dir: Path, root: Path) -> LoadedTable:
+def read_npy_release(set_dir: Path, root: Path, codes: dict[int, str | None] = CODES) -> LoadedTable:
     skipped: Counter = Counter()
     annotations = set_dir / "annotations"
     ids = sorted(
@@ -197,9 +204,9 @@ def read_npy_release(set_dir: Path, root: Path) -> LoadedTable:
         code = _code(_scalar(annotations / f"{sample}_exp.npy"), str(annotations / f"{sample}_exp.npy"))
         valence = _va(_scalar(annotations / f"{sample}_val.npy"), str(annotations / f"{sample}_val.npy"), "valence")
         arousal = _va(_scalar(annotations / f"{sample}_aro.npy"), str(annotations / f"{sample}_aro.npy"), "arousal")
-        if CODES[code] is None and (np.isnan(valence) or np.isnan(arousal)):
+        if codes[code] is None and (np.isnan(valence) or np.isnan(arousal)):
             skipped[skip_no_label(code)] += 1
             continue
         # Ids restart in each set (train 0 and val 0 are different people): the subject carries the set.
-        rows.append((f"{prefix}/images/{sample}.jpg", f"{set_dir.name}/{sample}", valence, arousal, CODES[code]))
+        rows.append((f"{prefix}/images/{sample}.jpg", f"{set_dir.name}/{sample}", valence, arousal, codes[code]))
     return attach_skipped(pd.DataFrame(rows, columns=["image", "subject", "valence", "arousal", "expression"]), skipped)

@@ -15,6 +15,7 @@ import pandas as pd
 from fbn_bench import DatasetSpec, FbnError, Option, hookimpl
 from fbn_bench.data.splits import val_carved
 from fbn_bench.data.table import LoadedTable
+from fbn_bench.tasks import EXPRESSIONS
 
 from ._abaw import PARSERS, TASK_FOLDERS, find_split_folder, find_task_folders, video_of
 from ._aff_common import attach_skipped, option_path, relative, require_root
@@ -27,7 +28,7 @@ SKIP_OTHER = "expression 'Other' and no other label"
 
 
 @val_carved("affwild2", "video")
-def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None) -> LoadedTable:
+def load_affwild2(root: Path, split: str, *, images: str, annotations: str | None, classes: str) -> LoadedTable:
     root = require_root(root, "affwild2", "the Aff-Wild2 release (cropped_aligned/ and the ABAW annotations)")
     image_dir = option_path(images, root)
     if not image_dir.is_dir():
@@ -65,6 +66,9 @@ def load_affwild2(root: Path, split: str, *, images: str, annotations: str | Non
     table = per_task[0]
     for part in per_task[1:]:
         table = table.merge(part, on=["stem", "frame"], how="outer")
+    if "other" in SPEC.expression_protocols[classes] and "other" in table.columns:
+        # The ABAW protocol (`classes=8`): "Other" is the eighth class, not a missing label.
+        table.loc[table["other"].eq(True), "expression"] = "other"
     au_columns = [c for c in table.columns if c.startswith("AU")]
     has_label = table[au_columns].notna().any(axis=1) if au_columns else pd.Series(False, index=table.index)
     for column in ("valence", "expression"):
@@ -104,7 +108,7 @@ SPEC = DatasetSpec(
     aus=AFFWILD2_AUS,
     splits=("train", "val", "test"),
     load=load_affwild2,
-    description="Aff-Wild2 (ABAW releases): in-the-wild videos, per-frame VA, 7 basic expressions (+Other) and 12 AUs (8 in ABAW 2020). "
+    description="Aff-Wild2 (ABAW releases): in-the-wild videos, per-frame VA, 7 basic expressions (8 with Other: classes=8) and 12 AUs (8 in ABAW 2020). "
     "`test` is the validation set: test labels are not public.",
     citation="Kollias & Zafeiriou, Expression, Affect, Action Unit Recognition: Aff-Wild2, Multi-Task Learning and ArcFace, BMVC 2019",
     homepage="https://ibug.doc.ic.ac.uk/resources/aff-wild2/",
@@ -126,6 +130,8 @@ SPEC = DatasetSpec(
         ),
     ),
     group_column="subject",
+    # The challenges score expressions over 8 classes, "Other" among them (`affwild2:classes=8`).
+    expression_protocols={"7": EXPRESSIONS, "8": (*EXPRESSIONS, "other")},
 )
 
 

@@ -1,6 +1,8 @@
 """The built-in metrics, registered as plugins: each MetricSpec carries the functional form (`fn`) and the
 sufficient-statistics form (`statistics`) of the one implementation in `fbn_bench.metrics`."""
 
+from functools import partial
+
 from fbn_bench import MetricSpec, hookimpl, metrics
 
 # The functional form of each family (the array-in, float-out function a third-party caller can use).
@@ -19,6 +21,7 @@ _FUNCTIONS = {
     "ap": metrics.average_precision,
     "auc": metrics.roc_auc,
     "abaw_au": metrics.abaw_au,
+    "abaw_mtl": partial(metrics.abaw_mtl, labels=range(8)),  # the 7 and Other (codes 0-7)
     "abaw_mtl7": metrics.abaw_mtl,
     "icc": metrics.icc,
     "pcc": metrics.intensity_pearson,

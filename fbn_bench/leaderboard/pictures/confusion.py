@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...confusion import CONFUSION_DIR, description, expression_confusion
+from ...metrics.labelled import frame_classes
 from ...scoring import headlines
 from ...tasks import EXPRESSIONS
 from .base import Picture, best_and_baseline, row_title
@@ -44,12 +45,14 @@ def confusion_picture(table, frames_of: dict[str, list], spec=None) -> Confusion
     chosen row has expression predictions stored."""
     metric = headlines(spec).get("expr")
     with_frames = [r for r in table.rows if frames_of.get(r.key.config_hash)]
-    panels = []
+    panels, classes = [], EXPRESSIONS
     for row, role in best_and_baseline(with_frames, metric):
-        counts = [c for c in (expression_confusion(f) for f in frames_of[row.key.config_hash]) if c is not None]
+        frames = frames_of[row.key.config_hash]
+        classes = frame_classes(frames[0])  # one protocol per table: its display name carries `classes=`
+        counts = [c for c in (expression_confusion(f, classes) for f in frames) if c is not None]
         if not counts:
             continue
         cell = row.cells[metric]
         title = f"{row_title(row, role)}\n{metric} {cell.mean:.3f}, {cell.n_seeds} seed(s) pooled"
         panels.append((title, tuple(map(tuple, np.sum(counts, axis=0).astype(int).tolist()))))
-    return ConfusionPicture(tuple(panels)) if panels else None
+    return ConfusionPicture(tuple(panels), classes) if panels else None

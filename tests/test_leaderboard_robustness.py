@@ -159,7 +159,9 @@ def test_references_accept_every_metric_the_tables_can_show(tmp_path):
     assert sorted(ref.metrics) == sorted(names)
 
 
-@pytest.mark.parametrize("metrics", ["macro_f1 = 85.2", "f1_AU12 = -0.1", "ccc_mean = 1.5", "accuracy = inf"])
+@pytest.mark.parametrize(
+    "metrics", ["macro_f1 = 85.2", "f1_AU12 = -0.1", "ccc_mean = 1.5", "accuracy = inf", "abaw_mtl = 149.4"]
+)
 def test_references_out_of_range_say_values_are_fractions(tmp_path, metrics):
     path = tmp_path / "references.toml"
     path.write_text(_reference(metrics))
@@ -167,6 +169,8 @@ def test_references_out_of_range_say_values_are_fractions(tmp_path, metrics):
         read_references(path)
     path.write_text(_reference("ccc_valence = -0.4, macro_f1 = 0.852"))  # in range: accepted
     assert read_references(path)[0].metrics == {"ccc_valence": -0.4, "macro_f1": 0.852}
+    path.write_text(_reference("abaw_mtl = 1.494"))  # ABAW's sum of three scores: up to 3
+    assert read_references(path)[0].metrics == {"abaw_mtl": 1.494}
 
 
 def test_reference_rows_name_the_file_next_to_the_table_not_the_default_folder(tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FbnError
+from ..metrics.families import ABAW_SUMS
 from ..scoring import au_of, metric_names, task_of
 from ..tasks import TASKS
 from ..tomlfile import read_toml
@@ -30,6 +31,8 @@ _METRICS = tuple(m for _, m in metric_names(TASKS, ()))
 
 
 def _range(metric: str) -> tuple[float, float]:
+    if metric in ABAW_SUMS:
+        return (-1.0, 3.0)  # a CCC in [-1, 1] plus two F1s
     if metric.startswith("rmse_"):
         return (0.0, 2.0)  # an error on [-1, 1]
     if task_of(metric) == "va" and not metric.startswith("sagr_"):

@@ -83,7 +83,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     file = path / CHECKPOINT_FILE if path.is_dir() else path
     if not file.is_file():
-        why = " (the run did not finish, or is still running)" if path.is_dir() else ""
+        from .results import CONFIG_FILE
+        from .resume import STATE_FILE
+        from .run_folder import LOCK_FILE
+
+        if path.is_dir() and not any((path / f).exists() for f in (CONFIG_FILE, LOCK_FILE, STATE_FILE)):
+            why = f" ({path} is not a run folder: it has no {CONFIG_FILE})"
+        else:
+            why = " (the run did not finish, or is still running)" if path.is_dir() else ""
         raise FbnError(f"no checkpoint at {file}{why}; give a finished run folder (runs/<id>) or its {CHECKPOINT_FILE}")
     saved = read_torch_file(file, "a fbn-bench checkpoint")
     if not isinstance(saved, dict) or "model" not in saved or "config" not in saved:

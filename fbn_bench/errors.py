@@ -23,7 +23,9 @@ def unknown_name_error(kind: str, name: str, available: Iterable[str]) -> FbnErr
     """`unknown dataset 'rafbd' (did you mean 'rafdb'?); available: a, b, c`."""
     available = sorted(available)
     same_letters = [a for a in available if a.lower() == name.lower()]  # `DISFA`: names are lower case
-    close = same_letters or difflib.get_close_matches(name, available, n=1)
+    # difflib's default cutoff (0.6) misses one wrong letter in a two- or three-letter name (`dn` for `dm`).
+    cutoff = 0.5 if len(name) <= 3 else 0.6
+    close = same_letters or difflib.get_close_matches(name, available, n=1, cutoff=cutoff)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listing = ", ".join(available) if available else "none registered"
     return FbnError(f"unknown {kind} {name!r}{hint}; available: {listing}")

@@ -143,6 +143,8 @@ def test_half_precision_outputs_give_float32_terms(registry):
 def test_user_errors_are_one_line(registry):
     cases = [
         ("sfot", ALL, "unknown coupling 'sfot' (did you mean 'soft'?); available: co, dm, soft"),
+        ("soft+dn", ALL, "unknown coupling 'dn' (did you mean 'dm'?)"),  # one letter off a two-letter name
+        ("soft+xy", ALL, "unknown coupling 'xy'; available"),  # nothing close: no guess
         (
             "soft:temprature=2",
             ALL,

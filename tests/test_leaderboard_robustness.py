@@ -244,3 +244,18 @@ def test_rows_differing_only_in_budget_are_told_apart():
     assert matches_baseline(longer, text + ",steps=2400") and not matches_baseline(equal, text + ",steps=2400")
     with pytest.raises(FbnError, match="'steps' must be an integer"):
         _key({**base, "config": {"steps": "many"}}, "r")
+
+
+def test_a_leaderboard_built_outside_the_repository_links_docs_that_exist(tmp_path):
+    import re
+
+    from fbn_bench.leaderboard.build import render_all
+
+    out = tmp_path / "elsewhere" / "boards"
+    out.mkdir(parents=True)
+    (out / "references.toml").write_text(_reference("accuracy = 0.5").replace('"x"', '"refdb"'))
+    files = render_all(out, registry=get_registry())
+    for name in ("README.md", "refdb.md"):
+        (link,) = re.findall(r"\[docs/leaderboards\.md\]\(([^)]+)\)", files[name])
+        assert (out / link).resolve().is_file(), (name, link)
+    assert "`records/` holds no result records" in files["README.md"]  # built from its own (empty) store

@@ -97,6 +97,15 @@ def test_rows_are_ranked_by_headline_and_best_marked_per_column(runs):
     main_table = to_markdown(table).split("\n## ")[0]  # the per-class sections below mark their own best
     table_lines = [line for line in main_table.splitlines() if line.startswith("| ")]
     assert sum(line.count("**") for line in table_lines) == 3 * 2  # one bold mean per metric column
+    assert "Every row ties" not in main_table
+
+
+def test_a_table_whose_rows_all_tie_says_so(runs):
+    root, _ = runs
+    (table,) = build_tables([root], Settings(resamples=20), [], registry=get_registry())
+    for row in table.rows:  # as at a budget too small to learn: every headline reads the same
+        row.cells[table.headline].best = True
+    assert f"Every row ties on {table.headline}" in to_markdown(table)
 
 
 def test_configurations_group_by_hash_and_a_rerun_replaces_its_seed(tmp_path):

@@ -149,3 +149,13 @@ def test_a_full_disk_is_one_line_and_leaves_no_checkpoint_or_records(toy_root, s
     # Nothing a later command would trust: no checkpoint, no records, and no temporary file left taking the space.
     assert not (out / "checkpoint.pt").exists() and not (out / "results.jsonl").exists()
     assert not [p for p in out.rglob(".tmp-*")]
+
+
+def test_a_folder_that_is_no_run_is_not_called_unfinished(tmp_path):
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(FbnError, match="is not a run folder: it has no config.json") as info:
+        load_checkpoint(tmp_path / "photos")
+    assert "did not finish" not in str(info.value)
+    (tmp_path / "photos" / "config.json").write_text("{}")  # a run folder killed before its checkpoint
+    with pytest.raises(FbnError, match="did not finish"):
+        load_checkpoint(tmp_path / "photos")

@@ -16,7 +16,7 @@ from .bootstrap import single_threaded_blas
 from .pictures import PICTURE_FOLDERS, Picture, picture_name
 from .records import Entry, load_entries
 from .references import REFERENCES_FILE, Reference, read_references
-from .render import GENERATED, cell_text, to_markdown
+from .render import COMMITTED_DOCS, GENERATED, cell_text, doc_link, docs_base, to_markdown
 from .tables import Settings, Table, build_table
 
 SETTINGS_FILE = "leaderboards.toml"
@@ -79,19 +79,24 @@ def build_tables(
         ]
 
 
-def render_index(tables: list[Table], compound: dict | None = None) -> str:
+def render_index(
+    tables: list[Table], compound: dict | None = None, docs: str | None = COMMITTED_DOCS, store: bool = True
+) -> str:
+    """`store`: built from the folder's own `records/` (else from runs given with --results)."""
+    source = "the result records in `records/`" if store else "the result records of the runs given with `--results`"
     out = [
         GENERATED,
         "",
         "# Leaderboards",
         "",
-        "One table per database, built from the result records in `records/` by `fbn-bench leaderboard build`. "
-        "How the tables and their intervals are made, and how to add results: [docs/leaderboards.md](../docs/leaderboards.md).",
+        f"One table per database, built from {source} by `fbn-bench leaderboard build`. "
+        f"How the tables and their intervals are made, and how to add results: {doc_link('leaderboards.md', docs)}.",
         "",
     ]
     if not any(t.rows for t in tables):
         out.append(
-            "No results yet: `records/` holds no result records. Add runs with `fbn-bench leaderboard add RUN_DIR`."
+            f"No results yet: {'`records/` holds' if store else 'those runs hold'} no result records. "
+            "Add runs with `fbn-bench leaderboard add RUN_DIR`."
         )
     if tables:
         out += [
@@ -126,15 +131,17 @@ def render_all(
     """{file name: content} of everything `build` writes into `out` (`registry`: see build_tables)."""
     out = Path(out)
     settings = check_settings(settings or read_settings(out))
+    store = not sources
     sources = sources or [out / RECORDS_DIR]
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
     tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
-    files: dict[str, str | Picture] = {f"{file_stem(t.database)}.md": to_markdown(t) for t in tables}
+    docs = docs_base(out)
+    files: dict[str, str | Picture] = {f"{file_stem(t.database)}.md": to_markdown(t, docs) for t in tables}
     files.update({picture_name(p, t.database): p for t in tables for p in t.pictures})
     compound = compound_tables.load_rows(sources)
     for database, rows in compound.items():
-        files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED)
-    files[INDEX_FILE] = render_index(tables, compound)
+        files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED, docs)
+    files[INDEX_FILE] = render_index(tables, compound, docs, store)
     return files
 
 

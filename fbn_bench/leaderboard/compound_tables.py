@@ -93,8 +93,8 @@ def mean_and_interval(per_seed: dict[int, list[float]], resamples: int, confiden
     return mean, (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
 
 
-def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str) -> str:
-    from .render import _num
+def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str, docs: str | None = "../docs") -> str:
+    from .render import _num, doc_link
 
     level = round(100 * settings.confidence)
     out = [
@@ -104,7 +104,7 @@ def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str
         "",
         "Zero-shot scorers and few-shot learners on each configuration's trained network (and on an untrained "
         "network of the same architecture), scored on the test split by `fbn-bench compound` "
-        "([docs/compound.md](../docs/compound.md)). Each value is the mean over the configuration's seeds and "
+        f"({doc_link('compound.md', docs)}). Each value is the mean over the configuration's seeds and "
         f"their episodes; [brackets]: {level}% interval resampling seeds and, within each, episodes "
         f"({settings.resamples} resamples). K: labelled images per class (zero-shot: -).",
         "",

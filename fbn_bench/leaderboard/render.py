@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import math
+import os
+from pathlib import Path
 
 from ..scoring import au_of, class_of, per_item
 from ..tasks import TASK_NAMES
@@ -117,7 +119,25 @@ def _detail_section(table: Table, title: str, metrics: list[str], columns: list[
     )
 
 
-def to_markdown(table: Table) -> str:
+# The committed leaderboards sit beside the repository's docs; `docs_base` finds them from anywhere else.
+COMMITTED_DOCS = "../docs"
+
+
+def docs_base(out: Path) -> str | None:
+    """The docs folder as a link from the leaderboards folder `out` (`../docs` for the committed one); None
+    where this install has no docs beside its package (a wheel): the pages then name the doc without a link."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    if not docs.is_dir():
+        return None
+    return Path(os.path.relpath(docs, Path(out).resolve())).as_posix()
+
+
+def doc_link(page: str, base: str | None = COMMITTED_DOCS) -> str:
+    """`[docs/<page>](<base>/<page>)`, or the name alone without a docs folder to link to."""
+    return f"[docs/{page}]({base}/{page})" if base else f"docs/{page} (in the fbn-bench repository)"
+
+
+def to_markdown(table: Table, docs: str | None = COMMITTED_DOCS) -> str:
     s = table.settings
     tasks = ", ".join(TASK_NAMES.get(t, t) for t in table.tasks) or "none"
     unit = UNITS.get(table.unit, f"`{table.unit}` groups")
@@ -132,7 +152,7 @@ def to_markdown(table: Table) -> str:
         "",
         f"Cells: mean over seeds ± half-width of the {s.confidence:.0%} t-interval over seeds (`± {DASH}`: one seed) "
         f"[{s.confidence:.0%} bootstrap interval over test samples: {s.resamples} resamples of {table.n_clusters} {unit}, "
-        f"seed {s.seed}]. **Bold**: best in its column. See [docs/leaderboards.md](../docs/leaderboards.md).",
+        f"seed {s.seed}]. **Bold**: best in its column. See {doc_link('leaderboards.md', docs)}.",
         "",
     ]
     if table.rows:
@@ -173,6 +193,14 @@ def to_markdown(table: Table) -> str:
             ]
         if table.resolvable:
             out += ["", _resolvable_note(table)]
+        heads = [r.cells.get(table.headline) for r in table.rows]
+        if len(heads) > 1 and all(c is not None and c.best for c in heads):
+            out += [
+                "",
+                f"Every row ties on {table.headline} at the {DISPLAY_DIGITS} decimals shown, so every one is bold: "
+                "nothing here tells these configurations apart (a budget too small to learn, or one model "
+                "under several names).",
+            ]
         for picture in table.pictures:
             alt = f"{table.database} {picture.heading.lower()}"
             out += [

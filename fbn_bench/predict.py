@@ -187,7 +187,7 @@ def predict_media(
     progress: bool = True,
 ) -> tuple[pd.DataFrame, PredictReport]:
     """Score every face in `inputs` (pictures, videos, folders of them). Returns (one row per face per frame,
-    COLUMNS, then AU_INT_NAMES for a model with an `au_int` head; what was seen and skipped). `annotate`: a folder for each input drawn with boxes and top labels."""
+    `output_columns(model)`: COLUMNS with the model's extra expression classes and intensities; what was seen and skipped). `annotate`: a folder for each input drawn with boxes and top labels."""
     from .predict_draw import Annotator
 
     files = media_files(inputs)

@@ -280,13 +280,14 @@ def check_dataset_plugin(
     problems = _metadata_problems(spec, notes)
     reports: dict[str, SplitReport] = {}
     tables = {}
+    classes = spec.expression_classes(options)
     for split in splits or spec.splits:
         raw = _load_raw(spec, root, split, options, problems)
         if raw is None:
             continue
         raw = as_loaded(raw)
         try:
-            df = normalize_table(raw.frame, spec, split, spec.expression_classes(options))
+            df = normalize_table(raw.frame, spec, split, classes)
         except FbnError as exc:
             problems.append(f"{split}: the table breaks the contract: {exc}")
             continue
@@ -334,7 +335,7 @@ def check_dataset_plugin(
                 )
         reports[split], tables[split] = report, df
 
-    problems += _coverage_problems(spec, tables, notes, spec.expression_classes(options))
+    problems += _coverage_problems(spec, tables, notes, classes)
     report = CheckReport(spec.name, str(root), options, reports, problems, notes)
     if strict and problems:
         raise AssertionError(

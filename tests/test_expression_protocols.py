@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import f1_score
+from test_engine import toy_config
 
 from fbn_bench import DatasetSpec, FbnError
-from fbn_bench.config import resolve_config
 from fbn_bench.data.batches import collate
 from fbn_bench.evaluate import evaluate_checkpoint, predictions_frame
 from fbn_bench.experiment import run_experiment
@@ -116,18 +116,8 @@ def test_the_frame_predicts_over_the_splits_own_classes():
 
 
 def _config(toy_root, out, datasets, **overrides):
-    settings = dict(
-        datasets=datasets,
-        tasks=("expr",),
-        image_size=16,
-        steps=30,
-        batch_size=24,
-        seed=5,
-        out=str(out),
-        hidden=32,
-        eval_batch_size=16,
-    )
-    return resolve_config("quick", **{**settings, **overrides})
+    """The engine tests' toy configuration, on `datasets` and the expression task, seed 5, 30 steps."""
+    return toy_config(toy_root, out, **{"datasets": datasets, "tasks": ("expr",), "steps": 30, "seed": 5, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,12 @@ each test runs the old formula (kept here) beside the library's step on random i
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from fbn_plugins.datasets.synthetic import render, sdf
+from fbn_plugins.datasets.synthetic import frame, render, sdf
 from fbn_plugins.datasets.synthetic.style import LAB, WILD, sample_nuisance
 
 HALF_VIEW = render.HALF_VIEW
@@ -139,3 +141,51 @@ def test_segment_matches_the_plain_formula(seed):
             sdf.segment(x, y, 0.3, ends[1], 0.58, ends[3], half_width),
             _reference_segment(x, y, 0.3, ends[1], 0.58, ends[3], half_width),
         )
+
+
+def _batch(seed: int, n: int, style, size: int):
+    from fbn_plugins.datasets.synthetic.identity import sample_identities
+
+    rng = np.random.default_rng(seed)
+    ident = sample_identities(rng, n, glasses_rate=0.5)
+    intensity = rng.uniform(0, 5, (n, 17)).astype(np.float32)
+    intensity[rng.uniform(size=intensity.shape) < 0.6] = 0  # AUs off in most faces, as in the data
+    nuis = sample_nuisance(rng, n, style)
+    return ident, intensity, nuis, size
+
+
+TILTED = dataclasses.replace(WILD, rotation_deg=25.0, shift=0.2, scale=(0.7, 1.3), occlusion_rate=0.5)
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "style", "size"),
+    [
+        (0, 64, WILD, 64),
+        (1, 64, LAB, 64),
+        (2, 64, TILTED, 64),
+        (3, 5, TILTED, 112),
+        (4, 1, WILD, 48),
+        (5, 64, WILD, 112),
+    ],
+)
+def test_shape_windows_give_the_bytes_of_drawing_on_the_whole_frame(monkeypatch, seed, n, style, size):
+    """Every shape drawn only in its window (and on the images that show it) equals every shape drawn on
+    every pixel of every image: a window that missed a covered pixel, a pixel painted twice by a mirrored
+    pair's two windows, or a skipped image that should have changed would each change some byte."""
+    ident, intensity, nuis, size = _batch(seed, n, style, size)
+    windowed = render.render_faces(ident, intensity, nuis, size, np.random.default_rng(seed))
+    monkeypatch.setattr(frame, "FULL_FRAME", True)
+    whole = render.render_faces(ident, intensity, nuis, size, np.random.default_rng(seed))
+    assert windowed.shape == (n, size, size, 3) and np.array_equal(windowed, whole)
+
+
+def test_a_mirrored_pair_gets_one_window_per_side_only_when_they_do_not_overlap():
+    rows = slice(10, 20)
+    left, right = (rows, slice(5, 15)), (rows, slice(30, 40))
+    assert frame._disjoint(left, right) == [left, right]
+    touching = (rows, slice(14, 40))  # shares column 14 with `left`
+    assert frame._disjoint(left, touching) == [(rows, slice(5, 40))]
+    assert frame._disjoint((slice(0, 5), slice(5, 15)), (slice(5, 9), slice(10, 40))) == [
+        (slice(0, 5), slice(5, 15)),
+        (slice(5, 9), slice(10, 40)),
+    ]

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .deform import face_geometry
-from .sdf import band, box, coverage, ellipse, hline, paint, segment, shade
-
-HALF_VIEW = 1.45  # the image spans [-HALF_VIEW, HALF_VIEW] face units at scale 1
+from .frame import HALF_VIEW, Box, Ellipse, Frame, HLine, Segment, View
+from .sdf import band, box, coverage, ellipse, paint, shade
 
 
 def _rgb(r, g, b):
@@ -60,48 +59,47 @@ def _background(gx, gy, nuis) -> np.ndarray:
     return img
 
 
-def _head(img, x, y, ax, px, g, nuis):
+def _head(f: Frame, g, nuis):
+    px = f.px
     skin = _col(g["skin"])
     hair = _col(g["hair"])
     style = _col(g["hair_style"])
     rx, top, bot = _col(g["face_rx"]), _col(g["face_top"]), _col(g["face_bottom"])
     vol = _col(g["hair_volume"])
     long_hair = (style == 1).astype(np.float32)
-    paint(
-        img,
-        coverage(ellipse(x, y, 0, 0.25 + 0.3 * _col(g["hair_len"]), rx + vol + 0.12, top + 0.35), px),
-        hair,
-        long_hair,
-    )
-    paint(img, coverage(box(x, y, 0, 1.45, 0.38, 0.45), px), skin * 0.82)
+    f.paint(Ellipse(0, 0.25 + 0.3 * _col(g["hair_len"]), rx + vol + 0.12, top + 0.35), hair, long_hair)
+    f.paint(Box(0, 1.45, 0.38, 0.45), skin * 0.82)
     shirt = 1.0 - _col(nuis["bg_a"]) * 0.8
-    paint(img, coverage(ellipse(x, y, 0, 2.15, 1.5, 0.7), px), shirt)
+    f.paint(Ellipse(0, 2.15, 1.5, 0.7), shirt)
     eye_y = _col(g["eye_y"])
-    paint(img, coverage(ellipse(ax, y, rx * 0.97, eye_y + 0.12, 0.11, 0.19), px), skin * 0.9)
-    # An egg: the half-width narrows towards the chin.
+    f.paint(Ellipse(rx * 0.97, eye_y + 0.12, 0.11, 0.19, mirrored=True), skin * 0.9)
+    # An egg: the half-width narrows towards the chin (taper <= 1 only widens |x / taper|, so the
+    # ellipse's window holds it).
+    stretch = 1 + px / np.minimum(rx, np.minimum(top, bot))
+    img, x, y, ax = f.at(-rx * stretch, rx * stretch, -top * stretch, bot * stretch)
     ry = np.where(y < 0, top, bot)
     taper = 1 - _col(g["jaw_taper"]) * np.clip(y / bot, 0, 1) ** 2
     face = ellipse(x / taper, y, 0, 0, rx, ry)
     paint(img, coverage(face, px), skin)
     # Soft shadow towards the face's edge, so the head reads as round.
     shade(img, coverage(face, px) * (1 - coverage(face + 0.12, px * 6)), np.float32(0.12))
+    img, x, y, ax = f.around(Ellipse(0, -0.2, rx + vol, top + vol - 0.05))
     hairline = np.where(style == 2, -0.98, -0.8) + 0.35 * (ax / rx) ** 2
     hair_cap = np.maximum(ellipse(x, y, 0, -0.2, rx + vol, top + vol - 0.05), y - hairline)
     paint(img, coverage(hair_cap, px), hair)
-    return face
 
 
-def _brows_and_forehead(img, x, y, ax, px, g):
+def _brows_and_forehead(f: Frame, part: View, g):
+    px = f.px
     # Forehead lines: central ones for AU1, lateral ones for AU2.
     base = _col(g["brow_in_y"])
     for k in (0.09, 0.17):
         yy = _col(g["eye_y"]) - _col(g["eye_up"]) - _col(g["brow_gap"]) - k - 0.05
-        shade(img, coverage(hline(x, y, 0, yy, 0.22, 0.012), px), 0.35 * _col(g["forehead_centre"]))
-        shade(
-            img, coverage(segment(ax, y, 0.3, yy + 0.02, 0.58, yy + 0.04, 0.012), px), 0.35 * _col(g["forehead_side"])
-        )
-    shade(img, coverage(segment(ax, y, 0.045, base + 0.03, 0.06, base + 0.16, 0.013), px), 0.45 * _col(g["glabella"]))
+        f.shade(HLine(0, yy, 0.22, 0.012), 0.35 * _col(g["forehead_centre"]))
+        f.shade(Segment(0.3, yy + 0.02, 0.58, yy + 0.04, 0.012), 0.35 * _col(g["forehead_side"]))
+    f.shade(Segment(0.045, base + 0.03, 0.06, base + 0.16, 0.013), 0.45 * _col(g["glabella"]))
     # Brow: a thick stroke from its inner to its outer end, arched upwards.
+    img, x, y, ax = part
     xin, xout = _col(g["brow_in_x"]), _col(g["brow_out"])
     t = np.clip((ax - xin) / (xout - xin), 0, 1)
     centre = base + (_col(g["brow_out_y"]) - base) * t - _col(g["brow_arch"]) * 4 * t * (1 - t)
@@ -110,12 +108,20 @@ def _brows_and_forehead(img, x, y, ax, px, g):
     paint(img, coverage(d, px), _col(g["brow"]), 0.92)
 
 
-def _eyes(img, x, y, ax, px, g):
+def _eye_opening(v: View, g):
+    """The eye's shape where the lids leave it open, and the lid curves, on a view."""
     ex, ey, erx = _col(g["eye_x"]), _col(g["eye_y"]), _col(g["eye_rx"])
-    t = (ax - ex) / erx
+    t = (v.ax - ex) / erx
     s = 1 - t * t
-    up, lo = _col(g["lid_up"]), _col(g["lid_lo"])
-    y_up, y_lo = ey - up * s, ey + lo * s
+    y_up, y_lo = ey - _col(g["lid_up"]) * s, ey + _col(g["lid_lo"]) * s
+    return np.maximum(band(v.y, y_up, y_lo), np.abs(t) - 1), t, s, y_up, y_lo
+
+
+def _eyes(f: Frame, part: View, g):
+    px = f.px
+    img, x, y, ax = part
+    ex, ey, erx = _col(g["eye_x"]), _col(g["eye_y"]), _col(g["eye_rx"])
+    eye, t, s, y_up, y_lo = _eye_opening(part, g)
     # Crease above the upper lid and the cheek (AU6) below the eye.
     shade(
         img,
@@ -123,20 +129,15 @@ def _eyes(img, x, y, ax, px, g):
         0.18,
     )
     lift = _col(g["cheek_lift"])
-    shade(
-        img,
-        coverage(segment(ax, y, ex - 0.14, ey + 0.2 - 0.07 * lift, ex + 0.14, ey + 0.22 - 0.06 * lift, 0.014), px),
-        0.1 + 0.35 * lift,
-    )
-    shade(img, coverage(ellipse(ax, y, ex + 0.04, ey + 0.13 - 0.06 * lift, 0.17, 0.07), px * 3), -0.12 * lift)
-    eye = np.maximum(band(y, y_up, y_lo), np.abs(t) - 1)
+    f.shade(Segment(ex - 0.14, ey + 0.2 - 0.07 * lift, ex + 0.14, ey + 0.22 - 0.06 * lift, 0.014), 0.1 + 0.35 * lift)
+    f.shade(Ellipse(ex + 0.04, ey + 0.13 - 0.06 * lift, 0.17, 0.07, soft=3, mirrored=True), -0.12 * lift)
     paint(img, coverage(eye, px), WHITE)
-    iris = np.maximum(ellipse(ax, y, ex, ey - 0.15 * _col(g["eye_up"]), _col(g["iris_r"]), _col(g["iris_r"])), eye)
-    paint(img, coverage(iris, px), _col(g["iris"]))
-    pupil = np.maximum(
-        ellipse(ax, y, ex, ey - 0.15 * _col(g["eye_up"]), 0.45 * _col(g["iris_r"]), 0.45 * _col(g["iris_r"])), eye
-    )
-    paint(img, coverage(pupil, px), PUPIL)
+    # Iris and pupil, each clipped by the lids: the opening again, on their own small windows.
+    for radius, colour in ((_col(g["iris_r"]), _col(g["iris"])), (0.45 * _col(g["iris_r"]), PUPIL)):
+        cy = ey - 0.15 * _col(g["eye_up"])
+        v = f.around(Ellipse(ex, cy, radius, radius, mirrored=True))
+        disc = np.maximum(ellipse(v.ax, v.y, ex, cy, radius, radius), _eye_opening(v, g)[0])
+        paint(v.img, coverage(disc, px), colour)
     lash = np.maximum(np.abs(y - y_up + 0.006) - 0.017, np.abs(t) - 1.08)
     paint(img, coverage(lash, px), LASH, 0.9)
     lower = np.maximum(np.abs(y - y_lo) - 0.011, np.abs(t) - 1.0)
@@ -144,21 +145,23 @@ def _eyes(img, x, y, ax, px, g):
     crows = _col(g["crows_feet"])
     ox = ex + erx + 0.03
     for dy in (-0.05, 0.0, 0.05):
-        shade(img, coverage(segment(ax, y, ox, ey + dy * 0.6, ox + 0.1, ey + dy * 1.6, 0.011), px), 0.45 * crows)
+        f.shade(Segment(ox, ey + dy * 0.6, ox + 0.1, ey + dy * 1.6, 0.011), 0.45 * crows)
 
 
-def _nose(img, x, y, ax, px, g):
+def _nose(f: Frame, part: View, g):
     ey, ny = _col(g["eye_y"]), _col(g["nose_y"])
     nw = _col(g["nose_w"])
-    shade(img, coverage(segment(ax, y, 0.07, ey + 0.05, nw * 0.75, ny - 0.06, 0.016), px * 2), 0.14)
-    shade(img, coverage(ellipse(x, y, 0, ny + 0.05, nw * 0.9, 0.05), px * 3), 0.1)
+    f.shade(Segment(0.07, ey + 0.05, nw * 0.75, ny - 0.06, 0.016, soft=2), 0.14)
+    f.shade(Ellipse(0, ny + 0.05, nw * 0.9, 0.05, soft=3), 0.1)
     for k in (0.1, 0.16, 0.22):
-        shade(img, coverage(hline(x, y, 0, ey + k, 0.1, 0.012), px), 0.5 * _col(g["nose_wrinkle"]))
-    nostril = ellipse(ax, y, _col(g["nostril_x"]), _col(g["nostril_y"]), 0.045, 0.024)
-    paint(img, coverage(nostril, px), _col(g["skin"]) * 0.35, 0.9)
+        f.shade(HLine(0, ey + k, 0.1, 0.012), 0.5 * _col(g["nose_wrinkle"]))
+    nostril = Ellipse(_col(g["nostril_x"]), _col(g["nostril_y"]), 0.045, 0.024, mirrored=True)
+    f.paint(nostril, _col(g["skin"]) * 0.35, 0.9)
 
 
-def _mouth(img, x, y, ax, px, g):
+def _mouth(f: Frame, part: View, g):
+    px = f.px
+    img, x, y, ax = part
     mh, my, cdy = _col(g["mouth_half"]), _col(g["mouth_y"]), _col(g["corner_dy"])
     t = x / mh
     s = np.clip(1 - t * t, 0, 1)
@@ -171,11 +174,8 @@ def _mouth(img, x, y, ax, px, g):
     lip_bot = o_bot + _col(g["lip_lo_th"]) * sp
     nose_x = _col(g["nose_w"]) * 0.95
     fold_end = mh + 0.08
-    shade(
-        img,
-        coverage(segment(ax, y, nose_x, _col(g["nose_y"]) - 0.02, fold_end, my + cdy + 0.05, 0.014), px * 1.5),
-        0.45 * _col(g["fold"]),
-    )
+    fold = Segment(nose_x, _col(g["nose_y"]) - 0.02, fold_end, my + cdy + 0.05, 0.014, soft=1.5)
+    f.shade(fold, 0.45 * _col(g["fold"]))
     bulge = _col(g["press_bulge"])
     shade(img, coverage(np.maximum(band(y, lip_top - 0.07, lip_top), outside), px * 3), -0.12 * bulge)
     shade(img, coverage(np.maximum(np.abs(y - lip_bot - 0.05) - 0.012, outside), px), 0.35 * bulge)
@@ -187,26 +187,26 @@ def _mouth(img, x, y, ax, px, g):
     teeth = np.maximum(band(y, o_top, np.minimum(o_top + 0.06, o_bot - 0.004)), outside + 0.05)
     paint(img, coverage(teeth, px), TEETH, np.clip(opening * 25 - 0.3, 0, 1))
     corner_y = my + cdy
-    shade(img, coverage(ellipse(ax, y, mh + 0.05, corner_y, 0.018, 0.045), px), 0.55 * _col(g["dimple"]))
-    shade(
-        img,
-        coverage(segment(ax, y, mh + 0.01, corner_y + 0.05, mh + 0.05, corner_y + 0.2, 0.013), px),
-        0.45 * _col(g["marionette"]),
-    )
-    shade(
-        img,
-        coverage(np.maximum(np.abs(y - (my + 0.16 + 0.05 * t * t)) - 0.014, np.abs(x) - mh * 0.7), px),
-        0.5 * _col(g["chin_furrow"]),
-    )
-    shade(img, coverage(ellipse(x, y, 0, my + 0.3, 0.17, 0.09), px * 3), 0.2 * _col(g["chin_furrow"]))
+    f.shade(Ellipse(mh + 0.05, corner_y, 0.018, 0.045, mirrored=True), 0.55 * _col(g["dimple"]))
+    f.shade(Segment(mh + 0.01, corner_y + 0.05, mh + 0.05, corner_y + 0.2, 0.013), 0.45 * _col(g["marionette"]))
+    # The chin's furrow: a curve y = my + 0.16 + 0.05 t^2 over |x| < 0.7 mh, so t^2 < 0.49.
+    v = f.at(-mh * 0.7, mh * 0.7, my + 0.16 - 0.014, my + 0.16 + 0.05 * 0.49 + 0.014, pad=f.pixel)
+    tv = v.x / mh
+    furrow = np.maximum(np.abs(v.y - (my + 0.16 + 0.05 * tv * tv)) - 0.014, np.abs(v.x) - mh * 0.7)
+    shade(v.img, coverage(furrow, px), 0.5 * _col(g["chin_furrow"]))
+    f.shade(Ellipse(0, my + 0.3, 0.17, 0.09, soft=3), 0.2 * _col(g["chin_furrow"]))
 
 
-def _glasses(img, x, y, ax, px, g):
+def _glasses(f: Frame, part: View, g):
+    px = f.px
     on = _col(g["glasses"])
     ex, ey = _col(g["eye_x"]), _col(g["eye_y"])
-    ring = np.abs(ellipse(ax, y, ex, ey, 0.23, 0.17)) - 0.018
-    paint(img, coverage(ring, px), _col(g["glasses_colour"]), on)
-    paint(img, coverage(segment(ax, y, 0, ey - 0.03, ex - 0.22, ey - 0.03, 0.014), px), _col(g["glasses_colour"]), on)
+    # A ring 0.018 either side of the ellipse's edge: its window is the ellipse grown by that much.
+    grow = 1 + (0.018 + px) / 0.17
+    v = f.at(ex - 0.23 * grow, ex + 0.23 * grow, ey - 0.17 * grow, ey + 0.17 * grow, mirrored=True)
+    ring = np.abs(ellipse(v.ax, v.y, ex, ey, 0.23, 0.17)) - 0.018
+    paint(v.img, coverage(ring, px), _col(g["glasses_colour"]), on)
+    f.paint(Segment(0, ey - 0.03, ex - 0.22, ey - 0.03, 0.014), _col(g["glasses_colour"]), on)
 
 
 def _finish(img, gx, gy, nuis, rng) -> np.ndarray:
@@ -235,7 +235,8 @@ def _finish(img, gx, gy, nuis, rng) -> np.ndarray:
     return img.astype(np.uint8).transpose(1, 2, 3, 0)
 
 
-# Face-unit boxes (x0, x1, y0, y1) outside which a part never draws, for any identity or AU.
+# Face-unit boxes (x0, x1, y0, y1) outside which a part's curves never draw, for any identity or AU
+# (its simple shapes take windows of their own, frame.py).
 PART_BOXES = {
     "brows": (-0.8, 0.8, -1.05, -0.2),
     "eyes": (-0.72, 0.72, -0.42, 0.2),
@@ -245,35 +246,19 @@ PART_BOXES = {
 }
 
 
-def _window(box_, nuis, size) -> tuple[slice, slice]:
-    """Pixel rows and columns that hold a face-unit box in every image of the batch."""
-    x0, x1, y0, y1 = box_
-    fx = np.array([x0, x1, x0, x1], dtype=np.float32)[None]
-    fy = np.array([y0, y0, y1, y1], dtype=np.float32)[None]
-    ang, sc = nuis["angle"][:, None], nuis["scale"][:, None]
-    c, s = np.cos(ang), np.sin(ang)
-    ix = sc * (c * fx - s * fy) + nuis["dx"][:, None]
-    iy = sc * (s * fx + c * fy) + nuis["dy"][:, None]
-    to_px = lambda v: (v / HALF_VIEW + 1) / 2 * size - 0.5  # noqa: E731
-    c0, c1 = int(np.floor(to_px(ix.min()))) - 2, int(np.ceil(to_px(ix.max()))) + 3
-    r0, r1 = int(np.floor(to_px(iy.min()))) - 2, int(np.ceil(to_px(iy.max()))) + 3
-    return slice(max(r0, 0), max(min(r1, size), 0)), slice(max(c0, 0), max(min(c1, size), 0))
-
-
 def render_faces(ident: dict, intensity: np.ndarray, nuis: dict, size: int, rng: np.random.Generator) -> np.ndarray:
     """(B,) identities, (B, 17) AU intensities 0-5, (B,) nuisance -> (B, size, size, 3) uint8."""
     n = len(intensity)
     g = face_geometry(ident, intensity)
     gx, gy, x, y, px = _grids(n, size, nuis)
-    ax = np.abs(x)
     img = _background(gx, gy, nuis).astype(np.float32, copy=False)
-    _head(img, x, y, ax, px, g, nuis)
+    f = Frame(img, x, y, px, nuis, size)
+    _head(f, g, nuis)
     parts = [("brows", _brows_and_forehead), ("eyes", _eyes), ("nose", _nose), ("mouth", _mouth)]
     if g["glasses"].any():
         parts.append(("glasses", _glasses))
     for name, draw in parts:
-        rows, cols = _window(PART_BOXES[name], nuis, size)
-        draw(img[:, :, rows, cols], x[:, rows, cols], y[:, rows, cols], ax[:, rows, cols], px, g)
+        draw(f, f.at(*PART_BOXES[name]), g)
     if nuis["occ"].any():
         occ = box(gx, gy, _col(nuis["occ_x"]), _col(nuis["occ_y"]), _col(nuis["occ_w"]), _col(nuis["occ_h"]))
         paint(img, coverage(occ, 2 * HALF_VIEW / size), _col(nuis["occ_colour"]), _col(nuis["occ"]))

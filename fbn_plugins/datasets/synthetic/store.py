@@ -139,6 +139,30 @@ def generation_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def keep_freed_memory() -> None:
+    """Let this process reuse the memory it frees instead of handing it back to the system at once.
+
+    The renderer's temporaries are a few MB each (a batch of 64 faces in float32, and float64 where the
+    arithmetic asks for it), above glibc's default threshold for memory mapped afresh on every allocation,
+    so each one page-faults in again: with the thresholds raised, a batch draws 1.3 to 1.5 times as fast
+    (docs/speed.md). The faces are the same bytes. glibc only (Linux); elsewhere nothing changes. Process-wide,
+    so it is called in the processes that draw faces: the pool's workers, or this one when it draws alone."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest allowed threshold on 64-bit
+        libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # another C library (musl has no mallopt): the default is only slower
+        pass
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
 def _draw_and_save(job, folder: Path, paths: list[str], quality: int) -> int:
     """Render one batch and write its JPEGs (in a worker process); returns how many faces."""
     faces = render_job(job)
@@ -153,6 +177,7 @@ def _draw_all(folder: Path, work: list[tuple], quality: int, progress, workers: 
     """Draw and write every (job, paths) batch, over `workers` processes: one pool for the whole database
     (forked where the platform allows: nothing to import again, and no start-up cost per split)."""
     if workers <= 1 or len(work) <= 1:
+        keep_freed_memory()
         for job, paths in work:
             progress.update(_draw_and_save(job, folder, paths, quality))
         return
@@ -161,7 +186,8 @@ def _draw_all(folder: Path, work: list[tuple], quality: int, progress, workers: 
 
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     jobs, paths = zip(*work)
-    with ProcessPoolExecutor(min(workers, len(work)), mp_context=multiprocessing.get_context(method)) as pool:
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(min(workers, len(work)), mp_context=context, initializer=keep_freed_memory) as pool:
         for done in pool.map(_draw_and_save, jobs, [folder] * len(jobs), paths, [quality] * len(jobs)):
             progress.update(done)
 

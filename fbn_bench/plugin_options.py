@@ -3,7 +3,7 @@ configuration hash.
 
 Each entry is a `ResolvedPlugin` (options.py) written out: the plugin's name, its canonical text (what its
 results are filed under), every option with its default filled in, and the distribution that provided it.
-Recording the resolved values means that a plugin changing a default (dm's weight went from 1 to 0.1)
+Recording the resolved values means that a plugin changing a default (dm's weight went from 1 to 0.1, then to 0.3)
 changes the configuration hash, so a leaderboard never pools runs that trained different things under one
 name.
 """

@@ -101,7 +101,7 @@ def _with_option(texts: tuple[str, ...], key: str, value: Any) -> tuple[str, ...
 
 
 def _with_couplings(rows, couplings: dict[str, str] | None) -> list[tuple[str, dict]]:
-    """Each row's coupling with its chosen options: `soft+dm` -> `soft:temperature=2,weight=1+dm:weight=0.1`."""
+    """Each row's coupling with its chosen options: `soft+dm` -> `soft:temperature=0.5+dm:weight=1`."""
     if not couplings:
         return list(rows)
     out = []

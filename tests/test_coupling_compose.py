@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -9,6 +11,8 @@ from fbn_bench import AUS, FbnError
 from fbn_bench.coupling import relatedness, relatedness_tensor
 from fbn_bench.coupling.compose import build_coupling, parse_coupling
 from fbn_bench.registry import build_registry
+
+ROOT = Path(__file__).resolve().parents[1]
 
 R = relatedness_tensor(relatedness())
 ALL = ("va", "expr", "au")
@@ -112,18 +116,32 @@ def test_each_term_reaches_exactly_the_heads_it_should(registry, text, expr_head
 
 def test_weight_scales_every_term(registry):
     out, batch = outputs(), mixed_batch()
-    base = build_coupling("co+soft+dm:reverse=true,weight=1", registry, R, ALL)(out, batch)
+    base = build_coupling("co:weight=1+soft:weight=1+dm:reverse=true,weight=1", registry, R, ALL)(out, batch)
     half = build_coupling("co:weight=0.5+soft:weight=0.5+dm:reverse=true,weight=0.5", registry, R, ALL)(out, batch)
     for name in base:
         assert half[name].item() == pytest.approx(0.5 * base[name].item(), rel=1e-6)
 
 
-def test_dm_defaults_to_a_tenth_because_it_sums_over_aus(registry):
+def test_default_weights_scale_the_terms(registry):
     out, batch = outputs(), mixed_batch()
-    default = build_coupling("dm:reverse=true", registry, R, ALL)(out, batch)
-    one = build_coupling("dm:reverse=true,weight=1", registry, R, ALL)(out, batch)
+    default = build_coupling("co+soft:temperature=2+dm:reverse=true", registry, R, ALL)(out, batch)
+    one = build_coupling("co:weight=1+soft:temperature=2,weight=1+dm:reverse=true,weight=1", registry, R, ALL)(
+        out, batch
+    )
+    weights = {"co": 0.1, "soft": 0.3, "dm": 0.3}
     for name in one:
-        assert default[name].item() == pytest.approx(0.1 * one[name].item(), rel=1e-6)
+        assert default[name].item() == pytest.approx(weights[name.split("/")[0]] * one[name].item(), rel=1e-6)
+
+
+def test_the_defaults_are_the_options_the_tuning_chose_on_val(registry):
+    """The committed coupling-tuning sweep's choice (3 seeds, val only) is what `--coupling co` etc. mean:
+    each chosen text resolves to the bare coupling name, i.e. every chosen value is the default."""
+    from fbn_bench.sweep_presets import chosen_couplings
+
+    chosen = chosen_couplings(ROOT / "sweeps" / "v2" / "coupling-tuning" / "chosen-on-val.toml")
+    assert sorted(chosen) == ["co", "dm", "soft"]
+    for name, text in chosen.items():
+        assert registry.resolve("couplings", text).name == name, f"{text} is not {name}'s defaults"
 
 
 def test_temperature_changes_only_the_soft_expression_term(registry):

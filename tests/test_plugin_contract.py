@@ -163,7 +163,7 @@ def test_plugins_json_lists_each_declared_option_with_help_and_default(plugin_di
     }
     assert by_name["datasets"]["synth-disfa"]["options"]["size"]["follows"] == "image_size"
     assert by_name["datasets"]["disfa"]["options"]["threshold"]["default"] == 2
-    assert by_name["couplings"]["dm"]["options"]["weight"]["default"] == 0.1
+    assert by_name["couplings"]["dm"]["options"]["weight"]["default"] == 0.3
     assert "options" not in by_name["metrics"]["ccc"]
 
 

@@ -43,7 +43,7 @@ def test_user_options_override_defaults_and_the_origin_is_named(registry):
     plugins = plugins_for(config, registry)
     dm = {c["name"]: c for c in plugins["coupling"]}["dm"]
     assert dm["options"]["weight"] == 0.5 and dm["options"]["reverse"] is False
-    assert {c["name"]: c for c in plugins["coupling"]}["soft"]["options"]["temperature"] == 1.0
+    assert {c["name"]: c for c in plugins["coupling"]}["soft"]["options"]["temperature"] == 2.0
     assert plugins["backbone"] == {"name": "small", "text": "small", "options": {"width": 32}, "plugin": "fbn-bench"}
     (rafdb,) = plugins["datasets"]
     assert rafdb["name"] == "synth-rafdb" and rafdb["options"]["scale"] == 0.5 and rafdb["options"]["seed"] == 0

@@ -8,6 +8,7 @@ from fbn_bench.coupling import losses
 from fbn_bench.coupling.inputs import check_relatedness, common_options, coupling_inputs
 
 NAME = "co"
+DEFAULT_WEIGHT = 0.1  # chosen on val by the coupling-tuning sweep (docs/coupling.md, "Default weights")
 
 
 def build(relatedness, *, weight, threshold, stop_gradient, observational):
@@ -47,7 +48,7 @@ SPEC = CouplingSpec(
     build=build,
     description="hard co-annotation: prototypical AUs as pseudo AU labels, AU patterns as pseudo expressions",
     options=(
-        *common_options(),
+        *common_options(DEFAULT_WEIGHT),
         Option(
             "threshold", float, 0.7, low=0.0, high=1.0, help="an AU is prototypical when P(AU | expression) > threshold"
         ),

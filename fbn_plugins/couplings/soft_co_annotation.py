@@ -10,6 +10,8 @@ from fbn_bench.coupling.inputs import check_relatedness, common_options, couplin
 from . import unlisted as unlisted_cells
 
 NAME = "soft"
+# Chosen on val by the coupling-tuning sweep (docs/coupling.md, "Default weights").
+DEFAULT_WEIGHT, DEFAULT_TEMPERATURE = 0.3, 2.0
 
 
 def build(relatedness, *, weight, temperature, eps, stop_gradient, unlisted, base_rate):
@@ -54,8 +56,14 @@ SPEC = CouplingSpec(
     build=build,
     description="soft co-annotation: R[e, :] as soft AU targets, AU likelihoods as soft expression targets",
     options=(
-        *common_options(),
-        Option("temperature", float, 1.0, above=0, help="T in q(e) ~ exp(log P(AUs | e) / T); larger is softer"),
+        *common_options(DEFAULT_WEIGHT),
+        Option(
+            "temperature",
+            float,
+            DEFAULT_TEMPERATURE,
+            above=0,
+            help="T in q(e) ~ exp(log P(AUs | e) / T); larger is softer",
+        ),
         Option("eps", float, 0.05, above=0, high=0.5, help="P(AU | expression) is clipped to [eps, 1 - eps]"),
         *unlisted_cells.OPTIONS,
     ),

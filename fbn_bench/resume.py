@@ -31,6 +31,25 @@ class Progress:
     epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)  # one row per finished epoch
 
+    def add(self, step: int, terms: dict[str, Any]) -> None:
+        """One step's loss terms, added on their device (reading them back would wait for it)."""
+        for name, value in terms.items():
+            value = value.detach().float()
+            self.sums[name] = self.sums[name] + value if name in self.sums else value
+        self.count += 1
+        self.step = step
+
+    def mean_loss(self) -> float:
+        return float(self.sums["loss"]) / self.count
+
+    def end_epoch(self) -> dict[str, float]:
+        """Close the epoch: its log row (the mean of each term) joins the history and the sums restart."""
+        self.epoch += 1
+        row = {"epoch": self.epoch, "step": self.step, **{k: float(v) / self.count for k, v in self.sums.items()}}
+        self.history.append(row)
+        self.sums, self.count = {}, 0
+        return row
+
 
 class Preempted(FbnError):
     """The process was asked to stop; its state is saved."""

@@ -112,28 +112,21 @@ def fit(
             optimizer.step()
             schedule.step()
 
-            for name, value in {**terms, "loss": loss}.items():
-                value = value.detach().float()
-                p.sums[name] = p.sums[name] + value if name in p.sums else value
-            p.count += 1
-            p.step = step
+            p.add(step, {**terms, "loss": loss})
             bar.update()
             if step % LOG_EVERY == 0:
-                mean_loss = float(p.sums["loss"]) / p.count
+                mean_loss = p.mean_loss()
                 check_finite(mean_loss, p.sums, step)
                 bar.set_postfix(loss=f"{mean_loss:.3f}")
             stopping = validated = False
             if validate is not None and (step % config.val_every == 0 or step == steps):
-                check_finite(float(p.sums["loss"]) / p.count, p.sums, step)  # never select among diverged weights
+                check_finite(p.mean_loss(), p.sums, step)  # never select among diverged weights
                 stopping, validated = validate(model, step), True
                 model.train()
             if step % streams.steps_per_epoch == 0 or step == steps or stopping:
-                check_finite(float(p.sums["loss"]), p.sums, step)
-                p.epoch += 1
-                row = {"epoch": p.epoch, "step": step, **{k: float(v) / p.count for k, v in p.sums.items()}}
-                p.history.append(row)
+                check_finite(p.mean_loss(), p.sums, step)
+                row = p.end_epoch()
                 on_epoch_end(p.epoch, row)
-                p.sums, p.count = {}, 0
             if stopping:
                 break
             asked_to_stop = step < steps and _stop_requested(stop, accelerator, step)

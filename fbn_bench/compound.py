@@ -172,12 +172,19 @@ def few_shot_records(
     learners, support: Extracted, query: Extracted, n_classes, shots, episodes, seed, base, confusions=None
 ):
     """Per (learner, K, metric): the mean and s.d. over `episodes` seeded support draws, with each episode's
-    value kept (`per_episode`). `confusions` receives each (learner, K)'s confusion summed over episodes."""
+    value kept (`per_episode`), and notes; a learner of probabilities on a model with neither an expression
+    nor an AU head (a VA network) is noted and skipped. `confusions` receives each (learner, K)'s confusion
+    summed over episodes."""
     from .fewshot import LEARNERS, support_indices
 
-    records = []
+    records, notes = [], []
     for name in learners:
         reads, fit = LEARNERS[name]
+        if reads == "probs" and support.expr_prob is None and support.au_prob is None:
+            notes.append(
+                f"few-shot {name}: skipped, it reads expression and AU probabilities and the model has neither head"
+            )
+            continue
         x_support, x_query = support.inputs(reads), query.inputs(reads)
         extra = {"shared": support.shared} if reads == "trunk" else {}
         for k in shots:
@@ -204,7 +211,7 @@ def few_shot_records(
                         "per_episode": [float(v) for v in vals],
                     }
                 )
-    return records
+    return records, notes
 
 
 def compound_evaluation(
@@ -292,8 +299,11 @@ def compound_evaluation(
             zs, zs_notes = zero_shot_records(scorers, query, classes, R, config.tasks, base, confusions)
             records += zs
             notes += zs_notes if features == "trained" else []
-            fs = few_shot_records(learners, support, query, len(classes), shots, episodes, seed, base, confusions)
+            fs, fs_notes = few_shot_records(
+                learners, support, query, len(classes), shots, episodes, seed, base, confusions
+            )
             records += fs
+            notes += fs_notes if features == "trained" else []
             if confusions:
                 pictures.append(_confusion_picture(checkpoint.run_dir, plugin.name, classes, zs + fs, confusions))
     out = checkpoint.run_dir / COMPOUND_FILE

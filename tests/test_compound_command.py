@@ -64,3 +64,15 @@ def test_the_command_prints_a_table_and_json(toy_run, monkeypatch):
     assert {r["protocol"] for r in records} == {"few-shot"} and {r["features"] for r in records} == {"trained"}
     bad = CliRunner().invoke(cli, [*args, "--few-shot", "one"])
     assert bad.exit_code == 2 and "--few-shot takes whole numbers" in bad.output
+
+
+def test_a_va_network_skips_what_needs_expression_or_au_heads_and_says_so(toy_root, registry, tmp_path):
+    """A single-task VA network is a baseline the compound table compares with: its features are scored,
+    and the scorers and the learner of probabilities, which need heads it lacks, are skipped with a note."""
+    run = run_experiment(toy_config(toy_root, tmp_path / "va", tasks=("va",)), registry, progress=False)
+    outcome = compound_evaluation(run.run_dir, (SMALL,), registry, shots=(1,), episodes=2, progress=False)
+    methods = {(r["features"], r["protocol"], r["method"]) for r in outcome.records}
+    assert {("trained", "few-shot", m) for m in ("logreg-features", "ncm-cosine", "finetune-last")} <= methods
+    assert not {m for m in methods if m[1] == "zero-shot" or m[2] == "logreg-probs"}
+    assert any(n.startswith("few-shot logreg-probs: skipped") for n in outcome.notes)
+    assert any(n.startswith("zero-shot pair: skipped") for n in outcome.notes)

@@ -101,8 +101,9 @@ def sweep(
         grid = PRESET_GRIDS[preset](seeds, registry=registry, **extra, **overrides)
         if preset == "ablation-v2" and not couplings_file:
             click.echo(
-                "note: the couplings keep their default options, not ones chosen on val; run --preset "
-                "coupling-tuning first and pass its chosen-on-val.toml with --couplings",
+                "note: the couplings take their defaults, which are the committed tuning's choice on val "
+                "(docs/coupling.md, 'Default weights'); for a tuning of your own (another budget or world), pass "
+                "its chosen-on-val.toml with --couplings",
                 err=True,
             )
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -174,6 +175,29 @@ def test_compaction_drops_extra_columns_and_never_crosses_the_au_threshold():
     assert list(out.columns) == ["image", "AU1", "prob_AU1", "valence", "pred_valence"]
     assert out["prob_AU1"].tolist() == [0.4999, 0.5, 0.1235]
     assert out["pred_valence"].iloc[0] == 0.3333
+
+
+def test_compaction_keeps_the_sign_of_valence_and_arousal_so_sagr_comes_back():
+    """Rounding 3e-5 to 0 would turn an agreeing sign into a disagreeing one (sign 0): SAGR must not move."""
+    from fbn_bench.metrics.functional import sagr
+
+    frame = pd.DataFrame(
+        {
+            "image": list("abcdef"),
+            "valence": [0.5, -0.2, 0.3, -0.4, np.nan, 0.0],
+            "pred_valence": [3e-5, -4.9e-5, -2e-5, 0.25, 0.1, 0.0],
+            "arousal": [-3e-5, 0.2, 0.1, 0.1, 0.2, 0.3],
+            "pred_arousal": [-0.1, 0.2, 0.1, 0.1, 0.2, 0.3],
+        }
+    )
+    out = compact_predictions(frame)
+    assert out["pred_valence"].tolist()[:4] == [1e-4, -1e-4, -1e-4, 0.25] and out["pred_valence"].iloc[5] == 0.0
+    assert out["arousal"].iloc[0] == -1e-4 and np.isnan(out["valence"].iloc[4])
+    # By hand: valence agrees on a, b and f (0 and 0), not on c or d, e is unlabelled: 3 of 5; arousal: 6 of 6.
+    for dim, by_hand in (("valence", 3 / 5), ("arousal", 1.0)):
+        before, after = frame.dropna(subset=[dim]), out.dropna(subset=[dim])
+        assert sagr(before[dim], before[f"pred_{dim}"]) == pytest.approx(by_hand)
+        assert sagr(after[dim], after[f"pred_{dim}"]) == sagr(before[dim], before[f"pred_{dim}"])
 
 
 def test_the_committed_leaderboards_match_their_records():

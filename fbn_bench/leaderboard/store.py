@@ -38,7 +38,8 @@ def compact_predictions(frame: pd.DataFrame) -> pd.DataFrame:
     """Identity, target and output columns only; floats rounded to 4 digits.
 
     AU probabilities are rounded without crossing any decision threshold a run may use (0.5 and the
-    validation grid), so every stored sample's F1 decisions are exactly those of the run.
+    validation grid), so every stored sample's F1 decisions are exactly those of the run; valence and
+    arousal keep their sign (a value within 5e-5 of 0 becomes +-1e-4, not 0), so SAGR comes back exactly.
     """
     keep = [c for c in frame.columns if c in IDENTITY_COLUMNS or _TARGETS.match(c) or _OUTPUTS.match(c)]
     out = frame[keep].copy()
@@ -51,7 +52,11 @@ def compact_predictions(frame: pd.DataFrame) -> pd.DataFrame:
                 r[crossed] = np.where(p[crossed] >= cut, cut, cut - 10.0**-DIGITS)
             out[column] = r
         elif column in ("valence", "arousal", "pred_valence", "pred_arousal"):
-            out[column] = out[column].astype(float).round(DIGITS)
+            v = out[column].to_numpy(float)
+            r = np.round(v, DIGITS)
+            flipped = np.sign(r) != np.sign(v)  # NaN (unlabelled) compares unequal but stays NaN below
+            r[flipped] = np.sign(v[flipped]) * 10.0**-DIGITS
+            out[column] = r
     return out
 
 

@@ -90,9 +90,9 @@ def test_cli_dry_run_of_v2_with_couplings(tmp_path):
     assert result.exit_code == 0, result.output
     assert "30 configuration(s) x 1 seed(s) = 30 runs" in result.output
     assert "all-co: tasks=va,expr,au, coupling=co:weight=0.3" in result.output
-    assert "not ones chosen on val" not in result.output
+    assert "couplings take their defaults" not in result.output
     result = CliRunner().invoke(cli, [*args, "--datasets", ",".join(SYNTH)])
-    assert result.exit_code == 0 and "not ones chosen on val" in result.output
+    assert result.exit_code == 0 and "couplings take their defaults, which are the committed tuning's" in result.output
     grid_file = tmp_path / "g.toml"
     grid_file.write_text('[[run]]\nname = "a"\ntasks = ["va"]\n')
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid_file), "--couplings", str(chosen), "--dry-run"])

@@ -113,3 +113,61 @@ def test_a_table_never_mixes_records_scored_on_different_data(tmp_path):
     with pytest.raises(FbnError, match=r"records of synth-rafdb were scored on different data \('loader generator-2"):
         load_entries([runs])
     assert len(load_entries([old])) == 1  # one description (here: unrecorded) is fine
+
+
+def _reference_rows(text: str) -> list[list[str]]:
+    """The cells of the reported-in-papers table (header first, the |---| rule left out)."""
+    lines = text.split("Reported in papers")[-1].splitlines()
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("|")]
+    return [r for r in rows if not set("".join(r)) <= set("-:")]
+
+
+def _references(board, body: str):
+    (board / "references.toml").write_text(body)
+
+
+PAPER = '[[reference]]\ndatabase = "{db}"\nmethod = "Paper net"\ncitation = "arXiv:0000.00000, Table 9"\nmetrics = {metrics}\n'
+
+
+def test_reported_compound_numbers_sit_under_the_compound_table(store):
+    from fbn_bench.leaderboard.build import build_tables
+
+    _references(store.parent, PAPER.format(db=DB, metrics="{ uar = 0.483 }"))
+    files = render_all(store.parent, registry=get_registry())
+    measured, reported = files[f"{DB}.md"].split("## Reported in papers (not measured here)")
+    assert "ncm-cosine" in measured and "Paper net" not in measured
+    assert _reference_rows(reported) == [
+        ["method", "UAR", "citation", "note"],
+        ["Paper net", "0.483", "arXiv:0000.00000, Table 9", ""],
+    ]
+    # Never a basic-task table of its own (the file name is the compound page's).
+    tables = build_tables([store], Settings(resamples=20), [], registry=get_registry())
+    assert DB not in {t.database for t in tables}
+
+
+def test_a_compound_database_with_reported_numbers_only_gets_a_page(tmp_path):
+    board = tmp_path / "board"
+    board.mkdir()
+    _references(board, PAPER.format(db="rafdb-compound", metrics="{ uar = 0.483, accuracy = 0.5 }"))
+    files = render_all(board, registry=get_registry())
+    page = files["rafdb-compound.md"]
+    assert "# rafdb-compound: compound expressions" in page and "No measured results yet." in page
+    assert _reference_rows(page)[1:] == [["Paper net", "0.483", "0.500", "arXiv:0000.00000, Table 9", ""]]
+    assert "[rafdb-compound](rafdb-compound.md)" in files["README.md"]
+
+
+@pytest.mark.parametrize(
+    "db, metrics, message",
+    [
+        ("rafdb-compound", "{ f1_mean = 0.5 }", r"f1_mean not reported on a compound database; use uar"),
+        ("rafdb", "{ uar = 0.5 }", r"uar is a compound-expression metric and rafdb is no compound database"),
+    ],
+)
+def test_a_reported_number_must_use_its_pages_metrics(tmp_path, db, metrics, message):
+    from fbn_bench import FbnError
+
+    board = tmp_path / "board"
+    board.mkdir()
+    _references(board, PAPER.format(db=db, metrics=metrics))
+    with pytest.raises(FbnError, match=message):
+        render_all(board, registry=get_registry())

@@ -15,7 +15,7 @@ from . import compound_tables
 from .bootstrap import single_threaded_blas
 from .pictures import PICTURE_FOLDERS, Picture, picture_name
 from .records import Entry, load_entries
-from .references import REFERENCES_FILE, Reference, read_references
+from .references import REFERENCES_FILE, Reference, compound_database, read_references, split_references
 from .render import COMMITTED_DOCS, GENERATED, cell_text, doc_link, docs_base, to_markdown
 from .tables import Settings, Table, build_table
 
@@ -56,7 +56,7 @@ def build_tables(
     for entry in entries:
         by_db.setdefault(entry.database, []).append(entry)
     refs: dict[str, list[Reference]] = {}
-    for ref in references:
+    for ref in split_references(references, compound_database(registry))[0]:  # compound rows: their own pages
         refs.setdefault(ref.database, []).append(ref)
     databases = sorted(set(by_db) | set(refs))
     if only is not None:
@@ -134,13 +134,19 @@ def render_all(
     store = not sources
     sources = sources or [out / RECORDS_DIR]
     sources = [s for s in sources if Path(s).exists() or Path(s) != out / RECORDS_DIR]  # an empty store is fine
-    tables = build_tables(sources, settings, read_references(out / REFERENCES_FILE), registry=registry)
+    compound = compound_tables.load_rows(sources)
+    references, compound_refs = split_references(
+        read_references(out / REFERENCES_FILE), compound_database(registry, set(compound))
+    )
+    tables = build_tables(sources, settings, references, registry=registry)
     docs = docs_base(out)
     files: dict[str, str | Picture] = {f"{file_stem(t.database)}.md": to_markdown(t, docs) for t in tables}
     files.update({picture_name(p, t.database): p for t in tables for p in t.pictures})
-    compound = compound_tables.load_rows(sources)
-    for database, rows in compound.items():
-        files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(database, rows, settings, GENERATED, docs)
+    for database in sorted(set(compound) | set(compound_refs)):
+        compound.setdefault(database, [])
+        files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(
+            database, compound[database], settings, GENERATED, docs, compound_refs.get(database, [])
+        )
     files[INDEX_FILE] = render_index(tables, compound, docs, store)
     return files
 

@@ -93,8 +93,11 @@ def mean_and_interval(per_seed: dict[int, list[float]], resamples: int, confiden
     return mean, (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))
 
 
-def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str, docs: str | None = "../docs") -> str:
-    from .render import _num, doc_link
+def to_markdown(
+    database: str, rows: list[CompoundRow], settings, generated: str, docs: str | None = "../docs", references=()
+) -> str:
+    """The page of one compound database; `references`: its rows reported in papers, shown below the table."""
+    from .render import _num, doc_link, reference_section
 
     level = round(100 * settings.confidence)
     out = [
@@ -108,6 +111,11 @@ def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str
         f"their episodes; [brackets]: {level}% interval resampling seeds and, within each, episodes "
         f"({settings.resamples} resamples). K: labelled images per class (zero-shot: -).",
         "",
+    ]
+    if not rows:
+        out.append("No measured results yet.")
+        return "\n".join(out + reference_section(references, METRICS, METRIC_NAMES)) + "\n"
+    out += [
         "| configuration | features | protocol | method | K | seeds | episodes | "
         + " | ".join(METRIC_NAMES[m] for m in METRICS)
         + " | chance UAR |",
@@ -128,4 +136,4 @@ def to_markdown(database: str, rows: list[CompoundRow], settings, generated: str
             f"| {row.key.label()} | {row.features} | {row.protocol} | {row.method} | {row.k or '-'} | {len(seeds)} "
             f"| {episodes or '-'} | " + " | ".join(cells) + f" | {_num(row.chance)} |"
         )
-    return "\n".join(out) + "\n"
+    return "\n".join(out + reference_section(references, METRICS, METRIC_NAMES)) + "\n"

@@ -9,15 +9,19 @@ metrics = { macro_f1 = 0.0, accuracy = 0.0 }
 note = "optional: protocol differences"
 ```
 
-They are shown below the measured table, never ranked with it nor marked best.
+They are shown below the measured table, never ranked with it nor marked best. A compound database's
+rows (`database = "rafdb-compound"`) go under its compound table and report its metrics (`uar`,
+`macro_f1`, `accuracy`; docs/compound.md).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..compound import METRICS as COMPOUND_METRICS
 from ..errors import FbnError
 from ..metrics.families import ABAW_SUMS
 from ..scoring import au_of, metric_names, task_of
@@ -28,6 +32,7 @@ REFERENCES_FILE = "references.toml"
 _KEYS = {"database", "method", "citation", "metrics", "note"}
 # Every metric the tables can show (f1_AU<n> besides), with its task for its range.
 _METRICS = tuple(m for _, m in metric_names(TASKS, ()))
+_ANY_METRIC = _METRICS + tuple(m for m in COMPOUND_METRICS if m not in _METRICS)
 
 
 def _range(metric: str) -> tuple[float, float]:
@@ -69,9 +74,10 @@ def read_references(path: Path) -> list[Reference]:
         if not isinstance(metrics, dict) or not metrics:
             raise FbnError(f"{where} needs metrics = {{ name = value, ... }}")
         for name, value in metrics.items():
-            if name not in _METRICS and au_of(name) is None:
+            if name not in _ANY_METRIC and au_of(name) is None:
                 raise FbnError(
-                    f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or a per-AU one (f1_AU<n>)"
+                    f"{where}: {name!r} is not a leaderboard metric; use {', '.join(_METRICS)} or a per-AU one "
+                    f"(f1_AU<n>), or on a compound database {', '.join(COMPOUND_METRICS)}"
                 )
             if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
                 raise FbnError(f"{where}: metric {name!r} must be a number, got {value!r}")
@@ -91,3 +97,41 @@ def read_references(path: Path) -> list[Reference]:
             )
         )
     return out
+
+
+def split_references(
+    references: list[Reference], is_compound: Callable[[str], bool]
+) -> tuple[list[Reference], dict[str, list[Reference]]]:
+    """(the rows of basic-task tables, {compound database: its rows}). Each kind takes only its own metrics,
+    so a number never lands in a column that means something else."""
+    basic, compound = [], {}
+    for ref in references:
+        if is_compound(ref.database):
+            wrong = sorted(set(ref.metrics) - set(COMPOUND_METRICS))
+            if wrong:
+                raise FbnError(
+                    f"{REFERENCES_FILE}: {ref.method!r} on {ref.database}: {', '.join(wrong)} not reported on a "
+                    f"compound database; use {', '.join(COMPOUND_METRICS)}"
+                )
+            compound.setdefault(ref.database, []).append(ref)
+        else:
+            wrong = sorted(set(ref.metrics) - set(_METRICS) - {m for m in ref.metrics if au_of(m) is not None})
+            if wrong:
+                raise FbnError(
+                    f"{REFERENCES_FILE}: {ref.method!r} on {ref.database}: {', '.join(wrong)} is a compound-expression "
+                    f"metric and {ref.database} is no compound database (its mean class accuracy is "
+                    "mean_class_accuracy)"
+                )
+            basic.append(ref)
+    return basic, compound
+
+
+def compound_database(registry, known: set[str] = frozenset()) -> Callable[[str], bool]:
+    """Is a database text a compound one: its plugin declares compound classes, or compound records name it
+    (a plugin that is not installed here)."""
+
+    def check(database: str) -> bool:
+        spec = registry.find("datasets", database)
+        return database in known or bool(spec is not None and getattr(spec, "compound_classes", ()))
+
+    return check

@@ -220,23 +220,32 @@ def to_markdown(table: Table, docs: str | None = COMMITTED_DOCS) -> str:
         out += ["No measured results yet."]
     for note in table.notes + _few_clusters_note(table, unit):
         out += ["", note]
-    if table.references:
-        reported = {m for ref in table.references for m in ref.metrics}
-        shown = [m for m in table.metrics if m in reported] + sorted(reported - set(table.metrics))
-        out += [
-            "",
-            "## Reported in papers (not measured here)",
-            "",
-            f"Numbers as published, from [`{REFERENCES_FILE}`]({REFERENCES_FILE}) next to this table; "
-            "protocols may differ from the table above, so they are neither ranked nor marked.",
-            "",
-        ]
-        rows = [
-            [ref.method, *[_num(ref.metrics[m]) if m in ref.metrics else DASH for m in shown], ref.citation, ref.note]
-            for ref in table.references
-        ]
-        out += _markdown(["method", *shown, "citation", "note"], rows, numeric=range(1, 1 + len(shown)))
+    out += reference_section(table.references, table.metrics)
     return "\n".join(out) + "\n"
+
+
+def reference_section(references, metrics, names: dict[str, str] | None = None) -> list[str]:
+    """The *Reported in papers* section under a measured table (none without references): its metric
+    columns in the table's order (`metrics`), then any others the references report; `names` relabels
+    metric columns (the compound pages' "UAR")."""
+    if not references:
+        return []
+    reported = {m for ref in references for m in ref.metrics}
+    shown = [m for m in metrics if m in reported] + sorted(reported - set(metrics))
+    rows = [
+        [ref.method, *[_num(ref.metrics[m]) if m in ref.metrics else DASH for m in shown], ref.citation, ref.note]
+        for ref in references
+    ]
+    header = ["method", *[(names or {}).get(m, m) for m in shown], "citation", "note"]
+    return [
+        "",
+        "## Reported in papers (not measured here)",
+        "",
+        f"Numbers as published, from [`{REFERENCES_FILE}`]({REFERENCES_FILE}) next to this table; "
+        "protocols may differ from the table above, so they are neither ranked nor marked.",
+        "",
+        *_markdown(header, rows, numeric=range(1, 1 + len(shown))),
+    ]
 
 
 def _resolvable_note(table: Table) -> str:

@@ -34,3 +34,15 @@ def test_the_cli_prints_a_user_warning_on_one_line():
     other = io.StringIO()
     _show_warning(UserWarning("plain"), UserWarning, "x.py", 3, file=other)
     assert "x.py:3: UserWarning: plain" in other.getvalue()  # anything else as Python shows it
+
+
+def test_the_cli_says_a_user_warning_once():
+    """A split's note comes at every validation (eight in a default run); the user reads it once."""
+    out = io.StringIO()
+    for _ in range(3):
+        _show_warning(FbnWarning("synth-y/val: AU14: no positive label"), FbnWarning, "evaluate.py", 104, file=out)
+    _show_warning(FbnWarning("synth-y/test: AU14: no positive label"), FbnWarning, "evaluate.py", 104, file=out)
+    assert out.getvalue().splitlines() == [
+        "warning: synth-y/val: AU14: no positive label",
+        "warning: synth-y/test: AU14: no positive label",
+    ]

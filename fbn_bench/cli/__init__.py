@@ -60,9 +60,17 @@ def _add_commands() -> None:
 _add_commands()
 
 
+_SHOWN: set[str] = set()
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """FbnWarning as one `warning: ...` line; other warnings as Python shows them."""
+    """FbnWarning as one `warning: ...` line, once per process (a split's note recurs at every validation:
+    scoring catches warnings, which resets Python's own once-only registry); others as Python shows them."""
     text = f"warning: {message}\n" if issubclass(category, FbnWarning) else None
+    if text is not None:
+        if text in _SHOWN:
+            return
+        _SHOWN.add(text)
     (file or sys.stderr).write(text or warnings.formatwarning(message, category, filename, lineno, line))
 
 

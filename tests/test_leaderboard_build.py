@@ -235,3 +235,24 @@ def test_add_refuses_a_different_run_under_an_id_the_store_already_has(runs, tmp
     result = CliRunner().invoke(cli, ["leaderboard", "add", str(impostor), "--store", str(store)], obj={"debug": False})
     assert result.exit_code == 2 and "already holds a different run named 'mt-0'" in result.output
     assert {r["seed"] for r in read_records(store / "mt-0")} == {0}  # the stored seed is still there
+
+
+def test_the_index_says_its_note_and_lists_the_archived_stores_with_why(runs, tmp_path):
+    out = tmp_path / "leaderboards"
+    (out / "archive" / "v1").mkdir(parents=True)
+    (out / "leaderboards.toml").write_text('resamples = 50\nnote = """Provisional: one seed.\nMore to come."""\n')
+    (out / "archive" / "v1" / "leaderboards.toml").write_text('resamples = 50\nnote = "Superseded: circular world."\n')
+    _invoke("leaderboard", "add", *sorted(runs.iterdir()), "--store", out / "archive" / "v1" / "records")
+    for folder in (out / "archive" / "v1", out):
+        assert _invoke("leaderboard", "build", "--out", folder).exit_code == 0
+    index = (out / "README.md").read_text().splitlines()
+    assert index[2:6] == ["# Leaderboards", "", "> Provisional: one seed.", "> More to come."]
+    assert "| [archive/v1](archive/v1/README.md) | Superseded: circular world. |" in index
+    archive = (out / "archive" / "v1" / "README.md").read_text()
+    assert "> Superseded: circular world." in archive and "[lb_expr](lb_expr.md)" in archive
+    # Each store is built and checked on its own: the live one holds none of the archived rows.
+    assert not (out / "lb_expr.md").exists()
+    assert _invoke("leaderboard", "build", "--out", out / "archive" / "v1", "--check").exit_code == 0
+    (out / "leaderboards.toml").write_text("note = 3\n")
+    result = CliRunner().invoke(cli, ["leaderboard", "build", "--out", str(out)], obj={"debug": False})
+    assert result.exit_code == 2 and "note must be a string" in result.output

@@ -22,15 +22,19 @@ from .tables import Settings, Table, build_table
 SETTINGS_FILE = "leaderboards.toml"
 RECORDS_DIR = "records"
 INDEX_FILE = "README.md"
+ARCHIVE_DIR = "archive"
 
 
 def read_settings(out: Path) -> Settings:
     """`<out>/leaderboards.toml`: the settings the committed tables were built with (all optional)."""
     path = Path(out) / SETTINGS_FILE
     data = read_toml(path, missing_ok=True)
-    unknown = sorted(set(data) - {"resamples", "seed", "confidence", "baseline"})
+    allowed = ("resamples", "seed", "confidence", "baseline", "note")
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise FbnError(f"{path}: unknown setting(s) {unknown}; allowed: resamples, seed, confidence, baseline")
+        raise FbnError(f"{path}: unknown setting(s) {unknown}; allowed: {', '.join(allowed)}")
+    if not isinstance(data.get("note", ""), str):
+        raise FbnError(f"{path}: note must be a string (shown at the top of the index), got {data['note']!r}")
     settings = Settings(**data)
     return check_settings(settings, str(path))
 
@@ -79,16 +83,28 @@ def build_tables(
         ]
 
 
+def archived(out: Path) -> list[tuple[str, str]]:
+    """(folder relative to `out`, its note) of each store kept under `out/archive/` (one with its own
+    settings file): superseded tables, built and checked on their own."""
+    found = sorted(p.parent for p in (Path(out) / ARCHIVE_DIR).glob(f"*/{SETTINGS_FILE}"))
+    return [(f"{ARCHIVE_DIR}/{folder.name}", read_settings(folder).note) for folder in found]
+
+
 def render_index(
-    tables: list[Table], compound: dict | None = None, docs: str | None = COMMITTED_DOCS, store: bool = True
+    tables: list[Table],
+    compound: dict | None = None,
+    docs: str | None = COMMITTED_DOCS,
+    store: bool = True,
+    note: str = "",
+    archives: list[tuple[str, str]] = (),
 ) -> str:
-    """`store`: built from the folder's own `records/` (else from runs given with --results)."""
+    """`store`: built from the folder's own `records/` (else from runs given with --results); `note`: the
+    settings' note, shown first; `archives`: see `archived`."""
     source = "the result records in `records/`" if store else "the result records of the runs given with `--results`"
-    out = [
-        GENERATED,
-        "",
-        "# Leaderboards",
-        "",
+    out = [GENERATED, "", "# Leaderboards", ""]
+    if note.strip():
+        out += ["> " + line if line else ">" for line in note.strip().splitlines()] + [""]
+    out += [
         f"One table per database, built from {source} by `fbn-bench leaderboard build`. "
         f"How the tables and their intervals are made, and how to add results: {doc_link('leaderboards.md', docs)}.",
         "",
@@ -122,6 +138,17 @@ def render_index(
         for database, rows in compound.items():
             configurations = len({r.key.config_hash for r in rows})
             out.append(f"| [{database}]({file_stem(database)}.md) | {configurations} | {len(rows)} |")
+    if archives:
+        out += [
+            "",
+            "## Archive",
+            "",
+            "Superseded tables, kept with their records:",
+            "",
+            "| folder | why |",
+            "|---|---|",
+        ]
+        out += [f"| [{folder}]({folder}/{INDEX_FILE}) | {' '.join(why.split()) or '–'} |" for folder, why in archives]
     return "\n".join(out) + "\n"
 
 
@@ -147,7 +174,7 @@ def render_all(
         files[f"{file_stem(database)}.md"] = compound_tables.to_markdown(
             database, compound[database], settings, GENERATED, docs, compound_refs.get(database, [])
         )
-    files[INDEX_FILE] = render_index(tables, compound, docs, store)
+    files[INDEX_FILE] = render_index(tables, compound, docs, store, settings.note, archived(out))
     return files
 
 

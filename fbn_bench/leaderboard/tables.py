@@ -26,6 +26,7 @@ class Settings:
     seed: int = bootstrap.DEFAULT_SEED
     confidence: float = bootstrap.CONFIDENCE
     baseline: str | None = None
+    note: str = ""  # shown at the top of the folder's index (what the tables are, or why they are superseded)
 
 
 @dataclass

@@ -24,9 +24,10 @@ def test_v2_rows_in_order_with_five_seeds(registry):
     names = [e.name for e in grid.entries]
     primary = ["va", "expr", "au", "all-none", "all-co", "all-soft", "all-dm", "all-soft+dm"]
     assert names[:8] == primary and grid.seeds == (0, 1, 2, 3, 4)
-    assert names[8:16] == [f"{w}_all-{c}" for w in ("null", "du2014") for c in ("none", "soft", "dm", "soft+dm")]
-    assert names[16:22] == [f"mismatch={m}_all-{c}" for m in (0, 2) for c in ("none", "soft", "soft+dm")]
-    assert names[22:] == [f"conv_{n}" for n in primary]
+    worlds = ("null", "shuffled", "du2014")
+    assert names[8:20] == [f"{w}_all-{c}" for w in worlds for c in ("none", "soft", "dm", "soft+dm")]
+    assert names[20:26] == [f"mismatch={m}_all-{c}" for m in (0, 2) for c in ("none", "soft", "soft+dm")]
+    assert names[26:] == [f"conv_{n}" for n in primary]
 
 
 def test_v2_controls_change_only_the_world(registry):
@@ -34,7 +35,11 @@ def test_v2_controls_change_only_the_world(registry):
     assert found["all-soft"].datasets == SYNTH
     assert found["null_all-soft"].datasets == ("synth-affwild2:world=null", "synth-rafdb:scale=0.5,world=null")
     assert found["mismatch=2_all-soft+dm"].datasets == ("synth-affwild2:mismatch=2", "synth-rafdb:scale=0.5,mismatch=2")
-    for name in ("null_all-soft", "du2014_all-dm", "mismatch=0_all-none"):
+    assert found["shuffled_all-dm"].datasets == (
+        "synth-affwild2:world=shuffled",
+        "synth-rafdb:scale=0.5,world=shuffled",
+    )
+    for name in ("null_all-soft", "shuffled_all-soft+dm", "du2014_all-dm", "mismatch=0_all-none"):
         control, primary = found[name], found[name.partition("_")[2]]
         assert (control.tasks, control.coupling, control.steps) == (primary.tasks, primary.coupling, primary.steps)
     # the option reaches the database each run resolves: its canonical name, hence its leaderboard
@@ -88,7 +93,7 @@ def test_cli_dry_run_of_v2_with_couplings(tmp_path):
     args = ["sweep", "--preset", "ablation-v2", "--seeds", "1", "--steps", "5", "--dry-run", "--out", str(tmp_path)]
     result = CliRunner().invoke(cli, [*args, "--datasets", ",".join(SYNTH), "--couplings", str(chosen)])
     assert result.exit_code == 0, result.output
-    assert "30 configuration(s) x 1 seed(s) = 30 runs" in result.output
+    assert "34 configuration(s) x 1 seed(s) = 34 runs" in result.output
     assert "all-co: tasks=va,expr,au, coupling=co:weight=0.3" in result.output
     assert "couplings take their defaults" not in result.output
     result = CliRunner().invoke(cli, [*args, "--datasets", ",".join(SYNTH)])

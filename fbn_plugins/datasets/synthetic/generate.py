@@ -97,7 +97,9 @@ def split_labels(db: SyntheticDatabase, split: str, opts: dict) -> pd.DataFrame:
     else:
         total = sum(split_sizes(db, s, opts["scale"])[1] for s in SPLITS)
         persons = people(np.random.default_rng([opts["seed"], _code(db.name), 5]), total)
-        intensity = world.sample(rng, cls, unit_subject, persons)
+        # The class whose AUs each unit shows: its own, or in the shuffled world one drawn independently of it.
+        shown = sample_classes(rng, len(cls), _class_prior(db, split)) if world.kind == "shuffled" else cls
+        intensity = world.sample(rng, shown, unit_subject, persons)
         labelled, labelled_cls = world.annotate_aus(rng, intensity), world.annotate_expressions(rng, cls)
     va = sample_va(rng, cls, intensity, db.prior.classes)
     u = where["unit"]

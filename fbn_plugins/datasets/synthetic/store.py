@@ -73,7 +73,8 @@ OPTIONS = (
         "realistic",
         choices=WORLDS,
         help="how labels arise: realistic (its own truth, people, annotators), null (AUs independent of "
-        "expression), du2014 (AUs drawn from Du et al.'s table, the couplings' prior: a circular control)",
+        "expression), shuffled (realistic AU patterns from an expression drawn independently of the label), "
+        "du2014 (AUs drawn from Du et al.'s table, the couplings' prior: a circular control)",
     ),
     Option(
         "mismatch",

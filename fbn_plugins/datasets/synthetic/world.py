@@ -15,8 +15,12 @@ tie a person's images together. The marginal P(AU | expression) of each database
 (with the annotators' label noise).
 
 `null` keeps everything but makes the expression-driven part the same for every expression (AUs carry
-no information about it: a coupling must not help); `du2014` is the old circular world (independent
-Bernoulli draws from Du's table, no people, no annotators, no cues), kept as an upper-bound control.
+no information about it: a coupling must not help). `shuffled` keeps the realistic world's AU patterns
+whole but lets each face's AUs come from an expression drawn independently of its label (from the same
+class prior): the AUs are exactly as structured and as learnable as in `realistic`, and say nothing of the
+labelled expression, so a coupling, which ties the two, should hurt. `du2014` is the old circular world
+(independent Bernoulli draws from Du's table, no people, no annotators, no cues), kept as an upper-bound
+control.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from .labels import COMPOUND_PARTS, PRESENT_INTENSITY, du2014_array
 if TYPE_CHECKING:
     from .databases import SyntheticDatabase
 
-WORLDS = ("realistic", "null", "du2014")
+WORLDS = ("realistic", "null", "shuffled", "du2014")
 
 # How the world departs from Du et al. (added to Du's P(AU | expression), times `mismatch`). Du's table
 # records posed, prototypical expressions; spontaneous ones differ, and these are the documented
@@ -147,10 +151,16 @@ class DatabaseWorld:
     expr_noise: float
     classes: tuple[str, ...]
     cue_weights: np.ndarray  # (K, 7): how much of each basic expression's appearance a class shows
+    prior: np.ndarray | None = None  # (K,) the class prior, normalised
 
     @property
     def table(self) -> np.ndarray:
-        return 1 - (1 - self.driven) * (1 - self.unrelated[None])
+        """(K, 17) P(AU present | the labelled class)."""
+        shown = 1 - (1 - self.driven) * (1 - self.unrelated[None])  # given the class the face's AUs come from
+        if self.kind != "shuffled":
+            return shown
+        # that class is drawn from the prior whatever the label is: every label sees the prior's average
+        return np.broadcast_to(self.prior @ shown, shown.shape).copy()
 
     @property
     def observed(self) -> np.ndarray:
@@ -258,8 +268,8 @@ def calibrate(
 
 
 def database_world(db: SyntheticDatabase, kind: str = "realistic", mismatch: float = 1.0, noise=None) -> DatabaseWorld:
-    """The `realistic` or `null` world as `db` sees it (see the module docstring); `noise`, when given,
-    replaces both of the database's annotator noise rates."""
+    """The `realistic`, `null` or `shuffled` world as `db` sees it (see the module docstring); `noise`, when
+    given, replaces both of the database's annotator noise rates."""
     truth = true_relatedness(mismatch)
     classes = db.prior.classes
     if db.compound:
@@ -277,4 +287,6 @@ def database_world(db: SyntheticDatabase, kind: str = "realistic", mismatch: flo
     driven, unrelated = calibrate(driven, unrelated, prior, db.target_rates)
     base_rate = prior / prior.sum() @ (1 - (1 - driven) * (1 - unrelated[None]))
     au_noise, expr_noise = (db.au_noise, db.expr_noise) if noise is None else (float(noise), float(noise))
-    return DatabaseWorld(kind, driven, unrelated, base_rate, au_noise, expr_noise, classes, cue_weights)
+    return DatabaseWorld(
+        kind, driven, unrelated, base_rate, au_noise, expr_noise, classes, cue_weights, prior / prior.sum()
+    )

@@ -26,9 +26,9 @@ ABLATION = (
 )
 
 # Ablation v2's controls. world=null: the labels share no expression-AU structure, so a coupling that helps
-# there flags the benchmark, not the method; world=shuffled: the same, with the AUs as structured and as
-# learnable as in the realistic world (a coupling should hurt); world=du2014: the circular world, the
-# couplings' upper bound.
+# there flags the benchmark, not the method; world=shuffled: the same, with the AUs as structured as in the
+# realistic world (same base rates and co-activation); world=du2014: the circular world, the couplings'
+# upper bound.
 CONTROL_WORLDS = ("null", "shuffled", "du2014")
 CONTROL_COUPLINGS = ("none", "soft", "dm", "soft+dm")
 # How far the realistic world departs from the couplings' prior (1 is the default world, the primary rows).

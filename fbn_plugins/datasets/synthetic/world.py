@@ -17,8 +17,8 @@ tie a person's images together. The marginal P(AU | expression) of each database
 `null` keeps everything but makes the expression-driven part the same for every expression (AUs carry
 no information about it: a coupling must not help). `shuffled` keeps the realistic world's AU patterns
 whole but lets each face's AUs come from an expression drawn independently of its label (from the same
-class prior): the AUs are exactly as structured and as learnable as in `realistic`, and say nothing of the
-labelled expression, so a coupling, which ties the two, should hurt. `du2014` is the old circular world
+class prior): the AUs have the realistic world's base rates and co-activation, and say nothing of the
+labelled expression, so a coupling, which ties the two, must not help. `du2014` is the old circular world
 (independent Bernoulli draws from Du's table, no people, no annotators, no cues), kept as an upper-bound
 control.
 """

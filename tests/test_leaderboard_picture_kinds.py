@@ -15,10 +15,11 @@ from fbn_bench.confusion import read_description
 from fbn_bench.errors import FbnError
 from fbn_bench.leaderboard import bootstrap
 from fbn_bench.leaderboard.build import build_tables, render_all, stale_files, write_all
+from fbn_bench.leaderboard.long_form import to_records
 from fbn_bench.leaderboard.paired import compare
 from fbn_bench.leaderboard.pictures import AUPicture, CurvesPicture, ForestPicture
 from fbn_bench.leaderboard.records import load_entries
-from fbn_bench.leaderboard.render import to_markdown, to_records
+from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.samples import Clusters
 from fbn_bench.leaderboard.tables import Settings
 from fbn_bench.registry import get_registry

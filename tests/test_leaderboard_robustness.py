@@ -13,9 +13,10 @@ from leaderboard_helpers import predictions, write_run
 
 from fbn_bench.errors import FbnError
 from fbn_bench.leaderboard.build import build_tables
+from fbn_bench.leaderboard.long_form import to_csv
 from fbn_bench.leaderboard.records import ConfigKey, Entry, SeedRun, load_entries
 from fbn_bench.leaderboard.references import read_references
-from fbn_bench.leaderboard.render import to_csv, to_markdown
+from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.tables import Settings, build_table
 from fbn_bench.registry import get_registry
 from fbn_bench.results import predictions_path

@@ -14,8 +14,9 @@ from leaderboard_helpers import predictions, write_run
 
 from fbn_bench.leaderboard import bootstrap
 from fbn_bench.leaderboard.build import build_tables
+from fbn_bench.leaderboard.long_form import to_json
 from fbn_bench.leaderboard.paired import compare
-from fbn_bench.leaderboard.render import to_json, to_markdown
+from fbn_bench.leaderboard.render import to_markdown
 from fbn_bench.leaderboard.samples import Clusters
 from fbn_bench.leaderboard.tables import Settings
 from fbn_bench.registry import get_registry

@@ -6,6 +6,7 @@ is documented in docs/sweeps.md.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -52,6 +53,18 @@ class Grid:
 
     def with_seeds(self, seeds: int | None) -> Grid:
         return self if seeds is None else replace(self, seeds=seeds_from(seeds, "--seeds"))
+
+    def only(self, patterns: tuple[str, ...]) -> Grid:
+        """The configurations named by one of `patterns` (names or shell globs such as `all-*`), in the grid's
+        order: a long sweep can take its primary rows to every seed before the rest (docs/sweeps.md)."""
+        if not patterns:
+            return self
+        for pattern in patterns:
+            if not any(fnmatch.fnmatchcase(e.name, pattern) for e in self.entries):
+                names = ", ".join(e.name for e in self.entries)
+                raise FbnError(f"--only {pattern!r}: no configuration of {self.name} has that name; it has {names}")
+        entries = [e for e in self.entries if any(fnmatch.fnmatchcase(e.name, p) for p in patterns)]
+        return replace(self, entries=entries)
 
 
 def seeds_from(value: Any, where: str) -> tuple[int, ...]:

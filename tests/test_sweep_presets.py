@@ -102,3 +102,15 @@ def test_cli_dry_run_of_v2_with_couplings(tmp_path):
     grid_file.write_text('[[run]]\nname = "a"\ntasks = ["va"]\n')
     result = CliRunner().invoke(cli, ["sweep", "--grid", str(grid_file), "--couplings", str(chosen), "--dry-run"])
     assert result.exit_code == 2 and "--couplings goes with --preset" in result.output
+
+
+def test_only_keeps_the_named_configurations_in_the_grids_order(tmp_path):
+    args = ["sweep", "--preset", "ablation-v2", "--seeds", "2", "--steps", "5", "--dry-run", "--out", str(tmp_path)]
+    result = CliRunner().invoke(cli, [*args, "--datasets", ",".join(SYNTH), "--only", "mismatch=2_*, expr,va"])
+    assert result.exit_code == 0, result.output
+    assert "5 configuration(s) x 2 seed(s) = 10 runs" in result.output
+    planned = [line.split("] ")[1].split(" seed")[0] for line in result.output.splitlines() if line.startswith("[")]
+    assert planned[::2] == ["va", "expr", "mismatch=2_all-none", "mismatch=2_all-soft", "mismatch=2_all-soft+dm"]
+    result = CliRunner().invoke(cli, [*args, "--datasets", ",".join(SYNTH), "--only", "va,all-nothing"])
+    assert result.exit_code == 2
+    assert "--only 'all-nothing': no configuration of ablation-v2 has that name; it has va, expr" in result.output

@@ -39,6 +39,12 @@ from .run import _split_list
     "--seeds", type=int, default=None, help="Seeds 0..N-1 per configuration (default: the grid's or preset's)."
 )
 @click.option(
+    "--only",
+    default=None,
+    metavar="NAMES",
+    help="Comma-separated configurations to run (names or globs: 'va,expr,au,all-*'); the rest are left as they are.",
+)
+@click.option(
     "--datasets", default=None, help="Comma-separated databases for every run (each run keeps those serving its tasks)."
 )
 @click.option("--steps", type=int, default=None, help="Optimiser steps for every run.")
@@ -79,7 +85,7 @@ from .run import _split_list
 @click.option("--constraint", default=None, help="SLURM node constraint (e.g. a100).")
 @click.option("--sbatch", multiple=True, metavar="KEY=VALUE", help="Any other sbatch option, e.g. exclude=node12.")
 def sweep(
-    preset, couplings_file, grid_file, seeds, datasets, steps, data_root, out, dry_run, force, fail_fast,
+    preset, couplings_file, grid_file, seeds, only, datasets, steps, data_root, out, dry_run, force, fail_fast,
     no_progress, cpu, executor, sbatch, **resources
 ) -> None:  # fmt: skip
     """Run every configuration of a grid for several seeds; rerun to resume where it stopped."""
@@ -108,6 +114,7 @@ def sweep(
             )
     else:
         grid = load_grid(grid_file, registry).with_overrides(**overrides).with_seeds(seeds)
+    grid = grid.only(tuple(p.strip() for p in (only or "").split(",") if p.strip()))
     out = out or default_out(grid)
     executor, chosen = _executor(grid, executor, sbatch, resources)  # a missing submitit or --time: before the plan
     plan = plan_sweep(grid, out, registry, force=force)

@@ -147,8 +147,44 @@ def test_tables_holm_adjust_their_family_and_show_the_resolvable_difference(runs
     variances = [np.var(recorded[k], ddof=1) for k in ("base", "good")]
     assert resolvable.seed_sd == pytest.approx(math.sqrt(sum(variances) / 2), rel=1e-9)
     assert resolvable.difference == pytest.approx(2.801585 * resolvable.seed_sd * math.sqrt(2 / 3), rel=1e-6)
-    assert f"macro_f1 {resolvable.difference:.3f}" in text
+    assert f"macro_f1, two va+expr+au rows: {resolvable.difference:.3f}" in text
     assert '"resolvable"' in to_json(table)
+
+
+def test_seed_noise_is_pooled_per_task_set_and_a_single_task_row_is_resolved_against_the_baseline(tmp_path):
+    # A holistic baseline and coupling row (steady seeds) beside an expression-only row whose seeds spread far.
+    rows = {
+        ("base", ("va", "expr", "au")): (0.60, 0.62, 0.64),
+        ("soft", ("va", "expr", "au")): (0.66, 0.65, 0.70),
+        ("none", ("expr",)): (0.35, 0.75, 0.55),
+    }
+    for (coupling, tasks), qualities in rows.items():
+        for seed, q in enumerate(qualities):
+            # one noise draw for every run, so each run's score follows its quality
+            frame = predictions(n_subjects=12, per_subject=4, tasks=("expr",), quality=q, seed=5)
+            write_run(
+                tmp_path, f"{coupling}-{len(tasks)}-{seed}", {DB: frame}, seed=seed, coupling=coupling, tasks=tasks
+            )
+    settings = Settings(resamples=100, baseline="coupling=base")
+    (table,) = build_tables([tmp_path], settings, [], registry=get_registry())
+    recorded = {}
+    for path in sorted(tmp_path.glob("*/results.jsonl")):
+        for record in map(json.loads, path.read_text().splitlines()):
+            if record["metric"] == "macro_f1":
+                recorded.setdefault(record["coupling"], []).append(record["value"])
+    var = {k: np.var(v, ddof=1) for k, v in recorded.items()}
+    holistic_sd, single_sd = math.sqrt((var["base"] + var["soft"]) / 2), math.sqrt(var["none"])
+    within, against = table.resolvable
+    assert (within.tasks, within.against, within.rows, within.n_seeds) == ("va+expr+au", None, 2, 3)
+    assert within.seed_sd == pytest.approx(holistic_sd, rel=1e-9)
+    assert within.difference == pytest.approx(2.801585 * holistic_sd * math.sqrt(2 / 3), rel=1e-6)
+    assert (against.tasks, against.against, against.rows) == ("expr", "va+expr+au", 1)
+    assert (against.seed_sd, against.against_sd) == (pytest.approx(single_sd), pytest.approx(holistic_sd))
+    assert against.difference == pytest.approx(2.801585 * math.sqrt((single_sd**2 + holistic_sd**2) / 3), rel=1e-6)
+    assert single_sd > 3 * holistic_sd  # the case this is for: one pooled s.d. would misstate both
+    text = to_markdown(table)
+    assert f"macro_f1, expr against the va+expr+au baseline: {against.difference:.3f}" in text
+    assert json.loads(to_json(table))["resolvable"][1]["against"] == "va+expr+au"
 
 
 def test_holm_family_is_every_comparison_of_the_table(tmp_path):

@@ -138,10 +138,14 @@ def pooled_seed_sd(groups) -> tuple[float, int, int] | None:
     return float(np.sqrt(variance)), len(groups), min(g.size for g in groups)
 
 
-def resolvable_difference(sd: float, n_seeds: int, alpha: float = ALPHA, power: float = POWER) -> float:
+def resolvable_difference(
+    sd: float, n_seeds: int, other_sd: float | None = None, alpha: float = ALPHA, power: float = POWER
+) -> float:
     """The smallest true difference between two rows of `n_seeds` seeds each that a two-sided test at
     `alpha` detects with probability `power`, from training noise alone (normal approximation):
-    (z_{1 - alpha/2} + z_power) * sd * sqrt(2 / n_seeds); the factor is 2.80 at 0.05 and 80%."""
+    (z_{1 - alpha/2} + z_power) * sqrt((sd^2 + other_sd^2) / n_seeds), `other_sd` the other row's seed s.d.
+    (default: the same, giving 2.80 * sd * sqrt(2 / n_seeds) at 0.05 and 80%)."""
     from scipy.special import ndtri
 
-    return float((ndtri(1 - alpha / 2) + ndtri(power)) * sd * np.sqrt(2.0 / n_seeds))
+    other = sd if other_sd is None else other_sd
+    return float((ndtri(1 - alpha / 2) + ndtri(power)) * np.sqrt((sd**2 + other**2) / n_seeds))

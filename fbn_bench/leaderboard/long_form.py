@@ -87,6 +87,9 @@ def to_json(table: Table) -> str:
                 "seed_sd": _round(r.seed_sd),
                 "rows": r.rows,
                 "n_seeds": r.n_seeds,
+                "tasks": r.tasks,
+                "against": r.against,
+                "against_sd": _round(r.against_sd),
             }
             for r in table.resolvable
         ],

@@ -248,14 +248,22 @@ def reference_section(references, metrics, names: dict[str, str] | None = None) 
 
 
 def _resolvable_note(table: Table) -> str:
-    parts = [
-        f"{r.metric} {_num(r.difference)} (seed s.d. {_num(r.seed_sd)} pooled over {r.rows} row(s), {r.n_seeds} seeds)"
-        for r in table.resolvable
-    ]
+    parts = []
+    for r in table.resolvable:
+        if r.against:
+            parts.append(
+                f"{r.metric}, {r.tasks} against the {r.against} baseline: {_num(r.difference)} (seed s.d. {r.tasks} "
+                f"{_num(r.seed_sd)} over {r.rows} row(s), {r.against} {_num(r.against_sd)}; {r.n_seeds} seeds)"
+            )
+        else:
+            parts.append(
+                f"{r.metric}, two {r.tasks} rows: {_num(r.difference)} (seed s.d. {_num(r.seed_sd)} pooled over "
+                f"{r.rows} rows, {r.n_seeds} seeds)"
+            )
     return (
         "Smallest difference the seeds can resolve (80% power, two-sided α = 0.05, training noise only: "
-        f"2.80 · s.d. · √(2 / seeds)): {'; '.join(parts)}. Smaller differences can be real but these seeds "
-        "cannot show it."
+        "2.80 · √((s₁² + s₂²) / seeds), each s the seed s.d. pooled over the rows that train the same tasks): "
+        f"{'; '.join(parts)}. Smaller differences can be real but these seeds cannot show it."
     )
 
 

@@ -40,13 +40,19 @@ class Cell:
 
 @dataclass
 class Resolvable:
-    """The smallest difference in `metric` the table's seeds can resolve (bootstrap.resolvable_difference)."""
+    """The smallest difference in `metric` the table's seeds can resolve (bootstrap.resolvable_difference),
+    between two rows that train `tasks`, or (with `against`) between such a row and the baseline, which trains
+    `against`. Seed noise is pooled only over rows of one task set: a single-task network's seeds can spread far
+    more than the holistic network's, and one pooled s.d. would misstate both."""
 
     metric: str
     difference: float
-    seed_sd: float  # pooled over `rows` rows
+    seed_sd: float  # pooled over `rows` rows that train `tasks`
     rows: int
-    n_seeds: int  # the fewest seeds of those rows
+    n_seeds: int  # the fewest seeds of those rows (and of the baseline's, with `against`)
+    tasks: str = ""
+    against: str | None = None  # the baseline's tasks, when they are not `tasks`
+    against_sd: float | None = None  # their seed s.d., pooled over the rows that train them
 
 
 @dataclass
@@ -287,14 +293,29 @@ def _holm_adjust(table: Table) -> int:
 
 
 def _resolvable(table: Table, entries: list[Entry], tasks, spec=None) -> list[Resolvable]:
-    """For each task's headline metric, the smallest difference the rows' seeds can resolve."""
-    out = []
+    """For each task's headline metric and each task set of the rows: the smallest difference between two of
+    its rows (when it has two with seeds), and between one of its rows and the baseline (when the baseline
+    trains other tasks). The baseline's task set comes first."""
     ranked_by = headlines(spec)
+    base_tasks = table.baseline.tasks if table.baseline is not None else None
+    by_tasks: dict[tuple[str, ...], list[Entry]] = {}
+    for entry in sorted(entries, key=lambda e: e.key.tasks != base_tasks):
+        by_tasks.setdefault(entry.key.tasks, []).append(entry)
+    out = []
     for metric in (ranked_by[t] for t in tasks if t in ranked_by):
-        pooled = bootstrap.pooled_seed_sd([e.values(metric) for e in entries])
-        if pooled is not None:
-            sd, rows, n = pooled
-            out.append(Resolvable(metric, bootstrap.resolvable_difference(sd, n), sd, rows, n))
+        pooled = {k: bootstrap.pooled_seed_sd([e.values(metric) for e in group]) for k, group in by_tasks.items()}
+        for group, found in pooled.items():
+            if found is None:
+                continue
+            sd, rows, n = found
+            label = "+".join(group)
+            if rows >= 2:
+                out.append(Resolvable(metric, bootstrap.resolvable_difference(sd, n), sd, rows, n, label))
+            base = pooled.get(base_tasks) if base_tasks is not None and group != base_tasks else None
+            if base is not None:
+                fewest = min(n, base[2])
+                difference = bootstrap.resolvable_difference(sd, fewest, other_sd=base[0])
+                out.append(Resolvable(metric, difference, sd, rows, fewest, label, "+".join(base_tasks), base[0]))
     return out
 
 
